@@ -1,0 +1,49 @@
+#include "ir/dtype.h"
+
+#include <algorithm>
+
+namespace kiln {
+
+std::string_view dtype_name(ScalarType t) {
+  switch (t) {
+    case kBool: return "bool";
+    case kInt32: return "int32";
+    case kInt64: return "int64";
+    case kFloat32: return "float32";
+    case kFloat64: return "float64";
+  }
+  return "?";
+}
+
+std::string_view dtype_short_name(ScalarType t) {
+  switch (t) {
+    case kBool: return "i1";
+    case kInt32: return "i32";
+    case kInt64: return "i64";
+    case kFloat32: return "f32";
+    case kFloat64: return "f64";
+  }
+  return "?";
+}
+
+size_t element_size(ScalarType t) {
+  return dispatch_dtype(t, []<typename T>() { return sizeof(T); });
+}
+
+TypeCategory category(ScalarType t) {
+  switch (t) {
+    case kBool: return TypeCategory::Bool;
+    case kInt32:
+    case kInt64: return TypeCategory::Integral;
+    case kFloat32:
+    case kFloat64: break;
+  }
+  return TypeCategory::Floating;
+}
+
+// The enum is ordered so that the larger type holds the smaller one.
+ScalarType promote_types(ScalarType a, ScalarType b) { return std::max(a, b); }
+
+bool can_cast(ScalarType from, ScalarType to) { return category(from) <= category(to); }
+
+}  // namespace kiln

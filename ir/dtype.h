@@ -1,0 +1,61 @@
+// Element types and PyTorch's type-promotion rules.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <utility>
+
+namespace kiln {
+
+enum class ScalarType : uint8_t { Bool, Int32, Int64, Float32, Float64 };
+
+inline constexpr ScalarType kBool = ScalarType::Bool;
+inline constexpr ScalarType kInt32 = ScalarType::Int32;
+inline constexpr ScalarType kInt64 = ScalarType::Int64;
+inline constexpr ScalarType kFloat32 = ScalarType::Float32;
+inline constexpr ScalarType kFloat64 = ScalarType::Float64;
+inline constexpr ScalarType kInt = kInt32;
+inline constexpr ScalarType kLong = kInt64;
+inline constexpr ScalarType kFloat = kFloat32;
+inline constexpr ScalarType kDouble = kFloat64;
+
+// The three kinds PyTorch promotes between: a scalar of a higher category lifts a tensor's type.
+enum class TypeCategory : uint8_t { Bool, Integral, Floating };
+
+std::string_view dtype_name(ScalarType t);       // "float32"
+std::string_view dtype_short_name(ScalarType t); // "f32", used by the IR printer
+size_t element_size(ScalarType t);
+TypeCategory category(ScalarType t);
+inline bool is_floating(ScalarType t) { return category(t) == TypeCategory::Floating; }
+inline bool is_integral(ScalarType t, bool include_bool) {
+  return category(t) == TypeCategory::Integral || (include_bool && t == ScalarType::Bool);
+}
+
+// The smallest type that holds both (torch.promote_types).
+ScalarType promote_types(ScalarType a, ScalarType b);
+
+// Whether a value of `from` may be written into `to` by an in-place op (torch.can_cast).
+bool can_cast(ScalarType from, ScalarType to);
+
+template <typename T> struct CppType;
+template <> struct CppType<bool> { static constexpr ScalarType value = kBool; };
+template <> struct CppType<int32_t> { static constexpr ScalarType value = kInt32; };
+template <> struct CppType<int64_t> { static constexpr ScalarType value = kInt64; };
+template <> struct CppType<float> { static constexpr ScalarType value = kFloat32; };
+template <> struct CppType<double> { static constexpr ScalarType value = kFloat64; };
+template <typename T> inline constexpr ScalarType dtype_of = CppType<T>::value;
+
+// Calls fn.template operator()<T>() with T the C++ type of `t`.
+template <typename Fn> decltype(auto) dispatch_dtype(ScalarType t, Fn&& fn) {
+  switch (t) {
+    case ScalarType::Bool: return std::forward<Fn>(fn).template operator()<bool>();
+    case ScalarType::Int32: return std::forward<Fn>(fn).template operator()<int32_t>();
+    case ScalarType::Int64: return std::forward<Fn>(fn).template operator()<int64_t>();
+    case ScalarType::Float32: return std::forward<Fn>(fn).template operator()<float>();
+    case ScalarType::Float64: break;
+  }
+  return std::forward<Fn>(fn).template operator()<double>();
+}
+
+}  // namespace kiln

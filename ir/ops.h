@@ -1,0 +1,51 @@
+// Builders for the primitive ops: each computes its result's shape and dtype and returns a node.
+// Operands must already agree (same shape for elementwise ops, same dtype where stated): the
+// front end broadcasts, promotes and validates user input with the user's op names first, so a
+// failed check here is a bug in Kiln, reported as kiln::Error naming the primitive.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "ir/node.h"
+
+namespace kiln::ir {
+
+// Sources.
+NodePtr buffer(std::shared_ptr<Storage> storage, Shape shape, ScalarType dtype, SourceLoc loc);
+NodePtr full(Scalar value, Shape shape, ScalarType dtype, SourceLoc loc);
+// Element i (row-major) is start + i * delta.
+NodePtr iota(Scalar start, Scalar delta, Shape shape, ScalarType dtype, SourceLoc loc);
+// Element i is drawn from Philox(seed, counter = (i, offset)); see ir/philox.h.
+NodePtr random(Distribution d, uint64_t seed, uint64_t offset, Shape shape, ScalarType dtype, SourceLoc loc);
+
+// Elementwise: same dtype in and out.
+NodePtr unary(Op op, NodePtr x, SourceLoc loc);
+// Elementwise over operands of one shape and dtype; comparisons yield kBool.
+NodePtr binary(Op op, NodePtr a, NodePtr b, SourceLoc loc);
+// cond (kBool) ? a : b, all of one shape; a and b of one dtype.
+NodePtr where(NodePtr cond, NodePtr a, NodePtr b, SourceLoc loc);
+NodePtr cast(NodePtr x, ScalarType dtype, SourceLoc loc);
+
+// Reduces over `axes`, keeping them with size 1. ArgMax/ArgMin take one axis and yield kInt64
+// (the first index of the extreme value; NaN counts as the extreme).
+NodePtr reduce(Op op, NodePtr x, std::vector<int64_t> axes, SourceLoc loc);
+
+// Movement.
+NodePtr reshape(NodePtr x, Shape shape, SourceLoc loc);
+NodePtr permute(NodePtr x, std::vector<int64_t> perm, SourceLoc loc);
+// Broadcasts axes of size 1 to `shape` (same rank).
+NodePtr expand(NodePtr x, Shape shape, SourceLoc loc);
+// Per axis, elements start, start+step, ... below stop (step > 0, 0 <= start <= stop <= size).
+NodePtr slice(NodePtr x, std::vector<int64_t> starts, std::vector<int64_t> stops, std::vector<int64_t> steps,
+              SourceLoc loc);
+// Per axis, `low` values before, `interior` between neighbours and `high` after, all `value`.
+// With interior padding it is the dual of a strided slice.
+NodePtr pad(NodePtr x, std::vector<int64_t> low, std::vector<int64_t> high, std::vector<int64_t> interior,
+            Scalar value, SourceLoc loc);
+NodePtr concat(std::vector<NodePtr> xs, int64_t axis, SourceLoc loc);
+
+// [..., M, K] x [..., K, N] -> [..., M, N], batch axes equal, same dtype.
+NodePtr matmul(NodePtr a, NodePtr b, SourceLoc loc);
+
+}  // namespace kiln::ir

@@ -1,0 +1,80 @@
+#include "ir/printer.h"
+
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+namespace kiln::ir {
+
+std::vector<const Node*> topological_order(const std::vector<const Node*>& outputs) {
+  std::vector<const Node*> order;
+  std::unordered_set<const Node*> done;
+  std::vector<std::pair<const Node*, size_t>> stack;  // node, next input to visit
+  for (const Node* out : outputs) {
+    if (done.count(out)) continue;
+    stack.push_back({out, 0});
+    while (!stack.empty()) {
+      auto& [node, next] = stack.back();
+      if (next < node->inputs.size()) {
+        const Node* in = node->inputs[next++].get();
+        if (!done.count(in)) stack.push_back({in, 0});
+        continue;
+      }
+      if (done.insert(node).second) order.push_back(node);
+      stack.pop_back();
+    }
+  }
+  return order;
+}
+
+namespace {
+
+std::string ints(const std::vector<int64_t>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  return s + "]";
+}
+
+std::string attributes(const Node& n) {
+  const Attrs& a = n.attrs;
+  switch (n.op) {
+    case Op::Full: return "value=" + a.value.str();
+    case Op::Iota: return "start=" + a.value.str() + ", step=" + a.delta.str();
+    case Op::Random:
+      return std::string("dist=") + (a.distribution == Distribution::Normal ? "normal" : "uniform") +
+             ", seed=" + std::to_string(a.seed) + ", offset=" + std::to_string(a.offset);
+    case Op::ReduceSum:
+    case Op::ReduceMax:
+    case Op::ReduceMin:
+    case Op::ArgMax:
+    case Op::ArgMin: return "axes=" + ints(a.axes);
+    case Op::Permute: return "perm=" + ints(a.axes);
+    case Op::Concat: return "axis=" + std::to_string(a.axes[0]);
+    case Op::Slice: return "start=" + ints(a.low) + ", step=" + ints(a.step);
+    case Op::Pad:
+      return "low=" + ints(a.low) + ", high=" + ints(a.high) + ", interior=" + ints(a.step) +
+             ", value=" + a.value.str();
+    default: return "";
+  }
+}
+
+}  // namespace
+
+std::string print_graph(const std::vector<const Node*>& outputs) {
+  std::unordered_map<const Node*, size_t> id;
+  std::string text;
+  for (const Node* n : topological_order(outputs)) {
+    size_t k = id.size();
+    id[n] = k;
+    text += "%" + std::to_string(k) + " = " + std::string(op_name(n->op));
+    for (size_t i = 0; i < n->inputs.size(); ++i) text += (i ? ", %" : " %") + std::to_string(id.at(n->inputs[i].get()));
+    std::string attrs = attributes(*n);
+    if (!attrs.empty()) text += " {" + attrs + "}";
+    text += " : " + std::string(dtype_short_name(n->dtype)) + shape_str(n->shape) + "  loc(" + n->loc.str() + ")\n";
+  }
+  text += "return";
+  for (size_t i = 0; i < outputs.size(); ++i) text += (i ? ", %" : " %") + std::to_string(id.at(outputs[i]));
+  return text + "\n";
+}
+
+}  // namespace kiln::ir

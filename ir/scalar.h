@@ -1,0 +1,44 @@
+// A number that remembers whether it was written as a bool, an integer or a float,
+// so that `int_tensor + 1` stays integral and `int_tensor + 1.5` becomes float (PyTorch's rule).
+#pragma once
+
+#include <concepts>
+#include <cstdint>
+#include <string>
+
+#include "ir/dtype.h"
+
+namespace kiln {
+
+class Scalar {
+ public:
+  Scalar() : Scalar(int64_t{0}) {}
+  Scalar(bool v) : type_(kBool), int_(v), float_(v) {}
+  template <std::integral T>
+    requires(!std::same_as<T, bool>)
+  Scalar(T v) : type_(kInt64), int_(static_cast<int64_t>(v)), float_(static_cast<double>(v)) {}
+  template <std::floating_point T>
+  Scalar(T v) : type_(kFloat64), int_(static_cast<int64_t>(v)), float_(static_cast<double>(v)) {}
+
+  // kBool, kInt64 or kFloat64: the category the literal was written in.
+  ScalarType type() const { return type_; }
+  bool is_floating_point() const { return type_ == kFloat64; }
+  double to_double() const { return float_; }
+  int64_t to_long() const { return int_; }
+  template <typename T> T to() const {
+    if constexpr (std::same_as<T, bool>) return type_ == kFloat64 ? float_ != 0.0 : int_ != 0;
+    else if constexpr (std::floating_point<T>) return static_cast<T>(float_);
+    else return type_ == kFloat64 ? static_cast<T>(float_) : static_cast<T>(int_);
+  }
+  // The same value converted to `t` (what writing it into a tensor of that type stores).
+  Scalar cast(ScalarType t) const;
+  std::string str() const;
+  bool operator==(const Scalar& o) const { return type_ == o.type_ && int_ == o.int_ && float_ == o.float_; }
+
+ private:
+  ScalarType type_;
+  int64_t int_;
+  double float_;
+};
+
+}  // namespace kiln
