@@ -1,0 +1,66 @@
+#include <cmath>
+#include <type_traits>
+
+#include "runtime/reference/accumulator.h"
+#include "runtime/reference/kernels.h"
+#include "runtime/reference/strided.h"
+
+namespace kiln::runtime::reference {
+
+namespace {
+
+template <typename T>
+bool is_nan(T v) {
+  if constexpr (std::is_floating_point_v<T>)
+    return std::isnan(v);
+  else
+    return false;
+}
+
+// Whether `v` replaces the current extreme `best` (NaN wins and stays; ties keep the first).
+template <typename T>
+bool better(ir::Op op, Accumulator<T> v, Accumulator<T> best) {
+  if (is_nan(best)) return false;
+  if (is_nan(v)) return true;
+  return (op == ir::Op::ReduceMax || op == ir::Op::ArgMax) ? v > best : v < best;
+}
+
+template <typename T>
+void run(const ir::Node& n, const T* x, void* out) {
+  const Shape& in_shape = n.inputs[0]->shape;
+  Shape in_strides = contiguous_strides(in_shape);
+  // The output index of an input element: its index with the reduced axes zeroed.
+  Shape out_strides = contiguous_strides(n.shape);
+  for (int64_t axis : n.attrs.axes) out_strides[axis] = 0;
+  int64_t out_count = n.numel();
+  if (n.op == ir::Op::ReduceSum) {
+    std::vector<Accumulator<T>> acc(out_count, Accumulator<T>(0));
+    for_each_strided(in_shape, 0, in_strides, 0, out_strides,
+                     [&](int64_t s, int64_t d) { acc[d] = wrapping_add<Accumulator<T>>(acc[d], x[s]); });
+    for (int64_t i = 0; i < out_count; ++i) static_cast<T*>(out)[i] = static_cast<T>(acc[i]);
+    return;
+  }
+  // Extremes: remember the winning element's position along the (single, for arg ops) axis.
+  std::vector<Accumulator<T>> best(out_count);
+  std::vector<int64_t> where(out_count, -1);
+  int64_t axis_stride = n.attrs.axes.empty() ? 1 : in_strides[n.attrs.axes[0]];
+  int64_t axis_size = n.attrs.axes.empty() ? 1 : in_shape[n.attrs.axes[0]];
+  for_each_strided(in_shape, 0, in_strides, 0, out_strides, [&](int64_t s, int64_t d) {
+    if (where[d] < 0 || better<T>(n.op, x[s], best[d])) {
+      best[d] = x[s];
+      where[d] = (s / axis_stride) % axis_size;
+    }
+  });
+  if (n.op == ir::Op::ArgMax || n.op == ir::Op::ArgMin)
+    for (int64_t i = 0; i < out_count; ++i) static_cast<int64_t*>(out)[i] = where[i];
+  else
+    for (int64_t i = 0; i < out_count; ++i) static_cast<T*>(out)[i] = static_cast<T>(best[i]);
+}
+
+}  // namespace
+
+void run_reduce(const ir::Node& n, const Inputs& in, void* out) {
+  dispatch_dtype(n.inputs[0]->dtype, [&]<typename T>() { run<T>(n, static_cast<const T*>(in[0]), out); });
+}
+
+}  // namespace kiln::runtime::reference
