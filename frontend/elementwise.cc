@@ -1,0 +1,324 @@
+// Elementwise ops: promotion and broadcasting as in PyTorch, recorded as primitives; composite
+// activations (sigmoid, relu, gelu, ...) are written in terms of them.
+#include <cmath>
+#include <numbers>
+
+#include "frontend/recording.h"
+#include "kiln/functions.h"
+
+namespace kiln {
+
+using detail::operand;
+using ir::Op;
+
+namespace {
+
+int category_rank(ScalarType t) { return static_cast<int>(category(t)); }
+
+ScalarType default_type(TypeCategory c) {
+  return c == TypeCategory::Bool ? kBool : c == TypeCategory::Integral ? kInt64 : kFloat32;
+}
+
+// An operand as PyTorch's promotion sees it: a Scalar ("wrapped number"), a 0-dim tensor or a
+// dimensioned tensor.
+struct Operand {
+  ir::NodePtr node;  // null for a scalar
+  Scalar scalar;
+  ScalarType dtype;
+  int priority;  // 0 scalar, 1 zero-dim tensor, 2 dimensioned tensor
+};
+
+Operand from_tensor(const Tensor& t, const char* op, SourceLoc loc) {
+  const ir::NodePtr& n = operand(t, op, loc);
+  detail::check_device(t.device(), op, loc);
+  return {n, {}, n->dtype, n->shape.empty() ? 1 : 2};
+}
+
+Operand from_scalar(const Scalar& s) { return {nullptr, s, s.type(), 0}; }
+
+// torch.result_type: operands of the highest priority promote among themselves; one of lower
+// priority lifts the result only if its category is higher, to its own type (0-dim tensors) or
+// its category's default (scalars).
+ScalarType promote(const std::vector<Operand>& xs) {
+  int top = 0;
+  for (const Operand& x : xs) top = std::max(top, x.priority);
+  std::optional<ScalarType> result;
+  for (const Operand& x : xs)
+    if (x.priority == top) result = result ? promote_types(*result, x.dtype) : x.dtype;
+  for (int p = top - 1; p >= 0; --p) {
+    std::optional<ScalarType> lifted;
+    for (const Operand& x : xs)
+      if (x.priority == p && category_rank(x.dtype) > category_rank(*result)) {
+        ScalarType t = p == 0 ? default_type(category(x.dtype)) : x.dtype;
+        lifted = lifted ? promote_types(*lifted, t) : t;
+      }
+    if (lifted) result = lifted;
+  }
+  return *result;
+}
+
+// Casts and broadcasts operands to `dtype` and their common shape.
+std::vector<ir::NodePtr> align(const std::vector<Operand>& xs, ScalarType dtype, const char* op, SourceLoc loc) {
+  std::vector<Shape> shapes;
+  for (const Operand& x : xs) shapes.push_back(x.node ? x.node->shape : Shape{});
+  Shape shape = detail::broadcast_all(shapes, op, loc);
+  std::vector<ir::NodePtr> out;
+  for (const Operand& x : xs) {
+    // A scalar is a constant: build it at the right type and shape directly.
+    if (!x.node) out.push_back(detail::constant(x.scalar, shape, dtype, loc));
+    else out.push_back(detail::broadcast_to(detail::cast_to(x.node, dtype, loc), shape, loc));
+  }
+  return out;
+}
+
+const char* name_of(Op op) { return ir::op_name(op).data(); }
+
+// `alpha` scales b in the common dtype first (add and sub only), as torch.add's alpha does.
+Tensor binary(Op op, const Operand& a, const Operand& b, SourceLoc loc, const Scalar& alpha = 1) {
+  const char* name = name_of(op);
+  ScalarType t = promote({a, b});
+  check(!(op == Op::Sub && t == kBool), name, loc,
+        "subtraction, the `-` operator, with two bool tensors is not supported; use logical_xor instead");
+  check(!(alpha.is_floating_point() && !is_floating(t)), name, loc, [&] {
+    return "for integral input tensors, argument alpha must not be a floating point number (alpha " + alpha.str() +
+           ")";
+  });
+  if (op == Op::Div && !is_floating(t)) t = kFloat32;  // true division
+  std::vector<ir::NodePtr> xs = align({a, b}, t, name, loc);
+  if (!(alpha == Scalar(1))) xs[1] = ir::binary(Op::Mul, xs[1], detail::constant(alpha, xs[1]->shape, t, loc), loc);
+  return detail::make_tensor(ir::binary(op, xs[0], xs[1], loc));
+}
+
+Tensor unary(Op op, const Tensor& x, SourceLoc loc) {
+  Operand in = from_tensor(x, name_of(op), loc);
+  bool float_only = op != Op::Neg && op != Op::Abs;
+  check(!(op == Op::Neg && in.node->dtype == kBool), "neg", loc,
+        "negation, the `-` operator, on a bool tensor is not supported; use logical_not instead");
+  check(!(op == Op::Abs && in.node->dtype == kBool), "abs", loc, "is not supported for bool tensors");
+  ScalarType t = float_only && !is_floating(in.node->dtype) ? kFloat32 : in.node->dtype;
+  return detail::make_tensor(ir::unary(op, detail::cast_to(in.node, t, loc), loc));
+}
+
+// A float tensor for composites that compute in floating point (integers promote to float32).
+Tensor as_floating(const Tensor& x, const char* op, SourceLoc loc) {
+  Operand in = from_tensor(x, op, loc);
+  return is_floating(in.node->dtype) ? x : detail::make_tensor(detail::cast_to(in.node, kFloat32, loc));
+}
+
+Operand T(const Tensor& t, const char* op, SourceLoc loc) { return from_tensor(t, op, loc); }
+Operand S(const Scalar& s) { return from_scalar(s); }
+
+}  // namespace
+
+ScalarType result_type(const Tensor& a, const Tensor& b) {
+  SourceLoc loc{};
+  return promote({T(a, "result_type", loc), T(b, "result_type", loc)});
+}
+
+ScalarType result_type(const Tensor& a, const Scalar& b) {
+  SourceLoc loc{};
+  return promote({T(a, "result_type", loc), S(b)});
+}
+
+#define KILN_UNARY(name, op)                                                                 \
+  Tensor Tensor::name(Loc loc) const { return unary(op, *this, SourceLoc::from(loc)); }       \
+  Tensor name(const Tensor& x, Loc loc) { return unary(op, x, SourceLoc::from(loc)); }
+KILN_UNARY(exp, Op::Exp)
+KILN_UNARY(log, Op::Log)
+KILN_UNARY(sqrt, Op::Sqrt)
+KILN_UNARY(tanh, Op::Tanh)
+KILN_UNARY(abs, Op::Abs)
+KILN_UNARY(neg, Op::Neg)
+KILN_UNARY(sin, Op::Sin)
+KILN_UNARY(cos, Op::Cos)
+KILN_UNARY(erf, Op::Erf)
+#undef KILN_UNARY
+
+Tensor rsqrt(const Tensor& x, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  Tensor root = unary(Op::Sqrt, x, loc);
+  return binary(Op::Div, S(1), T(root, "rsqrt", loc), loc);
+}
+
+Tensor sigmoid(const Tensor& x, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  Tensor e = unary(Op::Exp, unary(Op::Neg, as_floating(x, "sigmoid", loc), loc), loc);
+  return binary(Op::Div, S(1), T(binary(Op::Add, S(1), T(e, "sigmoid", loc), loc), "sigmoid", loc), loc);
+}
+
+Tensor relu(const Tensor& x, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  check(!x.defined() || x.dtype() != kBool, "relu", loc, "is not supported for bool tensors");
+  return binary(Op::Maximum, T(x, "relu", loc), S(0), loc);
+}
+
+Tensor square(const Tensor& x, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  // torch.square is pow(x, 2), so bool squares to int64.
+  Operand in = T(x, "square", loc);
+  ir::NodePtr v = detail::cast_to(in.node, promote({in, S(2)}), loc);
+  return detail::make_tensor(ir::binary(Op::Mul, v, v, loc));
+}
+
+Tensor gelu(const Tensor& input, const std::string& approximate, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  check(approximate == "none" || approximate == "tanh", "gelu", loc,
+        [&] { return "approximate must be \"none\" or \"tanh\", got \"" + approximate + "\""; });
+  check(!input.defined() || input.is_floating_point(), "gelu", loc,
+        [&] { return "expects a floating point input, got " + detail::describe(input); });
+  Tensor x = as_floating(input, "gelu", loc);
+  auto t = [&](const Tensor& v) { return T(v, "gelu", loc); };
+  Tensor inner;
+  if (approximate == "tanh") {
+    // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+    Tensor cube = binary(Op::Mul, t(binary(Op::Mul, t(x), t(x), loc)), t(x), loc);
+    Tensor poly = binary(Op::Add, t(x), t(binary(Op::Mul, t(cube), S(0.044715), loc)), loc);
+    inner = unary(Op::Tanh, binary(Op::Mul, t(poly), S(std::sqrt(2.0 / std::numbers::pi)), loc), loc);
+  } else {
+    // 0.5 x (1 + erf(x / sqrt(2)))
+    inner = unary(Op::Erf, binary(Op::Mul, t(x), S(1.0 / std::numbers::sqrt2), loc), loc);
+  }
+  Tensor half_x = binary(Op::Mul, t(x), S(0.5), loc);
+  return binary(Op::Mul, t(half_x), t(binary(Op::Add, t(inner), S(1), loc)), loc);
+}
+
+Tensor pow(const Tensor& base, const Scalar& exponent, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  Operand b = T(base, "pow", loc);
+  check(!(is_integral(b.node->dtype, true) && !exponent.is_floating_point() && exponent.to_long() < 0), "pow",
+        loc, [&] { return "integers to negative integer powers are not allowed (exponent " + exponent.str() + ")"; });
+  return binary(Op::Pow, b, S(exponent), loc);
+}
+
+Tensor pow(const Tensor& base, const Tensor& exponent, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  return binary(Op::Pow, T(base, "pow", loc), T(exponent, "pow", loc), loc);
+}
+
+Tensor maximum(const Tensor& a, const Tensor& b, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  return binary(Op::Maximum, T(a, "maximum", loc), T(b, "maximum", loc), loc);
+}
+
+Tensor minimum(const Tensor& a, const Tensor& b, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  return binary(Op::Minimum, T(a, "minimum", loc), T(b, "minimum", loc), loc);
+}
+
+Tensor clamp(const Tensor& x, std::optional<Scalar> min, std::optional<Scalar> max, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  check(min || max, "clamp", loc, "at least one of 'min' or 'max' must not be None");
+  std::vector<Operand> xs = {T(x, "clamp", loc)};
+  if (min) xs.push_back(S(*min));
+  if (max) xs.push_back(S(*max));
+  ScalarType t = promote(xs);
+  std::vector<ir::NodePtr> aligned = align(xs, t, "clamp", loc);
+  ir::NodePtr out = aligned[0];
+  if (min) out = ir::binary(Op::Maximum, out, aligned[1], loc);
+  if (max) out = ir::binary(Op::Minimum, out, aligned.back(), loc);
+  return detail::make_tensor(out);
+}
+
+namespace {
+Tensor where_impl(const Tensor& condition, const Operand& a, const Operand& b, SourceLoc loc) {
+  Operand c = T(condition, "where", loc);
+  check(c.node->dtype == kBool, "where", loc, [&] {
+    return "expected a bool condition, got " + detail::describe(condition);
+  });
+  ScalarType t = promote({a, b});
+  std::vector<Shape> shapes = {c.node->shape, a.node ? a.node->shape : Shape{}, b.node ? b.node->shape : Shape{}};
+  Shape shape = detail::broadcast_all(shapes, "where", loc);
+  std::vector<ir::NodePtr> values = align({a, b}, t, "where", loc);
+  return detail::make_tensor(ir::where(detail::broadcast_to(c.node, shape, loc),
+                                       detail::broadcast_to(values[0], shape, loc),
+                                       detail::broadcast_to(values[1], shape, loc), loc));
+}
+}  // namespace
+
+Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  return where_impl(condition, T(a, "where", loc), T(b, "where", loc), loc);
+}
+Tensor where(const Tensor& condition, const Scalar& a, const Tensor& b, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  return where_impl(condition, S(a), T(b, "where", loc), loc);
+}
+Tensor where(const Tensor& condition, const Tensor& a, const Scalar& b, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  return where_impl(condition, T(a, "where", loc), S(b), loc);
+}
+
+// Methods that forward to the free functions above.
+Tensor Tensor::rsqrt(Loc loc) const { return kiln::rsqrt(*this, loc); }
+Tensor Tensor::sigmoid(Loc loc) const { return kiln::sigmoid(*this, loc); }
+Tensor Tensor::relu(Loc loc) const { return kiln::relu(*this, loc); }
+Tensor Tensor::square(Loc loc) const { return kiln::square(*this, loc); }
+Tensor Tensor::pow(const Scalar& e, Loc loc) const { return kiln::pow(*this, e, loc); }
+Tensor Tensor::pow(const Tensor& e, Loc loc) const { return kiln::pow(*this, e, loc); }
+Tensor Tensor::clamp(std::optional<Scalar> min, std::optional<Scalar> max, Loc loc) const {
+  return kiln::clamp(*this, min, max, loc);
+}
+
+Tensor Tensor::add(const Tensor& o, const Scalar& alpha, Loc loc) const {
+  SourceLoc l = SourceLoc::from(loc);
+  return binary(Op::Add, T(*this, "add", l), T(o, "add", l), l, alpha);
+}
+Tensor Tensor::sub(const Tensor& o, const Scalar& alpha, Loc loc) const {
+  SourceLoc l = SourceLoc::from(loc);
+  return binary(Op::Sub, T(*this, "sub", l), T(o, "sub", l), l, alpha);
+}
+
+#define KILN_BINARY_METHODS(method, op)                                                 \
+  Tensor Tensor::method(const Scalar& o, Loc call) const {                              \
+    SourceLoc loc = SourceLoc::from(call);                                              \
+    return binary(op, T(*this, #method, loc), S(o), loc);                          \
+  }
+KILN_BINARY_METHODS(add, Op::Add)
+KILN_BINARY_METHODS(sub, Op::Sub)
+KILN_BINARY_METHODS(mul, Op::Mul)
+KILN_BINARY_METHODS(div, Op::Div)
+#undef KILN_BINARY_METHODS
+
+#define KILN_TENSOR_METHODS(method, op)                                                 \
+  Tensor Tensor::method(const Tensor& o, Loc call) const {                              \
+    SourceLoc loc = SourceLoc::from(call);                                              \
+    return binary(op, T(*this, #method, loc), T(o, #method, loc), loc);                 \
+  }
+KILN_TENSOR_METHODS(mul, Op::Mul)
+KILN_TENSOR_METHODS(div, Op::Div)
+KILN_TENSOR_METHODS(eq, Op::Eq)
+KILN_TENSOR_METHODS(ne, Op::Ne)
+KILN_TENSOR_METHODS(lt, Op::Lt)
+KILN_TENSOR_METHODS(le, Op::Le)
+KILN_TENSOR_METHODS(gt, Op::Gt)
+KILN_TENSOR_METHODS(ge, Op::Ge)
+#undef KILN_TENSOR_METHODS
+
+#define KILN_OPERATOR(sym, op)                                                      \
+  Tensor operator sym(TensorArg a, TensorArg b) {                                   \
+    SourceLoc loc = SourceLoc::from(a.loc);                                         \
+    return binary(op, T(a.t, name_of(op), loc), T(b.t, name_of(op), loc), loc);     \
+  }                                                                                 \
+  Tensor operator sym(TensorArg a, ScalarArg b) {                                   \
+    SourceLoc loc = SourceLoc::from(a.loc);                                         \
+    return binary(op, T(a.t, name_of(op), loc), S(b.s), loc);                  \
+  }                                                                                 \
+  Tensor operator sym(ScalarArg a, TensorArg b) {                                   \
+    SourceLoc loc = SourceLoc::from(a.loc);                                         \
+    return binary(op, S(a.s), T(b.t, name_of(op), loc), loc);                  \
+  }
+KILN_OPERATOR(+, Op::Add)
+KILN_OPERATOR(-, Op::Sub)
+KILN_OPERATOR(*, Op::Mul)
+KILN_OPERATOR(/, Op::Div)
+KILN_OPERATOR(==, Op::Eq)
+KILN_OPERATOR(!=, Op::Ne)
+KILN_OPERATOR(<, Op::Lt)
+KILN_OPERATOR(<=, Op::Le)
+KILN_OPERATOR(>, Op::Gt)
+KILN_OPERATOR(>=, Op::Ge)
+#undef KILN_OPERATOR
+
+Tensor operator-(TensorArg x) { return unary(Op::Neg, x.t, SourceLoc::from(x.loc)); }
+
+}  // namespace kiln

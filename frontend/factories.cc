@@ -1,0 +1,179 @@
+// Tensor factories and the random generator's state.
+#include <cmath>
+#include <cstring>
+
+#include "frontend/recording.h"
+#include "kiln/functions.h"
+
+namespace kiln {
+
+namespace {
+
+// The generator: a seed and a counter that each random tensor advances, so consecutive calls
+// draw disjoint Philox streams.
+struct Generator {
+  uint64_t seed = 67280421310721ULL;  // PyTorch's default seed
+  uint64_t offset = 0;
+};
+Generator& generator() {
+  static Generator g;
+  return g;
+}
+
+// Applies the options' requires_grad, which PyTorch allows on floating tensors only.
+Tensor with_grad_option(Tensor t, const TensorOptions& options, const char* op, SourceLoc loc) {
+  check(!options.requires_grad() || is_floating(t.dtype()), op, loc, [&] {
+    return "only tensors of floating point dtype can require gradients, got " + detail::describe(t);
+  });
+  detail::impl(t).requires_grad = options.requires_grad();
+  return t;
+}
+
+Shape checked_size(IntArrayRef size, const char* op, SourceLoc loc) {
+  for (int64_t d : size)
+    check(d >= 0, op, loc, [&] { return "negative dimension " + std::to_string(d) + " in size " + shape_str(size); });
+  return Shape(size.begin(), size.end());
+}
+
+Tensor filled(IntArrayRef size, const Scalar& value, ScalarType t, const TensorOptions& options, const char* op,
+              SourceLoc loc) {
+  detail::check_device(options.device(), op, loc);
+  Tensor out = detail::make_tensor(detail::constant(value, checked_size(size, op, loc), t, loc), options.device());
+  return with_grad_option(std::move(out), options, op, loc);
+}
+
+Tensor random(ir::Distribution d, IntArrayRef size, const TensorOptions& options, const char* op, SourceLoc loc) {
+  detail::check_device(options.device(), op, loc);
+  ScalarType t = options.dtype();
+  check(is_floating(t), op, loc, [&] { return "is not implemented for dtype " + std::string(dtype_name(t)); });
+  Shape shape = checked_size(size, op, loc);
+  Generator& g = generator();
+  Tensor out = detail::make_tensor(ir::random(d, g.seed, g.offset++, std::move(shape), t, loc), options.device());
+  return with_grad_option(std::move(out), options, op, loc);
+}
+
+template <typename V>
+Tensor from_values(const V* values, size_t count, Shape shape, ScalarType natural, const TensorOptions& options,
+                   SourceLoc loc) {
+  detail::check_device(options.device(), "tensor", loc);
+  auto storage = ir::Storage::allocate(count * sizeof(V));
+  std::memcpy(storage->data(), values, count * sizeof(V));
+  ir::NodePtr n = ir::buffer(std::move(storage), std::move(shape), dtype_of<V>, loc);
+  ScalarType t = options.has_dtype() ? options.dtype() : natural;
+  Tensor out = detail::make_tensor(detail::cast_to(n, t, loc), options.device());
+  return with_grad_option(std::move(out), options, "tensor", loc);
+}
+
+}  // namespace
+
+Tensor zeros(IntArrayRef size, TensorOptions o, Loc loc) {
+  return filled(size, 0, o.dtype(), o, "zeros", SourceLoc::from(loc));
+}
+Tensor ones(IntArrayRef size, TensorOptions o, Loc loc) {
+  return filled(size, 1, o.dtype(), o, "ones", SourceLoc::from(loc));
+}
+Tensor full(IntArrayRef size, const Scalar& value, TensorOptions o, Loc loc) {
+  ScalarType natural = value.type() == kFloat64 ? kFloat32 : value.type();
+  return filled(size, value, o.has_dtype() ? o.dtype() : natural, o, "full", SourceLoc::from(loc));
+}
+
+namespace {
+TensorOptions like(const Tensor& t, TensorOptions o, const char* op, SourceLoc loc) {
+  detail::operand(t, op, loc);
+  TensorOptions out = o.has_dtype() ? o : o.dtype(t.dtype());
+  return out.device(t.device());
+}
+}  // namespace
+
+Tensor zeros_like(const Tensor& t, TensorOptions o, Loc loc) {
+  return zeros(t.sizes(), like(t, o, "zeros_like", SourceLoc::from(loc)), loc);
+}
+Tensor ones_like(const Tensor& t, TensorOptions o, Loc loc) {
+  return ones(t.sizes(), like(t, o, "ones_like", SourceLoc::from(loc)), loc);
+}
+Tensor full_like(const Tensor& t, const Scalar& value, TensorOptions o, Loc loc) {
+  return full(t.sizes(), value, like(t, o, "full_like", SourceLoc::from(loc)), loc);
+}
+Tensor rand_like(const Tensor& t, TensorOptions o, Loc loc) {
+  return rand(t.sizes(), like(t, o, "rand_like", SourceLoc::from(loc)), loc);
+}
+Tensor randn_like(const Tensor& t, TensorOptions o, Loc loc) {
+  return randn(t.sizes(), like(t, o, "randn_like", SourceLoc::from(loc)), loc);
+}
+
+Tensor arange(const Scalar& end, TensorOptions o, Loc loc) { return arange(0, end, 1, o, loc); }
+Tensor arange(const Scalar& start, const Scalar& end, TensorOptions o, Loc loc) {
+  return arange(start, end, 1, o, loc);
+}
+Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, TensorOptions o, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  detail::check_device(o.device(), "arange", loc);
+  double s = start.to_double(), e = end.to_double(), d = step.to_double();
+  check(d != 0, "arange", loc, "step must be nonzero");
+  check(std::isfinite(s) && std::isfinite(e), "arange", loc, "unsupported range: bounds must be finite");
+  check((d > 0 && e >= s) || (d < 0 && e <= s), "arange", loc, [&] {
+    return "upper bound and larger bound inconsistent with step sign (start " + start.str() + ", end " + end.str() +
+           ", step " + step.str() + ")";
+  });
+  bool integral = !start.is_floating_point() && !end.is_floating_point() && !step.is_floating_point();
+  ScalarType t = o.has_dtype() ? o.dtype() : integral ? kInt64 : kFloat32;
+  int64_t n = integral ? (end.to_long() - start.to_long() + step.to_long() - (d > 0 ? 1 : -1)) / step.to_long()
+                       : static_cast<int64_t>(std::ceil((e - s) / d));
+  Tensor out = detail::make_tensor(ir::iota(start, step, {n}, t, loc), o.device());
+  return with_grad_option(std::move(out), o, "arange", loc);
+}
+
+Tensor rand(IntArrayRef size, TensorOptions o, Loc loc) {
+  return random(ir::Distribution::Uniform, size, o, "rand", SourceLoc::from(loc));
+}
+Tensor randn(IntArrayRef size, TensorOptions o, Loc loc) {
+  return random(ir::Distribution::Normal, size, o, "randn", SourceLoc::from(loc));
+}
+
+void manual_seed(uint64_t seed) { generator() = {seed, 0}; }
+
+Tensor from_blob(void* data, IntArrayRef sizes, TensorOptions o, Loc loc) { return from_blob(data, sizes, {}, o, loc); }
+
+Tensor from_blob(void* data, IntArrayRef sizes, std::function<void(void*)> deleter, TensorOptions o, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  detail::check_device(o.device(), "from_blob", loc);
+  check(data != nullptr || numel(Shape(sizes.begin(), sizes.end())) == 0, "from_blob", loc, "data is null");
+  Shape shape = checked_size(sizes, "from_blob", loc);
+  size_t bytes = static_cast<size_t>(numel(shape)) * element_size(o.dtype());
+  ir::NodePtr n = ir::buffer(ir::Storage::borrow(data, bytes, std::move(deleter)), std::move(shape), o.dtype(), loc);
+  Tensor out = detail::make_tensor(std::move(n), o.device());
+  return with_grad_option(std::move(out), o, "from_blob", loc);
+}
+
+Tensor tensor(std::initializer_list<double> v, TensorOptions o, Loc loc) {
+  return from_values(v.begin(), v.size(), {static_cast<int64_t>(v.size())}, kFloat32, o, SourceLoc::from(loc));
+}
+Tensor tensor(std::initializer_list<float> v, TensorOptions o, Loc loc) {
+  return from_values(v.begin(), v.size(), {static_cast<int64_t>(v.size())}, kFloat32, o, SourceLoc::from(loc));
+}
+Tensor tensor(std::initializer_list<int64_t> v, TensorOptions o, Loc loc) {
+  return from_values(v.begin(), v.size(), {static_cast<int64_t>(v.size())}, kInt64, o, SourceLoc::from(loc));
+}
+Tensor tensor(std::initializer_list<int> v, TensorOptions o, Loc loc) {
+  std::vector<int64_t> wide(v.begin(), v.end());
+  return from_values(wide.data(), wide.size(), {static_cast<int64_t>(wide.size())}, kInt64, o, SourceLoc::from(loc));
+}
+Tensor tensor(std::initializer_list<bool> v, TensorOptions o, Loc loc) {
+  std::vector<char> bytes(v.begin(), v.end());
+  static_assert(sizeof(bool) == sizeof(char));
+  return from_values(reinterpret_cast<const bool*>(bytes.data()), bytes.size(), {static_cast<int64_t>(bytes.size())}, kBool, o, SourceLoc::from(loc));
+}
+Tensor tensor(double value, TensorOptions o, Loc loc) {
+  return from_values(&value, 1, {}, kFloat32, o, SourceLoc::from(loc));
+}
+Tensor tensor(const std::vector<double>& v, TensorOptions o, Loc loc) {
+  return from_values(v.data(), v.size(), {static_cast<int64_t>(v.size())}, kFloat32, o, SourceLoc::from(loc));
+}
+Tensor tensor(const std::vector<float>& v, TensorOptions o, Loc loc) {
+  return from_values(v.data(), v.size(), {static_cast<int64_t>(v.size())}, kFloat32, o, SourceLoc::from(loc));
+}
+Tensor tensor(const std::vector<int64_t>& v, TensorOptions o, Loc loc) {
+  return from_values(v.data(), v.size(), {static_cast<int64_t>(v.size())}, kInt64, o, SourceLoc::from(loc));
+}
+
+}  // namespace kiln

@@ -1,0 +1,149 @@
+// Free functions and operators of the Tensor API, named as in LibTorch (kiln:: for torch::).
+#pragma once
+
+#include <concepts>
+#include <functional>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "kiln/tensor.h"
+
+namespace kiln {
+
+// Factories.
+Tensor zeros(IntArrayRef size, TensorOptions options = {}, Loc loc = Loc::current());
+Tensor ones(IntArrayRef size, TensorOptions options = {}, Loc loc = Loc::current());
+// The dtype defaults to the fill value's: bool, int64 or float32.
+Tensor full(IntArrayRef size, const Scalar& fill_value, TensorOptions options = {}, Loc loc = Loc::current());
+Tensor zeros_like(const Tensor& t, TensorOptions options = {}, Loc loc = Loc::current());
+Tensor ones_like(const Tensor& t, TensorOptions options = {}, Loc loc = Loc::current());
+Tensor full_like(const Tensor& t, const Scalar& fill_value, TensorOptions options = {}, Loc loc = Loc::current());
+// int64 when every bound is integral, else float32.
+Tensor arange(const Scalar& end, TensorOptions options = {}, Loc loc = Loc::current());
+Tensor arange(const Scalar& start, const Scalar& end, TensorOptions options = {}, Loc loc = Loc::current());
+Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, TensorOptions options = {},
+              Loc loc = Loc::current());
+// Uniform on [0, 1) and standard normal, from a counter-based generator (Philox4x32-10): the
+// same seed gives the same values on every platform and backend.
+Tensor rand(IntArrayRef size, TensorOptions options = {}, Loc loc = Loc::current());
+Tensor randn(IntArrayRef size, TensorOptions options = {}, Loc loc = Loc::current());
+Tensor rand_like(const Tensor& t, TensorOptions options = {}, Loc loc = Loc::current());
+Tensor randn_like(const Tensor& t, TensorOptions options = {}, Loc loc = Loc::current());
+void manual_seed(uint64_t seed);
+// Wraps `data` without copying; the memory must outlive the tensor and must not change while
+// graphs that read it are pending. `deleter` runs when the last user of the memory is gone.
+Tensor from_blob(void* data, IntArrayRef sizes, TensorOptions options = {}, Loc loc = Loc::current());
+Tensor from_blob(void* data, IntArrayRef sizes, std::function<void(void*)> deleter, TensorOptions options = {},
+                 Loc loc = Loc::current());
+// Copies the values; the dtype defaults to the values' (float32 for floating values).
+Tensor tensor(std::initializer_list<double> values, TensorOptions options = {}, Loc loc = Loc::current());
+Tensor tensor(std::initializer_list<float> values, TensorOptions options = {}, Loc loc = Loc::current());
+Tensor tensor(std::initializer_list<int64_t> values, TensorOptions options = {}, Loc loc = Loc::current());
+Tensor tensor(std::initializer_list<int> values, TensorOptions options = {}, Loc loc = Loc::current());
+Tensor tensor(std::initializer_list<bool> values, TensorOptions options = {}, Loc loc = Loc::current());
+Tensor tensor(double value, TensorOptions options = {}, Loc loc = Loc::current());
+Tensor tensor(const std::vector<double>& values, TensorOptions options = {}, Loc loc = Loc::current());
+Tensor tensor(const std::vector<float>& values, TensorOptions options = {}, Loc loc = Loc::current());
+Tensor tensor(const std::vector<int64_t>& values, TensorOptions options = {}, Loc loc = Loc::current());
+
+// Elementwise and activations.
+Tensor exp(const Tensor& x, Loc loc = Loc::current());
+Tensor log(const Tensor& x, Loc loc = Loc::current());
+Tensor sqrt(const Tensor& x, Loc loc = Loc::current());
+Tensor rsqrt(const Tensor& x, Loc loc = Loc::current());
+Tensor tanh(const Tensor& x, Loc loc = Loc::current());
+Tensor sigmoid(const Tensor& x, Loc loc = Loc::current());
+Tensor relu(const Tensor& x, Loc loc = Loc::current());
+Tensor abs(const Tensor& x, Loc loc = Loc::current());
+Tensor neg(const Tensor& x, Loc loc = Loc::current());
+Tensor sin(const Tensor& x, Loc loc = Loc::current());
+Tensor cos(const Tensor& x, Loc loc = Loc::current());
+Tensor erf(const Tensor& x, Loc loc = Loc::current());
+Tensor square(const Tensor& x, Loc loc = Loc::current());
+// approximate: "none" (erf) or "tanh", as torch::gelu.
+Tensor gelu(const Tensor& x, const std::string& approximate = "none", Loc loc = Loc::current());
+Tensor pow(const Tensor& base, const Scalar& exponent, Loc loc = Loc::current());
+Tensor pow(const Tensor& base, const Tensor& exponent, Loc loc = Loc::current());
+Tensor clamp(const Tensor& x, std::optional<Scalar> min, std::optional<Scalar> max = std::nullopt,
+             Loc loc = Loc::current());
+Tensor maximum(const Tensor& a, const Tensor& b, Loc loc = Loc::current());
+Tensor minimum(const Tensor& a, const Tensor& b, Loc loc = Loc::current());
+Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b, Loc loc = Loc::current());
+Tensor where(const Tensor& condition, const Scalar& a, const Tensor& b, Loc loc = Loc::current());
+Tensor where(const Tensor& condition, const Tensor& a, const Scalar& b, Loc loc = Loc::current());
+
+// Reductions and normalizations.
+Tensor sum(const Tensor& x, IntArrayRef dims = {}, bool keepdim = false, Loc loc = Loc::current());
+Tensor mean(const Tensor& x, IntArrayRef dims = {}, bool keepdim = false, Loc loc = Loc::current());
+Tensor softmax(const Tensor& x, int64_t dim, std::optional<ScalarType> dtype = std::nullopt,
+               Loc loc = Loc::current());
+Tensor log_softmax(const Tensor& x, int64_t dim, std::optional<ScalarType> dtype = std::nullopt,
+                   Loc loc = Loc::current());
+
+// Linear algebra and joining.
+Tensor matmul(const Tensor& a, const Tensor& b, Loc loc = Loc::current());
+Tensor mm(const Tensor& a, const Tensor& b, Loc loc = Loc::current());
+Tensor cat(const TensorList& tensors, int64_t dim = 0, Loc loc = Loc::current());
+Tensor stack(const TensorList& tensors, int64_t dim = 0, Loc loc = Loc::current());
+
+// Type promotion (torch::result_type).
+ScalarType result_type(const Tensor& a, const Tensor& b);
+ScalarType result_type(const Tensor& a, const Scalar& b);
+
+// Evaluates several outputs as one graph.
+void eval(const TensorList& tensors);
+
+// The recorded graph behind the tensors, one SSA line per node (see docs/IR.md).
+std::string dump_ir(const Tensor& t);
+std::string dump_ir(const TensorList& tensors);
+
+// Counters for tests and tools.
+struct Stats {
+  int64_t graphs_evaluated;  // evaluations that executed at least one node
+  int64_t nodes_evaluated;   // nodes executed, summed
+  int64_t live_nodes;        // graph nodes now alive
+  int64_t live_bytes;        // bytes of tensor memory Kiln owns now
+};
+Stats stats();
+
+// Operators. The operand wrappers carry the caller's location (see IndexArg).
+struct TensorArg {
+  TensorArg(const Tensor& t, Loc loc = Loc::current()) : t(t), loc(loc) {}
+  const Tensor& t;
+  Loc loc;
+};
+struct ScalarArg {
+  template <typename S>
+    requires std::constructible_from<Scalar, S>
+  ScalarArg(S s, Loc loc = Loc::current()) : s(s), loc(loc) {}
+  Scalar s;
+  Loc loc;
+};
+
+#define KILN_DECLARE_BINARY_OPERATOR(op)            \
+  Tensor operator op(TensorArg a, TensorArg b);     \
+  Tensor operator op(TensorArg a, ScalarArg b);     \
+  Tensor operator op(ScalarArg a, TensorArg b);
+KILN_DECLARE_BINARY_OPERATOR(+)
+KILN_DECLARE_BINARY_OPERATOR(-)
+KILN_DECLARE_BINARY_OPERATOR(*)
+KILN_DECLARE_BINARY_OPERATOR(/)
+KILN_DECLARE_BINARY_OPERATOR(==)
+KILN_DECLARE_BINARY_OPERATOR(!=)
+KILN_DECLARE_BINARY_OPERATOR(<)
+KILN_DECLARE_BINARY_OPERATOR(<=)
+KILN_DECLARE_BINARY_OPERATOR(>)
+KILN_DECLARE_BINARY_OPERATOR(>=)
+#undef KILN_DECLARE_BINARY_OPERATOR
+Tensor operator-(TensorArg x);
+Tensor& operator+=(Tensor& a, TensorArg b);
+Tensor& operator+=(Tensor& a, ScalarArg b);
+Tensor& operator-=(Tensor& a, TensorArg b);
+Tensor& operator-=(Tensor& a, ScalarArg b);
+Tensor& operator*=(Tensor& a, TensorArg b);
+Tensor& operator*=(Tensor& a, ScalarArg b);
+Tensor& operator/=(Tensor& a, TensorArg b);
+Tensor& operator/=(Tensor& a, ScalarArg b);
+
+}  // namespace kiln

@@ -1,0 +1,9 @@
+// Kiln's public API: #include "kiln/kiln.h".
+#pragma once
+
+#include "kiln/functions.h"
+#include "kiln/tensor.h"
+#include "kiln/tensor_options.h"
+#include "ir/dtype.h"
+#include "ir/error.h"
+#include "ir/scalar.h"

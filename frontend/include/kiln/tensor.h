@@ -1,0 +1,181 @@
+// kiln::Tensor: a handle to a lazily computed value. Every operation records a node of the graph
+// IR; nothing is computed until a value is needed (eval, item, to_vector, data_ptr, printing).
+// Names, argument orders and semantics follow LibTorch's C++ frontend.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <source_location>
+#include <tuple>
+#include <type_traits>
+#include <vector>
+
+#include "kiln/tensor_options.h"
+#include "ir/error.h"
+#include "ir/scalar.h"
+#include "ir/shape.h"
+
+namespace kiln {
+
+namespace detail {
+struct TensorImpl;
+}
+
+// Each public call captures the caller's source location, so errors and IR dumps name the
+// user's line.
+using Loc = std::source_location;
+using IntArrayRef = const std::vector<int64_t>&;
+
+// Operators cannot take default arguments, so their operands carry the location instead: the
+// converting constructor's default argument is evaluated at the user's expression.
+struct IndexArg {
+  IndexArg(int64_t index, Loc loc = Loc::current()) : index(index), loc(loc) {}
+  int64_t index;
+  Loc loc;
+};
+
+class Tensor {
+ public:
+  Tensor() = default;  // undefined, as a default-constructed torch::Tensor
+  explicit Tensor(std::shared_ptr<detail::TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  bool defined() const { return impl_ != nullptr; }
+  const Shape& sizes() const;
+  Shape strides() const;
+  int64_t dim() const { return static_cast<int64_t>(sizes().size()); }
+  int64_t numel() const;
+  int64_t size(int64_t dim, Loc loc = Loc::current()) const;
+  ScalarType dtype() const;
+  ScalarType scalar_type() const { return dtype(); }
+  Device device() const;
+  TensorOptions options() const;
+  bool is_floating_point() const { return is_floating(dtype()); }
+  bool is_contiguous() const;
+  bool requires_grad() const;
+  Tensor& requires_grad_(bool requires_grad = true, Loc loc = Loc::current());
+
+  // Forcing evaluation.
+  const Tensor& eval() const;
+  Scalar item(Loc loc = Loc::current()) const;
+  template <typename T> T item(Loc loc = Loc::current()) const { return item(loc).template to<T>(); }
+  // All elements in row-major order, converted to T.
+  template <typename T> std::vector<T> to_vector() const;
+  // The evaluated tensor's memory (for a view, the element at its offset in its base's memory).
+  // Writes through it are seen by this tensor and the tensors that view the same memory; graphs
+  // recorded earlier keep the values they were recorded with. T must be the tensor's dtype.
+  template <typename T> T* data_ptr(Loc loc = Loc::current()) const {
+    return static_cast<T*>(data_ptr_checked(dtype_of<T>, loc));
+  }
+
+  // Movement (views share their base: in-place ops on a view update the base, as in PyTorch).
+  Tensor reshape(IntArrayRef shape, Loc loc = Loc::current()) const;
+  Tensor view(IntArrayRef shape, Loc loc = Loc::current()) const;
+  Tensor permute(IntArrayRef dims, Loc loc = Loc::current()) const;
+  Tensor transpose(int64_t dim0, int64_t dim1, Loc loc = Loc::current()) const;
+  Tensor t(Loc loc = Loc::current()) const;
+  Tensor unsqueeze(int64_t dim, Loc loc = Loc::current()) const;
+  Tensor squeeze(Loc loc = Loc::current()) const;
+  Tensor squeeze(int64_t dim, Loc loc = Loc::current()) const;
+  Tensor expand(IntArrayRef sizes, Loc loc = Loc::current()) const;
+  Tensor expand_as(const Tensor& other, Loc loc = Loc::current()) const;
+  Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1, Loc loc = Loc::current()) const;
+  Tensor slice(int64_t dim = 0, std::optional<int64_t> start = std::nullopt, std::optional<int64_t> end = std::nullopt,
+               int64_t step = 1, Loc loc = Loc::current()) const;
+  Tensor narrow(int64_t dim, int64_t start, int64_t length, Loc loc = Loc::current()) const;
+  Tensor select(int64_t dim, int64_t index, Loc loc = Loc::current()) const;
+  Tensor operator[](IndexArg i) const { return select(0, i.index, i.loc); }
+  Tensor contiguous(Loc loc = Loc::current()) const;
+
+  // Conversion and copies.
+  Tensor to(ScalarType dtype, Loc loc = Loc::current()) const;
+  Tensor to(Device device, Loc loc = Loc::current()) const;
+  Tensor detach() const;
+  Tensor clone(Loc loc = Loc::current()) const;
+
+  // Reductions. `dims` may be empty for all axes; dtype as torch.sum's.
+  Tensor sum(IntArrayRef dims = {}, bool keepdim = false, std::optional<ScalarType> dtype = std::nullopt,
+             Loc loc = Loc::current()) const;
+  Tensor mean(IntArrayRef dims = {}, bool keepdim = false, Loc loc = Loc::current()) const;
+  Tensor max(Loc loc = Loc::current()) const;
+  std::tuple<Tensor, Tensor> max(int64_t dim, bool keepdim = false, Loc loc = Loc::current()) const;
+  Tensor min(Loc loc = Loc::current()) const;
+  std::tuple<Tensor, Tensor> min(int64_t dim, bool keepdim = false, Loc loc = Loc::current()) const;
+  Tensor argmax(std::optional<int64_t> dim = std::nullopt, bool keepdim = false, Loc loc = Loc::current()) const;
+  Tensor argmin(std::optional<int64_t> dim = std::nullopt, bool keepdim = false, Loc loc = Loc::current()) const;
+
+  // Elementwise.
+  Tensor exp(Loc loc = Loc::current()) const;
+  Tensor log(Loc loc = Loc::current()) const;
+  Tensor sqrt(Loc loc = Loc::current()) const;
+  Tensor rsqrt(Loc loc = Loc::current()) const;
+  Tensor tanh(Loc loc = Loc::current()) const;
+  Tensor sigmoid(Loc loc = Loc::current()) const;
+  Tensor relu(Loc loc = Loc::current()) const;
+  Tensor abs(Loc loc = Loc::current()) const;
+  Tensor neg(Loc loc = Loc::current()) const;
+  Tensor sin(Loc loc = Loc::current()) const;
+  Tensor cos(Loc loc = Loc::current()) const;
+  Tensor erf(Loc loc = Loc::current()) const;
+  Tensor square(Loc loc = Loc::current()) const;
+  Tensor pow(const Scalar& exponent, Loc loc = Loc::current()) const;
+  Tensor pow(const Tensor& exponent, Loc loc = Loc::current()) const;
+  Tensor add(const Tensor& other, const Scalar& alpha = 1, Loc loc = Loc::current()) const;
+  Tensor add(const Scalar& other, Loc loc = Loc::current()) const;
+  Tensor sub(const Tensor& other, const Scalar& alpha = 1, Loc loc = Loc::current()) const;
+  Tensor sub(const Scalar& other, Loc loc = Loc::current()) const;
+  Tensor mul(const Tensor& other, Loc loc = Loc::current()) const;
+  Tensor mul(const Scalar& other, Loc loc = Loc::current()) const;
+  Tensor div(const Tensor& other, Loc loc = Loc::current()) const;
+  Tensor div(const Scalar& other, Loc loc = Loc::current()) const;
+  Tensor clamp(std::optional<Scalar> min, std::optional<Scalar> max = std::nullopt, Loc loc = Loc::current()) const;
+  Tensor eq(const Tensor& other, Loc loc = Loc::current()) const;
+  Tensor ne(const Tensor& other, Loc loc = Loc::current()) const;
+  Tensor lt(const Tensor& other, Loc loc = Loc::current()) const;
+  Tensor le(const Tensor& other, Loc loc = Loc::current()) const;
+  Tensor gt(const Tensor& other, Loc loc = Loc::current()) const;
+  Tensor ge(const Tensor& other, Loc loc = Loc::current()) const;
+  Tensor matmul(const Tensor& other, Loc loc = Loc::current()) const;
+  Tensor mm(const Tensor& other, Loc loc = Loc::current()) const;
+
+  // In-place: the tensor is rebound to a new node; on a view, the base is updated too.
+  Tensor& add_(const Tensor& other, const Scalar& alpha = 1, Loc loc = Loc::current());
+  Tensor& add_(const Scalar& other, Loc loc = Loc::current());
+  Tensor& sub_(const Tensor& other, const Scalar& alpha = 1, Loc loc = Loc::current());
+  Tensor& sub_(const Scalar& other, Loc loc = Loc::current());
+  Tensor& mul_(const Tensor& other, Loc loc = Loc::current());
+  Tensor& mul_(const Scalar& other, Loc loc = Loc::current());
+  Tensor& div_(const Tensor& other, Loc loc = Loc::current());
+  Tensor& div_(const Scalar& other, Loc loc = Loc::current());
+  Tensor& clamp_(std::optional<Scalar> min, std::optional<Scalar> max = std::nullopt, Loc loc = Loc::current());
+  Tensor& zero_(Loc loc = Loc::current());
+  Tensor& fill_(const Scalar& value, Loc loc = Loc::current());
+  Tensor& copy_(const Tensor& src, Loc loc = Loc::current());
+
+  detail::TensorImpl* impl() const { return impl_.get(); }
+  const std::shared_ptr<detail::TensorImpl>& impl_ptr() const { return impl_; }
+
+ private:
+  void* data_ptr_checked(ScalarType expected, Loc loc) const;
+  void copy_to(void* dst, ScalarType as) const;  // evaluates, then writes every element as `as`
+  std::shared_ptr<detail::TensorImpl> impl_;
+};
+
+template <typename T> std::vector<T> Tensor::to_vector() const {
+  std::vector<T> out(static_cast<size_t>(numel()));
+  if constexpr (std::is_same_v<T, bool>) {
+    std::unique_ptr<bool[]> tmp(new bool[out.size()]);
+    copy_to(tmp.get(), kBool);
+    for (size_t i = 0; i < out.size(); ++i) out[i] = tmp[i];
+  } else {
+    copy_to(out.data(), dtype_of<T>);
+  }
+  return out;
+}
+
+using TensorList = std::vector<Tensor>;
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t);
+
+}  // namespace kiln

@@ -1,0 +1,56 @@
+// TensorOptions, devices and the option helpers, as in LibTorch (kiln::dtype(kFloat64), ...).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "ir/dtype.h"
+
+namespace kiln {
+
+enum class DeviceType : uint8_t { CPU, CUDA };
+inline constexpr DeviceType kCPU = DeviceType::CPU;
+inline constexpr DeviceType kCUDA = DeviceType::CUDA;
+
+struct Device {
+  Device(DeviceType type = kCPU, int index = -1) : type_(type), index_(index) {}
+  DeviceType type() const { return type_; }
+  int index() const { return index_; }
+  bool is_cpu() const { return type_ == kCPU; }
+  bool is_cuda() const { return type_ == kCUDA; }
+  std::string str() const;
+  bool operator==(const Device& o) const { return type_ == o.type_ && index_ == o.index_; }
+
+ private:
+  DeviceType type_;
+  int index_;
+};
+
+class TensorOptions {
+ public:
+  TensorOptions() = default;
+  TensorOptions(ScalarType t) : dtype_(t) {}
+  TensorOptions(DeviceType d) : device_(Device(d)) {}
+  TensorOptions(Device d) : device_(d) {}
+
+  TensorOptions dtype(ScalarType t) const { TensorOptions o = *this; o.dtype_ = t; return o; }
+  TensorOptions device(Device d) const { TensorOptions o = *this; o.device_ = d; return o; }
+  TensorOptions requires_grad(bool r) const { TensorOptions o = *this; o.requires_grad_ = r; return o; }
+
+  bool has_dtype() const { return dtype_.has_value(); }
+  ScalarType dtype() const { return dtype_.value_or(kFloat32); }  // PyTorch's default dtype
+  Device device() const { return device_; }
+  bool requires_grad() const { return requires_grad_; }
+
+ private:
+  std::optional<ScalarType> dtype_;
+  Device device_;
+  bool requires_grad_ = false;
+};
+
+inline TensorOptions dtype(ScalarType t) { return TensorOptions().dtype(t); }
+inline TensorOptions device(Device d) { return TensorOptions().device(d); }
+inline TensorOptions requires_grad(bool r = true) { return TensorOptions().requires_grad(r); }
+
+}  // namespace kiln

@@ -1,0 +1,34 @@
+// Helpers every front-end op uses to validate its operands and record primitives: operand
+// checks with the user's op name and location, broadcasting, promotion and casts.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "frontend/tensor_impl.h"
+#include "ir/ops.h"
+
+namespace kiln::detail {
+
+// The node of a defined tensor, or kiln::Error naming `op`.
+const ir::NodePtr& operand(const Tensor& t, const char* op, SourceLoc loc);
+
+std::string describe(const Tensor& t);  // "float32[2, 3]"
+
+// Broadcasts to `shape` with explicit reshape and expand nodes (elementwise primitives take
+// operands of one shape).
+ir::NodePtr broadcast_to(ir::NodePtr x, const Shape& shape, SourceLoc loc);
+ir::NodePtr cast_to(ir::NodePtr x, ScalarType t, SourceLoc loc);
+// A constant of `shape`.
+ir::NodePtr constant(const Scalar& value, const Shape& shape, ScalarType t, SourceLoc loc);
+
+// The common shape of `shapes`, or kiln::Error naming `op` and every shape.
+Shape broadcast_all(const std::vector<Shape>& shapes, const char* op, SourceLoc loc);
+
+// Normalizes `dim` for a tensor of `rank`, or kiln::Error naming `op`, the dim and the shape.
+int64_t check_dim(int64_t dim, const Shape& shape, const char* op, SourceLoc loc);
+
+// Rejects devices without a backend yet.
+void check_device(Device d, const char* op, SourceLoc loc);
+
+}  // namespace kiln::detail

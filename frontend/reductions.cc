@@ -1,0 +1,177 @@
+// Reductions and the normalizations built from them (softmax, log_softmax).
+#include <algorithm>
+
+#include "frontend/recording.h"
+#include "kiln/functions.h"
+
+namespace kiln {
+
+using detail::operand;
+using ir::Op;
+
+namespace {
+
+// Normalized, sorted, distinct axes; all axes when `dims` is empty.
+std::vector<int64_t> reduction_axes(IntArrayRef dims, const Shape& shape, const char* op, SourceLoc loc) {
+  std::vector<int64_t> axes;
+  if (shape.empty()) {  // a 0-dim tensor reduces over nothing; dims 0 and -1 are accepted
+    for (int64_t d : dims) detail::check_dim(d, shape, op, loc);
+    return axes;
+  }
+  if (dims.empty()) {
+    for (size_t i = 0; i < shape.size(); ++i) axes.push_back(static_cast<int64_t>(i));
+    return axes;
+  }
+  for (int64_t d : dims) {
+    int64_t a = detail::check_dim(d, shape, op, loc);
+    check(std::find(axes.begin(), axes.end(), a) == axes.end(), op, loc,
+          [&] { return "dim " + std::to_string(a) + " appears multiple times in the list of dims"; });
+    axes.push_back(a);
+  }
+  std::sort(axes.begin(), axes.end());
+  return axes;
+}
+
+// The shape after reducing `axes`, dropping them unless `keepdim`.
+Shape reduced_shape(const Shape& shape, const std::vector<int64_t>& axes, bool keepdim) {
+  Shape out;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    bool reduced = std::binary_search(axes.begin(), axes.end(), static_cast<int64_t>(i));
+    if (!reduced) out.push_back(shape[i]);
+    else if (keepdim) out.push_back(1);
+  }
+  return out;
+}
+
+ir::NodePtr reduce(Op op, ir::NodePtr x, const std::vector<int64_t>& axes, bool keepdim, SourceLoc loc) {
+  Shape target = reduced_shape(x->shape, axes, keepdim);
+  ir::NodePtr r = ir::reduce(op, std::move(x), axes, loc);
+  return r->shape == target ? r : ir::reshape(std::move(r), std::move(target), loc);
+}
+
+// Reduces over one axis keeping it, so the result broadcasts back against `x`.
+ir::NodePtr reduce_keep(Op op, const ir::NodePtr& x, int64_t axis, SourceLoc loc) {
+  if (x->shape.empty()) return x;
+  return ir::reduce(op, x, {axis}, loc);
+}
+
+void check_nonempty_extreme(const Tensor& self, const std::vector<int64_t>& axes, const char* op, SourceLoc loc) {
+  for (int64_t a : axes)
+    check(self.sizes()[a] != 0, op, loc, [&] {
+      return "cannot reduce over dimension " + std::to_string(a) + " of size 0 (shape " + shape_str(self.sizes()) +
+             "): the operation has no identity";
+    });
+}
+
+Tensor extreme(const Tensor& self, Op op, const char* name, SourceLoc loc) {
+  const ir::NodePtr& x = operand(self, name, loc);
+  std::vector<int64_t> axes = reduction_axes({}, x->shape, name, loc);
+  check(self.numel() != 0, name, loc, [&] {
+    return "expected reduction dim to be specified for an empty input (shape " + shape_str(self.sizes()) + ")";
+  });
+  return detail::make_tensor(reduce(op, x, axes, false, loc));
+}
+
+std::tuple<Tensor, Tensor> extreme_along(const Tensor& self, Op value_op, Op index_op, int64_t dim, bool keepdim,
+                                         const char* name, SourceLoc loc) {
+  const ir::NodePtr& x = operand(self, name, loc);
+  std::vector<int64_t> axes = reduction_axes({dim}, x->shape, name, loc);
+  check_nonempty_extreme(self, axes, name, loc);
+  if (axes.empty()) return {self, detail::make_tensor(detail::constant(0, {}, kInt64, loc))};
+  return {detail::make_tensor(reduce(value_op, x, axes, keepdim, loc)),
+          detail::make_tensor(reduce(index_op, x, axes, keepdim, loc))};
+}
+
+Tensor arg_extreme(const Tensor& self, Op op, std::optional<int64_t> dim, bool keepdim, const char* name,
+                   SourceLoc loc) {
+  const ir::NodePtr& x = operand(self, name, loc);
+  if (!dim) {
+    check(self.numel() != 0, name, loc, "expected reduction dim to be specified for an empty input");
+    ir::NodePtr flat = ir::reshape(x, {self.numel()}, loc);
+    Shape target = keepdim ? Shape(x->shape.size(), 1) : Shape{};
+    return detail::make_tensor(ir::reshape(ir::reduce(op, flat, {0}, loc), target, loc));
+  }
+  std::vector<int64_t> axes = reduction_axes({*dim}, x->shape, name, loc);
+  check_nonempty_extreme(self, axes, name, loc);
+  if (axes.empty()) return detail::make_tensor(detail::constant(0, {}, kInt64, loc));
+  return detail::make_tensor(reduce(op, x, axes, keepdim, loc));
+}
+
+// Softmax's shared part: x - max(x) along `axis`, in the requested floating dtype.
+ir::NodePtr shifted(const Tensor& self, int64_t dim, std::optional<ScalarType> dtype, const char* name,
+                    SourceLoc loc, int64_t& axis) {
+  const ir::NodePtr& in = operand(self, name, loc);
+  ScalarType t = dtype.value_or(in->dtype);
+  check(is_floating(t), name, loc, [&] {
+    return "expects a floating point input or dtype, got " + std::string(dtype_name(t));
+  });
+  axis = detail::check_dim(dim, in->shape, name, loc);
+  ir::NodePtr x = detail::cast_to(in, t, loc);
+  ir::NodePtr m = reduce_keep(Op::ReduceMax, x, axis, loc);
+  return ir::binary(Op::Sub, x, detail::broadcast_to(m, x->shape, loc), loc);
+}
+
+}  // namespace
+
+Tensor Tensor::sum(IntArrayRef dims, bool keepdim, std::optional<ScalarType> dtype, Loc call) const {
+  SourceLoc loc = SourceLoc::from(call);
+  const ir::NodePtr& x = operand(*this, "sum", loc);
+  std::vector<int64_t> axes = reduction_axes(dims, x->shape, "sum", loc);
+  // torch.sum accumulates bool and integer inputs as int64.
+  ScalarType t = dtype.value_or(is_floating(x->dtype) ? x->dtype : kInt64);
+  return detail::make_tensor(reduce(Op::ReduceSum, detail::cast_to(x, t, loc), axes, keepdim, loc));
+}
+
+Tensor Tensor::mean(IntArrayRef dims, bool keepdim, Loc call) const {
+  SourceLoc loc = SourceLoc::from(call);
+  const ir::NodePtr& x = operand(*this, "mean", loc);
+  check(is_floating(x->dtype), "mean", loc, [&] {
+    return "could not infer output dtype: input dtype must be floating point, got " +
+           std::string(dtype_name(x->dtype));
+  });
+  std::vector<int64_t> axes = reduction_axes(dims, x->shape, "mean", loc);
+  int64_t count = 1;
+  for (int64_t a : axes) count *= x->shape[a];
+  ir::NodePtr total = reduce(Op::ReduceSum, x, axes, keepdim, loc);
+  ir::NodePtr n = detail::constant(static_cast<double>(count), total->shape, x->dtype, loc);
+  return detail::make_tensor(ir::binary(Op::Div, total, n, loc));
+}
+
+Tensor Tensor::max(Loc loc) const { return extreme(*this, Op::ReduceMax, "max", SourceLoc::from(loc)); }
+Tensor Tensor::min(Loc loc) const { return extreme(*this, Op::ReduceMin, "min", SourceLoc::from(loc)); }
+
+std::tuple<Tensor, Tensor> Tensor::max(int64_t dim, bool keepdim, Loc loc) const {
+  return extreme_along(*this, Op::ReduceMax, Op::ArgMax, dim, keepdim, "max", SourceLoc::from(loc));
+}
+std::tuple<Tensor, Tensor> Tensor::min(int64_t dim, bool keepdim, Loc loc) const {
+  return extreme_along(*this, Op::ReduceMin, Op::ArgMin, dim, keepdim, "min", SourceLoc::from(loc));
+}
+
+Tensor Tensor::argmax(std::optional<int64_t> dim, bool keepdim, Loc loc) const {
+  return arg_extreme(*this, Op::ArgMax, dim, keepdim, "argmax", SourceLoc::from(loc));
+}
+Tensor Tensor::argmin(std::optional<int64_t> dim, bool keepdim, Loc loc) const {
+  return arg_extreme(*this, Op::ArgMin, dim, keepdim, "argmin", SourceLoc::from(loc));
+}
+
+Tensor sum(const Tensor& x, IntArrayRef dims, bool keepdim, Loc loc) { return x.sum(dims, keepdim, std::nullopt, loc); }
+Tensor mean(const Tensor& x, IntArrayRef dims, bool keepdim, Loc loc) { return x.mean(dims, keepdim, loc); }
+
+Tensor softmax(const Tensor& x, int64_t dim, std::optional<ScalarType> dtype, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  int64_t axis = 0;
+  ir::NodePtr e = ir::unary(Op::Exp, shifted(x, dim, dtype, "softmax", loc, axis), loc);
+  ir::NodePtr total = reduce_keep(Op::ReduceSum, e, axis, loc);
+  return detail::make_tensor(ir::binary(Op::Div, e, detail::broadcast_to(total, e->shape, loc), loc));
+}
+
+Tensor log_softmax(const Tensor& x, int64_t dim, std::optional<ScalarType> dtype, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  int64_t axis = 0;
+  ir::NodePtr s = shifted(x, dim, dtype, "log_softmax", loc, axis);
+  ir::NodePtr total = reduce_keep(Op::ReduceSum, ir::unary(Op::Exp, s, loc), axis, loc);
+  ir::NodePtr log_total = ir::unary(Op::Log, total, loc);
+  return detail::make_tensor(ir::binary(Op::Sub, s, detail::broadcast_to(log_total, s->shape, loc), loc));
+}
+
+}  // namespace kiln

@@ -1,0 +1,153 @@
+// Tensor's accessors, conversions and the calls that force evaluation.
+#include <cstring>
+
+#include "frontend/recording.h"
+#include "kiln/functions.h"
+#include "ir/printer.h"
+#include "runtime/reference_executor.h"
+#include "runtime/stats.h"
+
+namespace kiln {
+
+std::string Device::str() const {
+  std::string s = type_ == kCPU ? "cpu" : "cuda";
+  return index_ >= 0 ? s + ":" + std::to_string(index_) : s;
+}
+
+namespace {
+const ir::NodePtr& defined_node(const Tensor& t, const char* what) {
+  if (!t.defined()) throw Error(what, "called on an undefined tensor", {});
+  return t.impl()->node();
+}
+}  // namespace
+
+const Shape& Tensor::sizes() const { return defined_node(*this, "sizes")->shape; }
+Shape Tensor::strides() const { return detail::impl(*this).layout().strides; }
+int64_t Tensor::numel() const { return kiln::numel(sizes()); }
+ScalarType Tensor::dtype() const { return defined_node(*this, "dtype")->dtype; }
+Device Tensor::device() const { return detail::impl(*this).device; }
+TensorOptions Tensor::options() const { return TensorOptions().dtype(dtype()).device(device()); }
+bool Tensor::requires_grad() const { return defined() && impl_->requires_grad; }
+
+int64_t Tensor::size(int64_t d, Loc loc) const {
+  SourceLoc l = SourceLoc::from(loc);
+  detail::operand(*this, "size", l);
+  check(dim() > 0, "size", l, "a 0-dim tensor has no dimensions");
+  return sizes()[detail::check_dim(d, sizes(), "size", l)];
+}
+
+bool Tensor::is_contiguous() const {
+  detail::Layout l = detail::impl(*this).layout();
+  if (kiln::numel(l.sizes) == 0) return true;
+  Shape expected = contiguous_strides(l.sizes);
+  for (size_t i = 0; i < l.sizes.size(); ++i)
+    if (l.sizes[i] != 1 && l.strides[i] != expected[i]) return false;
+  return true;
+}
+
+Tensor& Tensor::requires_grad_(bool r, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  detail::operand(*this, "requires_grad_", loc);
+  check(!r || is_floating_point(), "requires_grad_", loc, [&] {
+    return "only tensors of floating point dtype can require gradients, got " + detail::describe(*this);
+  });
+  impl_->requires_grad = r;
+  return *this;
+}
+
+void eval(const TensorList& tensors) {
+  std::vector<ir::NodePtr> nodes;
+  for (const Tensor& t : tensors) nodes.push_back(defined_node(t, "eval"));
+  runtime::evaluate_reference(nodes);
+}
+
+const Tensor& Tensor::eval() const {
+  kiln::eval({*this});
+  return *this;
+}
+
+Scalar Tensor::item(Loc call) const {
+  SourceLoc loc = SourceLoc::from(call);
+  const ir::NodePtr& n = detail::operand(*this, "item", loc);
+  check(n->numel() == 1, "item", loc, [&] {
+    return "a tensor with " + std::to_string(n->numel()) + " elements (shape " + shape_str(n->shape) +
+           ") cannot be converted to a Scalar";
+  });
+  eval();
+  return dispatch_dtype(n->dtype, [&]<typename T>() { return Scalar(n->data<T>()[0]); });
+}
+
+void Tensor::copy_to(void* dst, ScalarType as) const {
+  eval();
+  const ir::NodePtr& n = detail::node_of(*this);
+  int64_t count = n->numel();
+  dispatch_dtype(n->dtype, [&]<typename From>() {
+    dispatch_dtype(as, [&]<typename To>() {
+      const From* src = n->data<From>();
+      To* out = static_cast<To*>(dst);
+      for (int64_t i = 0; i < count; ++i) out[i] = static_cast<To>(src[i]);
+    });
+  });
+}
+
+void* Tensor::data_ptr_checked(ScalarType expected, Loc call) const {
+  SourceLoc loc = SourceLoc::from(call);
+  detail::operand(*this, "data_ptr", loc);
+  check(dtype() == expected, "data_ptr", loc, [&] {
+    return "expected scalar type " + std::string(dtype_name(expected)) + " but found " +
+           std::string(dtype_name(dtype()));
+  });
+  detail::TensorImpl& self = *impl_;
+  detail::TensorImpl& root = self.base ? *self.base : self;
+  kiln::eval({Tensor(self.base ? self.base : impl_)});
+  root.forget_view_nodes();
+  ir::NodePtr& value = root.node_;
+  // Graphs recorded earlier may still read this buffer: give the caller a private copy to write,
+  // so they see the values they were recorded with (PyTorch computed them eagerly).
+  if (value.use_count() > 1 && value->storage->owned()) {
+    auto copy = ir::Storage::allocate(value->storage->bytes());
+    std::memcpy(copy->data(), value->storage->data(), value->storage->bytes());
+    value = ir::buffer(std::move(copy), value->shape, value->dtype, value->loc);
+  }
+  ++root.version;  // the caller may write: views re-derive their values on next use
+  return static_cast<char*>(value->storage->data()) +
+         (self.base ? self.view_layout.offset * static_cast<int64_t>(element_size(value->dtype)) : 0);
+}
+
+Tensor Tensor::to(ScalarType t, Loc call) const {
+  SourceLoc loc = SourceLoc::from(call);
+  const ir::NodePtr& n = detail::operand(*this, "to", loc);
+  if (n->dtype == t) return *this;
+  Tensor out = detail::make_tensor(ir::cast(n, t, loc), device());
+  detail::impl(out).requires_grad = impl_->requires_grad && is_floating(t);
+  return out;
+}
+
+Tensor Tensor::to(Device d, Loc call) const {
+  SourceLoc loc = SourceLoc::from(call);
+  detail::operand(*this, "to", loc);
+  detail::check_device(d, "to", loc);
+  return *this;
+}
+
+Tensor Tensor::clone(Loc call) const {
+  // Nodes are immutable, so sharing one is a copy; data_ptr copies on write if needed.
+  Tensor out = detail::make_tensor(detail::operand(*this, "clone", SourceLoc::from(call)), device());
+  detail::impl(out).requires_grad = impl_->requires_grad;
+  return out;
+}
+
+std::string dump_ir(const TensorList& tensors) {
+  std::vector<const ir::Node*> nodes;
+  for (const Tensor& t : tensors) nodes.push_back(defined_node(t, "dump_ir").get());
+  return ir::print_graph(nodes);
+}
+
+std::string dump_ir(const Tensor& t) { return dump_ir(TensorList{t}); }
+
+Stats stats() {
+  const runtime::Stats& s = runtime::stats();
+  return {s.graphs_evaluated, s.nodes_evaluated, ir::Node::live_count(), ir::Storage::live_bytes()};
+}
+
+}  // namespace kiln

@@ -1,0 +1,107 @@
+#include "frontend/tensor_impl.h"
+
+#include "frontend/recording.h"
+#include "ir/ops.h"
+
+namespace kiln::detail {
+
+namespace {
+
+std::vector<int64_t> inverse_permutation(const std::vector<int64_t>& perm) {
+  std::vector<int64_t> inv(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) inv[perm[i]] = static_cast<int64_t>(i);
+  return inv;
+}
+
+// The value of `before` after the view `step` of it has been overwritten with `value`.
+ir::NodePtr write_through(const ViewStep& step, const ir::NodePtr& before, ir::NodePtr value) {
+  switch (step.kind) {
+    case ViewStep::Reshape: return ir::reshape(std::move(value), before->shape, step.loc);
+    case ViewStep::Permute: return ir::permute(std::move(value), inverse_permutation(step.perm), step.loc);
+    case ViewStep::Slice: {
+      // Scatter by padding the slice back to full size (interior padding undoes the step) and
+      // selecting it where the slice's elements lie.
+      size_t rank = before->shape.size();
+      std::vector<int64_t> high(rank), interior(rank);
+      for (size_t k = 0; k < rank; ++k) {
+        int64_t n = value->shape[k];
+        int64_t extent = n > 0 ? (n - 1) * step.steps[k] + 1 : 0;
+        high[k] = before->shape[k] - step.starts[k] - extent;
+        interior[k] = step.steps[k] - 1;
+      }
+      ir::NodePtr inside = ir::pad(constant(true, value->shape, kBool, step.loc), step.starts, high, interior,
+                                   false, step.loc);
+      ir::NodePtr scattered = ir::pad(std::move(value), step.starts, high, interior, 0, step.loc);
+      return ir::where(std::move(inside), std::move(scattered), before, step.loc);
+    }
+    case ViewStep::Expand: break;
+  }
+  throw Error("in-place", "cannot write through an expanded view", step.loc);
+}
+
+}  // namespace
+
+ir::NodePtr apply_view_step(const ViewStep& step, ir::NodePtr x) {
+  switch (step.kind) {
+    case ViewStep::Reshape: return ir::reshape(std::move(x), step.shape, step.loc);
+    case ViewStep::Permute: return ir::permute(std::move(x), step.perm, step.loc);
+    case ViewStep::Expand: return broadcast_to(std::move(x), step.shape, step.loc);
+    case ViewStep::Slice: return ir::slice(std::move(x), step.starts, step.stops, step.steps, step.loc);
+  }
+  return x;
+}
+
+const ir::NodePtr& TensorImpl::node() {
+  if (base && base_version != base->version) {
+    ir::NodePtr n = base->node();
+    for (const ViewStep& s : view_steps) n = apply_view_step(s, std::move(n));
+    node_ = std::move(n);
+    base_version = base->version;
+  }
+  return node_;
+}
+
+void TensorImpl::assign(ir::NodePtr value, SourceLoc loc) {
+  if (!base) {
+    node_ = std::move(value);
+    ++version;
+    return;
+  }
+  for (const ViewStep& s : view_steps)
+    check(s.kind != ViewStep::Expand, "in-place", loc,
+          "unsupported operation: more than one element of the written-to tensor refers to a single memory "
+          "location (the tensor is an expanded view); clone() it first");
+  std::vector<ir::NodePtr> chain = {base->node()};
+  for (const ViewStep& s : view_steps) chain.push_back(apply_view_step(s, chain.back()));
+  ir::NodePtr whole = value;
+  for (size_t i = view_steps.size(); i-- > 0;) whole = write_through(view_steps[i], chain[i], std::move(whole));
+  base->assign(std::move(whole), loc);
+  node_ = std::move(value);
+  base_version = base->version;
+}
+
+void TensorImpl::add_view(const std::shared_ptr<TensorImpl>& view) {
+  // Prune dead entries whenever the list doubles, so registration stays amortized O(1).
+  if (views.size() >= 8 && (views.size() & (views.size() - 1)) == 0)
+    std::erase_if(views, [](const std::weak_ptr<TensorImpl>& w) { return w.expired(); });
+  views.push_back(view);
+}
+
+void TensorImpl::forget_view_nodes() {
+  for (const std::weak_ptr<TensorImpl>& w : views)
+    if (std::shared_ptr<TensorImpl> v = w.lock()) {
+      v->node_.reset();
+      v->base_version = version - 1;  // re-derive on next use
+    }
+}
+
+Layout TensorImpl::layout() const {
+  if (base) return view_layout;
+  return {node_->shape, contiguous_strides(node_->shape), 0};
+}
+
+Tensor make_tensor(ir::NodePtr node, Device device) {
+  return Tensor(std::make_shared<TensorImpl>(std::move(node), device));
+}
+
+}  // namespace kiln::detail

@@ -1,0 +1,68 @@
+// What a Tensor handle points to: the node that computes its current value, and, for a view,
+// the base tensor it views and the steps that derive it, so that in-place ops on either side
+// behave as in PyTorch.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "kiln/tensor.h"
+#include "ir/node.h"
+
+namespace kiln::detail {
+
+// One view operation from a base toward a view.
+struct ViewStep {
+  enum Kind { Reshape, Permute, Expand, Slice } kind;
+  Shape shape;                  // result shape
+  std::vector<int64_t> perm;    // Permute
+  std::vector<int64_t> starts;  // Slice
+  std::vector<int64_t> stops;   // Slice
+  std::vector<int64_t> steps;   // Slice
+  SourceLoc loc;
+};
+
+// Where a view's elements lie in its base's (contiguous) memory, as PyTorch's strides.
+struct Layout {
+  Shape sizes;
+  Shape strides;
+  int64_t offset = 0;
+};
+
+struct TensorImpl {
+  TensorImpl(ir::NodePtr node, Device device) : node_(std::move(node)), device(device) {}
+
+  // The node for the current value: a view re-derives it when its base has changed.
+  const ir::NodePtr& node();
+  // Rebinds the tensor to `value` (same shape and dtype); a view writes it through to its base.
+  void assign(ir::NodePtr value, SourceLoc loc);
+  // Layout in the memory of the root tensor (contiguous for a root).
+  Layout layout() const;
+
+  ir::NodePtr node_;
+  Device device;
+  bool requires_grad = false;
+  uint64_t version = 0;  // bumped by every in-place change
+
+  std::shared_ptr<TensorImpl> base;  // the root tensor viewed; null for a root
+  std::vector<ViewStep> view_steps;  // from base to this
+  Layout view_layout;                // valid when base is set
+  uint64_t base_version = 0;         // base->version that node_ was derived from
+
+  // A root's live views, so handing out its memory can drop their cached nodes, which would
+  // otherwise count as readers of the old value.
+  std::vector<std::weak_ptr<TensorImpl>> views;
+  void add_view(const std::shared_ptr<TensorImpl>& view);
+  void forget_view_nodes();
+};
+
+// Applies one view step to a node.
+ir::NodePtr apply_view_step(const ViewStep& step, ir::NodePtr x);
+
+inline TensorImpl& impl(const Tensor& t) { return *t.impl(); }
+inline const ir::NodePtr& node_of(const Tensor& t) { return t.impl()->node(); }
+
+// Wraps a node in a new root tensor on the CPU.
+Tensor make_tensor(ir::NodePtr node, Device device = {});
+
+}  // namespace kiln::detail
