@@ -1,0 +1,50 @@
+// Shared helpers for Kiln's tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "kiln/kiln.h"
+
+namespace kiln::testing {
+
+// Asserts `t` has `shape` and elementwise equals `expected` (within `tol` relative+absolute
+// for floating tensors, exactly otherwise). NaNs must match NaNs.
+template <typename T>
+void expect_tensor(const Tensor& t, const Shape& shape, const std::vector<T>& expected, double tol = 1e-6) {
+  ASSERT_EQ(t.sizes(), shape);
+  std::vector<double> got = t.to_vector<double>();
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    double want = static_cast<double>(expected[i]);
+    if (std::isnan(want)) {
+      EXPECT_TRUE(std::isnan(got[i])) << "at flat index " << i;
+    } else if (t.is_floating_point()) {
+      EXPECT_NEAR(got[i], want, tol * (1 + std::fabs(want))) << "at flat index " << i;
+    } else {
+      EXPECT_EQ(got[i], want) << "at flat index " << i;
+    }
+  }
+}
+
+// Runs `stmt` and checks that it throws kiln::Error whose message names `op`, every string in
+// `mentions` (shapes, values) and the caller's file:line.
+#define EXPECT_KILN_ERROR(stmt, op, ...)                                                          \
+  do {                                                                                            \
+    const std::string kiln_where = std::string(__FILE__) + ":" + std::to_string(__LINE__);       \
+    try {                                                                                         \
+      stmt;                                                                                       \
+      ADD_FAILURE() << "expected kiln::Error from: " #stmt;                                       \
+    } catch (const kiln::Error& e) {                                                              \
+      std::string msg = e.what();                                                                 \
+      EXPECT_EQ(msg.rfind(std::string(op) + ":", 0), 0u) << msg;                                 \
+      EXPECT_NE(msg.find(kiln_where), std::string::npos) << msg << "\nexpected location " << kiln_where; \
+      for (const std::string& m : std::vector<std::string>{__VA_ARGS__})                          \
+        EXPECT_NE(msg.find(m), std::string::npos) << msg << "\nexpected mention of " << m;        \
+    }                                                                                             \
+  } while (0)
+
+}  // namespace kiln::testing
