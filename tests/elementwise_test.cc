@@ -21,16 +21,13 @@ namespace {
 
 using ::kiln::testing::expect_tensor;
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr double kInf = std::numeric_limits<double>::infinity();
+using ::kiln::testing::kInf;
+using ::kiln::testing::kNaN;
+using ::kiln::testing::make;
 
 // ---------------------------------------------------------------------------------------------
 // Reference helpers: plain C++ on std::vector<double>, independent of Kiln.
 
-// A tensor of `shape` holding `values` (row-major) converted to `dtype`.
-Tensor make(const std::vector<double>& values, const Shape& shape, ScalarType dtype) {
-  return kiln::tensor(values, kiln::dtype(dtype)).reshape(shape);
-}
 
 // `v` as a value of T would hold it (bools: nonzero is true), widened back to double.
 template <typename T>

@@ -22,15 +22,13 @@ namespace {
 
 using ::kiln::testing::expect_tensor;
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr double kInf = std::numeric_limits<double>::infinity();
+using ::kiln::testing::kInf;
+using ::kiln::testing::kNaN;
+using ::kiln::testing::make;
 
 // ---------------------------------------------------------------------------------------------
 // Reference helpers: plain C++ on std::vector<double>, independent of Kiln.
 
-Tensor make(const std::vector<double>& values, const Shape& shape, ScalarType dtype) {
-  return kiln::tensor(values, kiln::dtype(dtype)).reshape(shape);
-}
 
 std::string str(ScalarType t) { return std::string(dtype_name(t)); }
 std::string dtype_str(const Tensor& t) { return str(t.dtype()); }

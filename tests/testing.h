@@ -4,12 +4,21 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "kiln/kiln.h"
 
 namespace kiln::testing {
+
+inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+inline constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// A tensor of `shape` holding `values` (row-major) converted to `dtype`.
+inline Tensor make(const std::vector<double>& values, const Shape& shape, ScalarType dtype) {
+  return kiln::tensor(values, kiln::dtype(dtype)).reshape(shape);
+}
 
 // Asserts `t` has `shape` and elementwise equals `expected` (within `tol` relative+absolute
 // for floating tensors, exactly otherwise). NaNs must match NaNs.
