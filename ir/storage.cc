@@ -1,14 +1,13 @@
 #include "ir/storage.h"
 
 #include <atomic>
-#include <cstdlib>
-#include <new>
+
+#include "ir/allocator.h"
 
 namespace kiln::ir {
 
 namespace {
 std::atomic<int64_t> g_live_bytes{0};
-constexpr size_t kAlignment = 64;  // a cache line, and an AVX-512 vector
 }  // namespace
 
 Storage::Storage(void* data, size_t bytes, std::function<void(void*)> deleter, bool owned)
@@ -18,18 +17,21 @@ Storage::Storage(void* data, size_t bytes, std::function<void(void*)> deleter, b
 
 Storage::~Storage() {
   if (owned_) {
-    std::free(data_);
     g_live_bytes -= static_cast<int64_t>(bytes_);
+    free_block(data_, bytes_);  // to the cache: see allocator.h
   } else if (deleter_) {
     deleter_(data_);
   }
 }
 
 std::shared_ptr<Storage> Storage::allocate(size_t bytes) {
-  size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  void* data = std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded);
-  if (!data) throw std::bad_alloc();
-  return std::shared_ptr<Storage>(new Storage(data, bytes, {}, true));
+  void* data = allocate_block(bytes);
+  try {
+    return std::shared_ptr<Storage>(new Storage(data, bytes, {}, true));
+  } catch (...) {
+    free_block(data, bytes);
+    throw;
+  }
 }
 
 std::shared_ptr<Storage> Storage::borrow(void* data, size_t bytes, std::function<void(void*)> deleter) {

@@ -1,5 +1,6 @@
-// A block of memory holding a materialized tensor: owned (64-byte aligned) or borrowed from the
-// user (from_blob).
+// A block of memory holding a materialized tensor: owned (64-byte aligned, from the caching
+// allocator in allocator.h, which takes it back when the storage dies) or borrowed from the user
+// (from_blob; never cached).
 #pragma once
 
 #include <cstddef>
@@ -23,7 +24,8 @@ class Storage {
   size_t bytes() const { return bytes_; }
   bool owned() const { return owned_; }
 
-  // Bytes held by owned storages now alive: lets tests check that memory stays bounded.
+  // Bytes held by owned storages now alive: lets tests check that memory stays bounded. Blocks
+  // cached for reuse do not count (see allocator_stats()).
   static int64_t live_bytes();
 
  private:

@@ -10,6 +10,9 @@ namespace kiln::runtime::reference {
 
 using Inputs = std::vector<const void*>;
 
+// Computes node `n` from its inputs' values (dispatches to the functions below).
+void run_node(const ir::Node& n, const Inputs& in, void* out);
+
 void run_source(const ir::Node& n, void* out);
 void run_elementwise(const ir::Node& n, const Inputs& in, void* out);  // unary, binary, compare, where, cast
 void run_reduce(const ir::Node& n, const Inputs& in, void* out);
