@@ -1,0 +1,142 @@
+#include "codegen/interpreter.h"
+
+#include <limits>
+#include <vector>
+
+#include "ir/semantics.h"
+
+namespace kiln::codegen {
+
+namespace {
+
+// One value: floats in `f` (already rounded to their dtype), integers and bools in `i`.
+struct V {
+  double f = 0;
+  int64_t i = 0;
+};
+
+template <typename T> T get(const V& v) {
+  if constexpr (std::is_floating_point_v<T>) return static_cast<T>(v.f);
+  else return static_cast<T>(v.i);
+}
+template <typename T> V put(T x) {
+  V v;
+  if constexpr (std::is_floating_point_v<T>) v.f = x;
+  else v.i = static_cast<int64_t>(x);
+  return v;
+}
+
+class Interpreter {
+ public:
+  Interpreter(const Kernel& k, void* const* args) : k_(k), args_(args), vars_(k.outer.size() + k.inner.size()) {}
+
+  void run(int64_t begin, int64_t end) {
+    int64_t inner_points = numel(k_.inner);
+    std::vector<V> acc(k_.reductions.size());
+    for (int64_t o = begin; o < end; ++o) {
+      set_vars(k_.outer, o, 0);
+      for (size_t r = 0; r < k_.reductions.size(); ++r) {
+        acc[r] = identity(k_.reductions[r]);
+        for (int64_t i = 0; i < inner_points; ++i) {
+          set_vars(k_.inner, i, k_.outer.size());
+          acc[r] = combine(k_.reductions[r], acc[r], eval(k_.reductions[r].value, acc));
+        }
+      }
+      for (int64_t i = 0; i < inner_points && !k_.inner_stores.empty(); ++i) {
+        set_vars(k_.inner, i, k_.outer.size());
+        for (const Store& s : k_.inner_stores) store(s, acc);
+      }
+      for (size_t v = k_.outer.size(); v < vars_.size(); ++v) vars_[v] = 0;
+      for (const Store& s : k_.outer_stores) store(s, acc);
+    }
+  }
+
+ private:
+  void set_vars(const Shape& shape, int64_t flat, size_t first) {
+    for (size_t d = shape.size(); d-- > 0;) {
+      vars_[first + d] = flat % shape[d];
+      flat /= shape[d];
+    }
+  }
+
+  int64_t index(int id) const {
+    const IndexNode& n = k_.indices[id];
+    switch (n.kind) {
+      case IndexNode::Var: return vars_[n.value];
+      case IndexNode::Const: return n.value;
+      case IndexNode::Add: return index(n.a) + index(n.b);
+      case IndexNode::Mul: return index(n.a) * index(n.b);
+      case IndexNode::FloorDiv: return index(n.a) / index(n.b);
+      case IndexNode::Mod: return index(n.a) % index(n.b);
+    }
+    return 0;
+  }
+
+  V identity(const Reduction& r) const {
+    return dispatch_dtype(r.dtype, [&]<typename T>() {
+      if (r.op == ir::Op::ReduceSum) return put<T>(T(0));
+      if constexpr (std::is_floating_point_v<T>)
+        return put<T>(r.op == ir::Op::ReduceMax ? -std::numeric_limits<T>::infinity()
+                                                : std::numeric_limits<T>::infinity());
+      else
+        return put<T>(r.op == ir::Op::ReduceMax ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max());
+    });
+  }
+
+  V combine(const Reduction& r, const V& a, const V& b) const {
+    return dispatch_dtype(r.dtype, [&]<typename T>() {
+      T x = get<T>(a), y = get<T>(b);
+      if (r.op == ir::Op::ReduceSum) return put<T>(ir::wrapping_add(x, y));
+      return put<T>(r.op == ir::Op::ReduceMax ? ir::nan_maximum(x, y) : ir::nan_minimum(x, y));
+    });
+  }
+
+  void store(const Store& s, const std::vector<V>& acc) {
+    V v = eval(s.value, acc);
+    int64_t at = index(s.index);
+    dispatch_dtype(k_.args[s.arg].dtype, [&]<typename T>() { static_cast<T*>(args_[s.arg])[at] = get<T>(v); });
+  }
+
+  V eval(int id, const std::vector<V>& acc) const {
+    const ValueNode& n = k_.values[id];
+    switch (n.kind) {
+      case ValueNode::Load: {
+        int64_t at = index(n.index);
+        return dispatch_dtype(n.dtype, [&]<typename T>() { return put<T>(static_cast<const T*>(args_[n.arg])[at]); });
+      }
+      case ValueNode::Constant:
+        return dispatch_dtype(n.dtype, [&]<typename T>() { return put<T>(n.constant.to<T>()); });
+      case ValueNode::IndexValue:
+        return dispatch_dtype(n.dtype, [&]<typename T>() { return put<T>(static_cast<T>(index(n.index))); });
+      case ValueNode::InRange: {
+        int64_t at = index(n.index);
+        return put<bool>(n.lo <= at && at < n.hi);
+      }
+      case ValueNode::Accumulator: return acc[n.reduction];
+      case ValueNode::Elementwise: break;
+    }
+    std::vector<V> in;
+    for (int o : n.operands) in.push_back(eval(o, acc));
+    ScalarType operand_type = k_.values[n.operands.back()].dtype;
+    return dispatch_dtype(operand_type, [&]<typename T>() -> V {
+      V out;
+      if (n.op == ir::Op::Where) return ir::select(get<bool>(in[0]), in[1], in[2]);
+      if (n.op == ir::Op::Cast)
+        return dispatch_dtype(n.dtype, [&]<typename To>() { return put<To>(ir::convert<To>(get<T>(in[0]))); });
+      if (ir::visit_unary<T>(n.op, [&](auto f) { out = put<T>(f(get<T>(in[0]))); })) return out;
+      if (ir::visit_binary<T>(n.op, [&](auto f) { out = put<T>(f(get<T>(in[0]), get<T>(in[1]))); })) return out;
+      ir::visit_compare<T>(n.op, [&](auto f) { out = put<bool>(f(get<T>(in[0]), get<T>(in[1]))); });
+      return out;
+    });
+  }
+
+  const Kernel& k_;
+  void* const* args_;
+  std::vector<int64_t> vars_;
+};
+
+}  // namespace
+
+void interpret(const Kernel& k, void* const* args, int64_t begin, int64_t end) { Interpreter(k, args).run(begin, end); }
+
+}  // namespace kiln::codegen

@@ -1,0 +1,125 @@
+#include "codegen/kernel.h"
+
+#include <cstring>
+
+namespace kiln::codegen {
+
+namespace {
+
+// FNV-1a over the kernel's fields, in a fixed order.
+struct Hasher {
+  uint64_t h = 1469598103934665603ULL;
+  void add(uint64_t v) {
+    for (int i = 0; i < 8; ++i) h = (h ^ ((v >> (8 * i)) & 0xff)) * 1099511628211ULL;
+  }
+  void add(const Scalar& s) {
+    add(static_cast<uint64_t>(s.type()));
+    add(static_cast<uint64_t>(s.to_long()));
+    double d = s.to_double();
+    uint64_t bits;
+    static_assert(sizeof bits == sizeof d);
+    std::memcpy(&bits, &d, sizeof bits);
+    add(bits);
+  }
+  void add(const Shape& s) {
+    add(s.size());
+    for (int64_t d : s) add(static_cast<uint64_t>(d));
+  }
+  void add(const std::vector<Store>& stores) {
+    add(stores.size());
+    for (const Store& s : stores) add((uint64_t(s.arg) << 40) ^ (uint64_t(s.index) << 20) ^ uint64_t(s.value));
+  }
+};
+
+std::string index_str(const Kernel& k, int id) {
+  const IndexNode& n = k.indices[id];
+  switch (n.kind) {
+    case IndexNode::Var: return "i" + std::to_string(n.value);
+    case IndexNode::Const: return std::to_string(n.value);
+    case IndexNode::Add: return "(" + index_str(k, n.a) + " + " + index_str(k, n.b) + ")";
+    case IndexNode::Mul: return index_str(k, n.a) + "*" + index_str(k, n.b);
+    case IndexNode::FloorDiv: return "(" + index_str(k, n.a) + " / " + index_str(k, n.b) + ")";
+    case IndexNode::Mod: return "(" + index_str(k, n.a) + " % " + index_str(k, n.b) + ")";
+  }
+  return "?";
+}
+
+std::string value_str(const Kernel& k, const ValueNode& v) {
+  switch (v.kind) {
+    case ValueNode::Load: return "load a" + std::to_string(v.arg) + "[" + index_str(k, v.index) + "]";
+    case ValueNode::Constant: return "const " + v.constant.str();
+    case ValueNode::IndexValue: return "index " + index_str(k, v.index);
+    case ValueNode::InRange:
+      return "in_range " + std::to_string(v.lo) + " <= " + index_str(k, v.index) + " < " + std::to_string(v.hi);
+    case ValueNode::Accumulator: return "acc" + std::to_string(v.reduction);
+    case ValueNode::Elementwise: {
+      std::string s(ir::op_name(v.op));
+      for (size_t i = 0; i < v.operands.size(); ++i) s += (i ? ", v" : " v") + std::to_string(v.operands[i]);
+      return s;
+    }
+  }
+  return "?";
+}
+
+std::string stores_str(const Kernel& k, const std::vector<Store>& stores, const char* indent) {
+  std::string s;
+  for (const Store& st : stores)
+    s += std::string(indent) + "a" + std::to_string(st.arg) + "[" + index_str(k, st.index) + "] = v" +
+         std::to_string(st.value) + "\n";
+  return s;
+}
+
+}  // namespace
+
+bool Kernel::operator==(const Kernel& o) const {
+  return args == o.args && outer == o.outer && inner == o.inner && indices == o.indices && values == o.values &&
+         reductions == o.reductions && inner_stores == o.inner_stores && outer_stores == o.outer_stores;
+}
+
+uint64_t structural_hash(const Kernel& k) {
+  Hasher h;
+  h.add(k.args.size());
+  for (const Arg& a : k.args) h.add((uint64_t(a.dtype) << 1 | a.output) ^ (uint64_t(a.numel) << 8));
+  h.add(k.outer);
+  h.add(k.inner);
+  h.add(k.indices.size());
+  for (const IndexNode& n : k.indices) {
+    h.add(n.kind);
+    h.add(static_cast<uint64_t>(n.value));
+    h.add((uint64_t(uint32_t(n.a)) << 32) | uint32_t(n.b));
+  }
+  h.add(k.values.size());
+  for (const ValueNode& v : k.values) {
+    h.add((uint64_t(v.kind) << 16) | (uint64_t(v.dtype) << 8) | uint64_t(v.op));
+    h.add(v.operands.size());
+    for (int o : v.operands) h.add(static_cast<uint64_t>(o));
+    h.add((uint64_t(uint32_t(v.arg)) << 32) | uint32_t(v.index));
+    h.add(static_cast<uint64_t>(v.lo));
+    h.add(static_cast<uint64_t>(v.hi));
+    h.add(v.constant);
+    h.add(static_cast<uint64_t>(v.reduction));
+  }
+  h.add(k.reductions.size());
+  for (const Reduction& r : k.reductions) h.add((uint64_t(r.op) << 40) | (uint64_t(r.dtype) << 32) | uint32_t(r.value));
+  h.add(k.inner_stores);
+  h.add(k.outer_stores);
+  return h.h;
+}
+
+std::string print_kernel(const Kernel& k) {
+  std::string s = "kernel " + k.name + "(";
+  for (size_t i = 0; i < k.args.size(); ++i)
+    s += (i ? ", " : "") + std::string(k.args[i].output ? "out " : "") + "a" + std::to_string(i) + ": " +
+         std::string(dtype_short_name(k.args[i].dtype)) + "[" + std::to_string(k.args[i].numel) + "]";
+  s += ")\n  outer " + shape_str(k.outer) + "  inner " + shape_str(k.inner) + "\n";
+  for (size_t i = 0; i < k.values.size(); ++i)
+    s += "  v" + std::to_string(i) + " = " + value_str(k, k.values[i]) + " : " +
+         std::string(dtype_short_name(k.values[i].dtype)) + "\n";
+  for (size_t r = 0; r < k.reductions.size(); ++r)
+    s += "  acc" + std::to_string(r) + " = " + std::string(ir::op_name(k.reductions[r].op)) + " over inner of v" +
+         std::to_string(k.reductions[r].value) + "\n";
+  if (!k.inner_stores.empty()) s += "  for inner:\n" + stores_str(k, k.inner_stores, "    ");
+  return s + stores_str(k, k.outer_stores, "  ");
+}
+
+}  // namespace kiln::codegen

@@ -1,0 +1,101 @@
+// The kernel IR: a backend-neutral, loop-level description of one fused kernel. Fusion lowers a
+// group of graph nodes to one Kernel; each backend (LLVM for the CPU, CUDA C later) lowers a
+// Kernel to native code. Nothing here is CPU-specific.
+//
+// A kernel iterates over an `outer` index space (every point independent: backends parallelize
+// over it) and, for reductions, an `inner` space at each outer point:
+//
+//   for each outer point o:                      (parallel)
+//     for each reduction r, in order:            acc_r = identity
+//       for each inner point i: acc_r = combine(acc_r, value_r(o, i))
+//     for each inner point i: inner stores       (may read every acc_r)
+//     outer stores                               (may read every acc_r)
+//
+// Loop variables are numbered outer axes first, then inner axes. Values form a DAG in
+// `values`, each entry after its operands. Index arithmetic is a separate DAG of int64 nodes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ir/dtype.h"
+#include "ir/op.h"
+#include "ir/scalar.h"
+#include "ir/shape.h"
+
+namespace kiln::codegen {
+
+// int64 index arithmetic over loop variables; FloorDiv and Mod take non-negative operands.
+struct IndexNode {
+  enum Kind : uint8_t { Var, Const, Add, Mul, FloorDiv, Mod } kind;
+  int64_t value = 0;  // Var: loop variable number; Const: the constant
+  int a = -1, b = -1; // operands (ids in Kernel::indices)
+  bool operator==(const IndexNode&) const = default;
+};
+
+struct ValueNode {
+  enum Kind : uint8_t {
+    Load,          // args[arg] at index `index`
+    Constant,      // `constant`
+    IndexValue,    // the value of index `index`, converted to dtype (iota)
+    InRange,       // bool: lo <= index < hi (`lo`, `hi`), for pad and concat
+    Elementwise,   // `op` (unary, binary, compare, where or cast) over `operands`
+    Accumulator,   // the result of reductions[reduction]
+  } kind;
+  ScalarType dtype;
+  ir::Op op = ir::Op::Add;    // Elementwise
+  std::vector<int> operands;  // Elementwise: value ids
+  int arg = -1;               // Load
+  int index = -1;             // Load, IndexValue, InRange
+  int64_t lo = 0, hi = 0;     // InRange
+  Scalar constant;            // Constant
+  int reduction = -1;         // Accumulator
+  bool operator==(const ValueNode&) const = default;
+};
+
+struct Reduction {
+  ir::Op op;        // ReduceSum, ReduceMax or ReduceMin
+  ScalarType dtype;
+  int value;        // evaluated at each inner point
+  bool operator==(const Reduction&) const = default;
+};
+
+struct Store {
+  int arg;
+  int index;  // Inner stores may use inner loop variables; outer stores only outer ones
+  int value;
+  bool operator==(const Store&) const = default;
+};
+
+struct Arg {
+  ScalarType dtype;
+  int64_t numel;
+  bool output;
+  bool operator==(const Arg&) const = default;
+};
+
+struct Kernel {
+  std::string name;  // unique per distinct kernel (derived from its structural hash)
+  std::vector<Arg> args;
+  Shape outer;
+  Shape inner;
+  std::vector<IndexNode> indices;
+  std::vector<ValueNode> values;
+  std::vector<Reduction> reductions;
+  std::vector<Store> inner_stores;
+  std::vector<Store> outer_stores;
+  bool operator==(const Kernel& o) const;  // structure only: the name is ignored
+};
+
+// A hash of the kernel's structure (not its name): equal kernels hash equally.
+uint64_t structural_hash(const Kernel& k);
+
+// The kernel in a readable text form (the KILN_DUMP=kernels format).
+std::string print_kernel(const Kernel& k);
+
+// Calling convention shared by every backend: args[i] points at argument i's memory; the kernel
+// computes outer points [begin, end) of the flattened outer space.
+using KernelFn = void (*)(void* const* args, int64_t begin, int64_t end);
+
+}  // namespace kiln::codegen

@@ -1,0 +1,55 @@
+// The CPU backend: lowers a codegen::Kernel to LLVM IR, optimizes it at O3 for the host CPU (its
+// vector extensions included) and JIT-compiles it with ORC LLJIT into a KernelFn. This header
+// deliberately includes nothing from LLVM.
+//
+// Semantics match the reference executor (ir/semantics.h): integer add/sub/mul/neg wrap, float
+// maximum/minimum propagate NaN, integer pow squares, cast to bool tests for non-zero. The
+// transcendentals (exp log tanh erf sin cos pow) are Kiln's own branch-free approximations
+// (codegen/llvm/math*.cc, error bounds there) so that they vectorize: the generated code calls no
+// libm function. Floating-point sums are reassociated (vectorized partial sums in the reduction's
+// dtype); everything else is evaluated exactly as written, without contraction into FMAs.
+//
+// Arguments are assumed not to overlap, except that an output may be the very buffer of an input
+// when every point reads that input only at the element it writes (in-place updates).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "codegen/kernel.h"
+
+namespace kiln::codegen {
+
+struct CompiledKernel {
+  KernelFn fn = nullptr;
+  std::string llvm_ir;    // the optimized LLVM IR (only when compiled with want_text)
+  std::string assembly;   // the host assembly (only when compiled with want_text)
+  double compile_ms = 0;  // wall time of this compile() (after taking the backend's lock)
+  bool cached = false;    // the kernel had been compiled before: fn is that earlier function
+};
+
+class CpuBackend {
+ public:
+  // The process-wide backend (one LLJIT). Initializes LLVM's native target on first use.
+  static CpuBackend& instance();
+
+  // Compiles `k` (thread-safe; compiles are serialized). A kernel whose name and structure were
+  // compiled before returns the earlier function without recompiling (regenerating only the text
+  // when `want_text` asks for it and the first compile skipped it); a different kernel that
+  // reuses a name gets its own, renamed symbol. Throws std::runtime_error if LLVM fails.
+  CompiledKernel compile(const Kernel& k, bool want_text = false);
+
+  // "x86_64-unknown-linux-gnu, cpu znver4, +avx512f,+avx2,...": what code is generated for.
+  std::string target_description() const;
+
+  CpuBackend(const CpuBackend&) = delete;
+  CpuBackend& operator=(const CpuBackend&) = delete;
+
+ private:
+  CpuBackend();
+  ~CpuBackend();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kiln::codegen

@@ -1,0 +1,295 @@
+#include "codegen/lower.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+namespace kiln::codegen {
+
+namespace {
+
+using ir::Node;
+using ir::Op;
+using Coords = std::vector<int>;  // index ids, one per axis of a node
+
+ValueNode make_value(ValueNode::Kind kind, ScalarType dtype) {
+  ValueNode v{};
+  v.kind = kind;
+  v.dtype = dtype;
+  return v;
+}
+
+class Lowerer {
+ public:
+  explicit Lowerer(const KernelSpec& spec) : spec_(spec) {}
+
+  LoweredKernel run() {
+    const Shape& d = spec_.domain;
+    Coords vars(d.size());
+    for (size_t k = 0, outer = 0; k < d.size(); ++k) {
+      bool reduced = std::find(spec_.reduce_axes.begin(), spec_.reduce_axes.end(), int64_t(k)) !=
+                     spec_.reduce_axes.end();
+      if (!reduced) k_.outer.push_back(d[k]), vars[k] = outer++;
+    }
+    for (size_t k = 0, inner = k_.outer.size(); k < d.size(); ++k)
+      if (std::find(spec_.reduce_axes.begin(), spec_.reduce_axes.end(), int64_t(k)) != spec_.reduce_axes.end())
+        k_.inner.push_back(d[k]), vars[k] = static_cast<int>(inner++);
+    for (int& v : vars) v = index({IndexNode::Var, v});
+    domain_vars_ = vars;
+
+    for (const Node* r : spec_.reductions) add_reduction(r);
+    const Node* root = spec_.root;
+    int out = arg_of(root, /*output=*/true);
+    if (is_reduction(root)) {
+      add_reduction(root);
+      Coords at(root->shape.size());
+      for (size_t k = 0; k < at.size(); ++k) at[k] = root->shape[k] == 1 ? zero() : vars[k];
+      k_.outer_stores.push_back({out, flatten(at, root->shape), accumulators_.at(root)});
+    } else {
+      Store s{out, flatten(vars, root->shape), emit(root, vars)};
+      (k_.inner.empty() && spec_.reduce_axes.empty() ? k_.outer_stores : k_.inner_stores).push_back(s);
+    }
+    // The output argument goes last: move it there, renumbering stores.
+    std::rotate(args_.begin() + out, args_.begin() + out + 1, args_.end());
+    std::rotate(k_.args.begin() + out, k_.args.begin() + out + 1, k_.args.end());
+    auto renumber = [&](int a) { return a == out ? static_cast<int>(k_.args.size()) - 1 : (a > out ? a - 1 : a); };
+    for (ValueNode& v : k_.values)
+      if (v.kind == ValueNode::Load) v.arg = renumber(v.arg);
+    for (Store& s : k_.inner_stores) s.arg = renumber(s.arg);
+    for (Store& s : k_.outer_stores) s.arg = renumber(s.arg);
+    char name[32];
+    std::snprintf(name, sizeof name, "kiln_%016llx", static_cast<unsigned long long>(structural_hash(k_)));
+    k_.name = name;
+    return {std::move(k_), std::move(args_)};
+  }
+
+ private:
+  static bool is_reduction(const Node* n) {
+    return n->op == Op::ReduceSum || n->op == Op::ReduceMax || n->op == Op::ReduceMin;
+  }
+
+  // --- index arithmetic, folded and hash-consed ---
+  int index(IndexNode n) {
+    auto is_const = [&](int id, int64_t v) {
+      return k_.indices[id].kind == IndexNode::Const && k_.indices[id].value == v;
+    };
+    if (n.kind >= IndexNode::Add && k_.indices[n.a].kind == IndexNode::Const &&
+        k_.indices[n.b].kind == IndexNode::Const) {
+      int64_t a = k_.indices[n.a].value, b = k_.indices[n.b].value;
+      int64_t v = n.kind == IndexNode::Add ? a + b : n.kind == IndexNode::Mul ? a * b
+                  : n.kind == IndexNode::FloorDiv ? a / b : a % b;
+      return index({IndexNode::Const, v});
+    }
+    if (n.kind == IndexNode::Add && is_const(n.b, 0)) return n.a;
+    if (n.kind == IndexNode::Add && is_const(n.a, 0)) return n.b;
+    if (n.kind == IndexNode::Mul && (is_const(n.a, 0) || is_const(n.b, 0))) return zero();
+    if (n.kind == IndexNode::Mul && is_const(n.b, 1)) return n.a;
+    if (n.kind == IndexNode::Mul && is_const(n.a, 1)) return n.b;
+    if (n.kind == IndexNode::FloorDiv && is_const(n.b, 1)) return n.a;
+    if (n.kind == IndexNode::Mod && is_const(n.b, 1)) return zero();
+    auto key = std::make_tuple(n.kind, n.value, n.a, n.b);
+    auto it = index_ids_.find(key);
+    if (it != index_ids_.end()) return it->second;
+    k_.indices.push_back(n);
+    return index_ids_[key] = static_cast<int>(k_.indices.size()) - 1;
+  }
+  int constant(int64_t v) { return index({IndexNode::Const, v}); }
+  int zero() { return constant(0); }
+  int add(int a, int b) { return index({IndexNode::Add, 0, a, b}); }
+  int mul(int a, int64_t c) { return index({IndexNode::Mul, 0, a, constant(c)}); }
+  int div(int a, int64_t c) { return index({IndexNode::FloorDiv, 0, a, constant(c)}); }
+  int mod(int a, int64_t c) { return index({IndexNode::Mod, 0, a, constant(c)}); }
+
+  int flatten(const Coords& at, const Shape& shape) {
+    Shape strides = contiguous_strides(shape);
+    int flat = zero();
+    for (size_t k = 0; k < at.size(); ++k)
+      if (shape[k] != 1) flat = add(flat, mul(at[k], strides[k]));
+    return flat;
+  }
+
+  // --- values, hash-consed ---
+  int value(ValueNode v) {
+    for (auto [it, end] = value_ids_.equal_range(v.kind); it != end; ++it)
+      if (k_.values[it->second] == v) return it->second;
+    k_.values.push_back(std::move(v));
+    int id = static_cast<int>(k_.values.size()) - 1;
+    value_ids_.emplace(k_.values[id].kind, id);
+    return id;
+  }
+  int constant_value(const Scalar& s, ScalarType t) {
+    ValueNode v = make_value(ValueNode::Constant, t);
+    v.constant = s.cast(t);
+    return value(std::move(v));
+  }
+  int elementwise(Op op, ScalarType t, std::vector<int> operands) {
+    ValueNode v = make_value(ValueNode::Elementwise, t);
+    v.op = op;
+    v.operands = std::move(operands);
+    return value(std::move(v));
+  }
+  int in_range(int at, int64_t lo, int64_t hi) {
+    ValueNode v = make_value(ValueNode::InRange, kBool);
+    v.index = at;
+    v.lo = lo;
+    v.hi = hi;
+    return value(std::move(v));
+  }
+
+  int arg_of(const Node* n, bool output = false) {
+    auto it = std::find(args_.begin(), args_.end(), n);
+    if (it != args_.end()) return static_cast<int>(it - args_.begin());
+    args_.push_back(n);
+    k_.args.push_back({n->dtype, n->numel(), output});
+    return static_cast<int>(args_.size()) - 1;
+  }
+
+  void add_reduction(const Node* r) {
+    int v = emit(r->inputs[0].get(), domain_vars_);
+    k_.reductions.push_back({r->op, r->dtype, v});
+    ValueNode acc = make_value(ValueNode::Accumulator, r->dtype);
+    acc.reduction = static_cast<int>(k_.reductions.size()) - 1;
+    accumulators_[r] = value(std::move(acc));
+  }
+
+  // The value of node `n` at coordinate `at`.
+  int emit(const Node* n, const Coords& at) {
+    auto key = std::make_pair(n, at);
+    auto it = memo_.find(key);
+    if (it != memo_.end()) return it->second;
+    int id = compute(n, at);
+    memo_[key] = id;
+    return id;
+  }
+
+  int compute(const Node* n, const Coords& at) {
+    if (auto acc = accumulators_.find(n); acc != accumulators_.end()) return acc->second;
+    if (n->is_buffer() || (n != spec_.root && spec_.materialized(n))) {
+      ValueNode v = make_value(ValueNode::Load, n->dtype);
+      v.arg = arg_of(n);
+      v.index = flatten(at, n->shape);
+      return value(std::move(v));
+    }
+    const ir::Attrs& a = n->attrs;
+    auto input = [&](size_t i, const Coords& c) { return emit(n->inputs[i].get(), c); };
+    switch (n->op) {
+      case Op::Full: return constant_value(a.value, n->dtype);
+      case Op::Iota: {
+        ValueNode v = make_value(ValueNode::IndexValue, n->dtype);
+        v.index = flatten(at, n->shape);
+        int i = value(std::move(v));
+        if (!(a.delta == Scalar(1))) i = elementwise(Op::Mul, n->dtype, {i, constant_value(a.delta, n->dtype)});
+        if (!(a.value == Scalar(0))) i = elementwise(Op::Add, n->dtype, {i, constant_value(a.value, n->dtype)});
+        return i;
+      }
+      case Op::Reshape: return input(0, reshape_coords(n, at));
+      case Op::Permute: {
+        Coords in(at.size());
+        for (size_t i = 0; i < at.size(); ++i) in[a.axes[i]] = at[i];
+        return input(0, in);
+      }
+      case Op::Expand: {
+        Coords in = at;
+        for (size_t k = 0; k < in.size(); ++k)
+          if (n->inputs[0]->shape[k] == 1) in[k] = zero();
+        return input(0, in);
+      }
+      case Op::Slice: {
+        Coords in(at.size());
+        for (size_t k = 0; k < at.size(); ++k) in[k] = add(mul(at[k], a.step[k]), constant(a.low[k]));
+        return input(0, in);
+      }
+      case Op::Pad: return pad(n, at);
+      case Op::Concat: return concat(n, at);
+      default: break;
+    }
+    std::vector<int> operands;
+    for (const ir::NodePtr& in : n->inputs) operands.push_back(emit(in.get(), at));
+    return elementwise(n->op, n->dtype, std::move(operands));
+  }
+
+  Coords reshape_coords(const Node* n, const Coords& at) {
+    const Shape& in_shape = n->inputs[0]->shape;
+    // Reshapes that only insert or remove size-1 axes map coordinates directly.
+    Coords direct;
+    size_t j = 0;
+    bool simple = true;
+    for (int64_t size : in_shape) {
+      if (size == 1) {
+        direct.push_back(zero());
+        continue;
+      }
+      while (j < n->shape.size() && n->shape[j] == 1) ++j;
+      if (j == n->shape.size() || n->shape[j] != size) {
+        simple = false;
+        break;
+      }
+      direct.push_back(at[j++]);
+    }
+    if (simple) return direct;
+    int flat = flatten(at, n->shape);
+    Shape strides = contiguous_strides(in_shape);
+    Coords in(in_shape.size());
+    for (size_t k = 0; k < in.size(); ++k)
+      in[k] = in_shape[k] == 1 ? zero() : mod(div(flat, strides[k]), in_shape[k]);
+    return in;
+  }
+
+  // Out-of-range lanes must still load in bounds (vector code loads every lane), so each input
+  // coordinate is taken modulo the input size after an offset that keeps it non-negative.
+  int pad(const Node* n, const Coords& at) {
+    const ir::Attrs& a = n->attrs;
+    const Shape& in_shape = n->inputs[0]->shape;
+    if (numel(in_shape) == 0) return constant_value(a.value, n->dtype);
+    Coords in(at.size());
+    std::vector<int> conditions;
+    for (size_t k = 0; k < at.size(); ++k) {
+      int64_t period = a.step[k] + 1, size = in_shape[k];
+      int64_t lift = (a.low[k] + period * size - 1) / (period * size) * (period * size);
+      int rel = add(at[k], constant(lift - a.low[k]));  // = at - low + lift >= 0
+      in[k] = mod(div(rel, period), size);
+      int64_t extent = (size - 1) * period + 1;
+      if (a.low[k] > 0 || a.high[k] > 0) conditions.push_back(in_range(at[k], a.low[k], a.low[k] + extent));
+      if (period > 1) conditions.push_back(in_range(mod(rel, period), 0, 1));
+    }
+    int result = emit(n->inputs[0].get(), in);
+    int fill = constant_value(a.value, n->dtype);
+    for (int c : conditions) result = elementwise(Op::Where, n->dtype, {c, result, fill});
+    return result;
+  }
+
+  int concat(const Node* n, const Coords& at) {
+    int64_t axis = n->attrs.axes[0];
+    std::vector<int64_t> offsets;
+    int64_t offset = 0;
+    for (const ir::NodePtr& in : n->inputs) offsets.push_back(offset), offset += in->shape[axis];
+    int result = -1;
+    for (size_t j = n->inputs.size(); j-- > 0;) {
+      int64_t size = n->inputs[j]->shape[axis];
+      if (size == 0) continue;
+      int64_t lift = (offsets[j] + size - 1) / size * size;
+      Coords in = at;
+      in[axis] = mod(add(at[axis], constant(lift - offsets[j])), size);
+      int piece = emit(n->inputs[j].get(), in);
+      result = result < 0 ? piece
+                          : elementwise(Op::Where, n->dtype,
+                                        {in_range(at[axis], offsets[j], offsets[j] + size), piece, result});
+    }
+    return result;
+  }
+
+  const KernelSpec& spec_;
+  Kernel k_;
+  std::vector<const Node*> args_;
+  Coords domain_vars_;
+  std::map<std::tuple<IndexNode::Kind, int64_t, int, int>, int> index_ids_;
+  std::multimap<ValueNode::Kind, int> value_ids_;
+  std::map<std::pair<const Node*, Coords>, int> memo_;
+  std::map<const Node*, int> accumulators_;
+};
+
+}  // namespace
+
+LoweredKernel lower(const KernelSpec& spec) { return Lowerer(spec).run(); }
+
+}  // namespace kiln::codegen

@@ -1,0 +1,28 @@
+// Lowers one fused group of graph nodes to a Kernel: movement ops become index arithmetic,
+// elementwise ops become the value DAG, absorbed reductions become accumulators.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include "codegen/kernel.h"
+#include "ir/node.h"
+
+namespace kiln::codegen {
+
+struct KernelSpec {
+  const ir::Node* root;                          // the node the kernel materializes
+  Shape domain;                                  // the iteration space
+  std::vector<int64_t> reduce_axes;              // axes of `domain` looped over innermost and reduced
+  std::vector<const ir::Node*> reductions;       // reductions computed as accumulators, in order
+  std::function<bool(const ir::Node*)> materialized;  // nodes read from buffers
+};
+
+struct LoweredKernel {
+  Kernel kernel;
+  std::vector<const ir::Node*> args;  // the node whose buffer is each argument; the root is last
+};
+
+LoweredKernel lower(const KernelSpec& spec);
+
+}  // namespace kiln::codegen
