@@ -4,7 +4,7 @@
 #include "frontend/recording.h"
 #include "kiln/functions.h"
 #include "ir/printer.h"
-#include "runtime/reference_executor.h"
+#include "frontend/evaluate.h"
 #include "runtime/stats.h"
 
 namespace kiln {
@@ -20,6 +20,8 @@ const ir::NodePtr& defined_node(const Tensor& t, const char* what) {
   return t.impl()->node();
 }
 }  // namespace
+
+const std::shared_ptr<ir::Node>& Tensor::node() const { return defined_node(*this, "node"); }
 
 const Shape& Tensor::sizes() const { return defined_node(*this, "sizes")->shape; }
 Shape Tensor::strides() const { return detail::impl(*this).layout().strides; }
@@ -58,7 +60,7 @@ Tensor& Tensor::requires_grad_(bool r, Loc call) {
 void eval(const TensorList& tensors) {
   std::vector<ir::NodePtr> nodes;
   for (const Tensor& t : tensors) nodes.push_back(defined_node(t, "eval"));
-  runtime::evaluate_reference(nodes);
+  detail::evaluate(nodes);
 }
 
 const Tensor& Tensor::eval() const {
@@ -147,7 +149,8 @@ std::string dump_ir(const Tensor& t) { return dump_ir(TensorList{t}); }
 
 Stats stats() {
   const runtime::Stats& s = runtime::stats();
-  return {s.graphs_evaluated, s.nodes_evaluated, ir::Node::live_count(), ir::Storage::live_bytes()};
+  return {s.graphs_evaluated, s.nodes_evaluated, ir::Node::live_count(), ir::Storage::live_bytes(),
+          s.kernels_launched,  s.kernels_compiled, s.kernel_cache_hits,  s.compile_ms};
 }
 
 }  // namespace kiln

@@ -9,9 +9,7 @@
 
 namespace kiln::runtime {
 
-namespace {
-
-void run_node(const ir::Node& n, const reference::Inputs& in, void* out) {
+void reference::run_node(const ir::Node& n, const Inputs& in, void* out) {
   switch (ir::op_kind(n.op)) {
     case ir::OpKind::Source: return reference::run_source(n, out);
     case ir::OpKind::Unary:
@@ -24,8 +22,6 @@ void run_node(const ir::Node& n, const reference::Inputs& in, void* out) {
     case ir::OpKind::Contraction: return reference::run_matmul(n, in, out);
   }
 }
-
-}  // namespace
 
 void evaluate_reference(const std::vector<ir::NodePtr>& outputs) {
   std::vector<const ir::Node*> roots;
@@ -49,7 +45,7 @@ void evaluate_reference(const std::vector<ir::NodePtr>& outputs) {
     reference::Inputs in;
     for (const ir::NodePtr& i : n->inputs) in.push_back(values.at(i.get())->data());
     auto out = ir::Storage::allocate(static_cast<size_t>(n->numel()) * element_size(n->dtype));
-    run_node(*n, in, out->data());
+    reference::run_node(*n, in, out->data());
     values[n] = std::move(out);
     ++stats().nodes_evaluated;
     for (const ir::NodePtr& i : n->inputs)

@@ -104,6 +104,10 @@ struct Stats {
   int64_t nodes_evaluated;   // nodes executed, summed
   int64_t live_nodes;        // graph nodes now alive
   int64_t live_bytes;        // bytes of tensor memory Kiln owns now
+  int64_t kernels_launched;  // compiled kernels run
+  int64_t kernels_compiled;  // kernels JIT-compiled (kernel cache misses)
+  int64_t kernel_cache_hits;
+  double compile_ms;         // JIT compile time, summed
 };
 Stats stats();
 

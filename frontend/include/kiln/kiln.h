@@ -1,6 +1,7 @@
 // Kiln's public API: #include "kiln/kiln.h".
 #pragma once
 
+#include "kiln/config.h"
 #include "kiln/functions.h"
 #include "kiln/tensor.h"
 #include "kiln/tensor_options.h"

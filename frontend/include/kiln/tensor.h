@@ -22,6 +22,9 @@ namespace kiln {
 namespace detail {
 struct TensorImpl;
 }
+namespace ir {
+struct Node;
+}
 
 // Each public call captures the caller's source location, so errors and IR dumps name the
 // user's line.
@@ -152,6 +155,9 @@ class Tensor {
   Tensor& zero_(Loc loc = Loc::current());
   Tensor& fill_(const Scalar& value, Loc loc = Loc::current());
   Tensor& copy_(const Tensor& src, Loc loc = Loc::current());
+
+  // The graph node that computes the tensor's current value (for tools that inspect the IR).
+  const std::shared_ptr<ir::Node>& node() const;
 
   detail::TensorImpl* impl() const { return impl_.get(); }
   const std::shared_ptr<detail::TensorImpl>& impl_ptr() const { return impl_; }

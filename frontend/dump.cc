@@ -1,0 +1,83 @@
+#include "frontend/dump.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "ir/printer.h"
+
+namespace kiln::detail {
+
+const DumpOptions& dump_options() {
+  static const DumpOptions options = [] {
+    DumpOptions o;
+    const char* what = std::getenv("KILN_DUMP");
+    if (!what) return o;
+    std::stringstream list(what);
+    for (std::string item; std::getline(list, item, ',');) {
+      o.graph |= item == "graph";
+      o.fused |= item == "fused";
+      o.kernels |= item == "kernels";
+      o.llvm |= item == "llvm";
+      o.assembly |= item == "asm";
+    }
+    if (const char* dir = std::getenv("KILN_DUMP_DIR")) o.dir = dir;
+    return o;
+  }();
+  return options;
+}
+
+std::string describe_fusion(const std::vector<const ir::Node*>& graph, const std::vector<PlannedStep>& steps) {
+  std::unordered_map<const ir::Node*, size_t> ids;
+  for (const ir::Node* n : ir::topological_order(graph)) ids.emplace(n, ids.size());
+  std::unordered_set<const ir::Node*> materialized;
+  for (const PlannedStep& s : steps) materialized.insert(s.root);
+  auto line = [&](const ir::Node* n) {
+    return "  %" + std::to_string(ids.at(n)) + " " + std::string(ir::op_name(n->op)) + "  loc(" + n->loc.str() + ")\n";
+  };
+  std::string text;
+  for (const PlannedStep& s : steps) {
+    text += (s.kernel ? "kernel " + s.kernel->name : "extern " + std::string(ir::op_name(s.root->op))) + " -> %" +
+            std::to_string(ids.at(s.root)) + "\n";
+    // The nodes a kernel computes: its root and what it inlines, up to materialized values.
+    std::unordered_set<const ir::Node*> seen;
+    std::vector<const ir::Node*> stack = {s.root};
+    while (!stack.empty()) {
+      const ir::Node* n = stack.back();
+      stack.pop_back();
+      if (!seen.insert(n).second) continue;
+      text += line(n);
+      if (!s.kernel) continue;
+      for (const ir::NodePtr& in : n->inputs)
+        if (!in->is_buffer() && !materialized.count(in.get())) stack.push_back(in.get());
+    }
+  }
+  return text;
+}
+
+namespace {
+void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+}  // namespace
+
+void dump_evaluation(const std::vector<const ir::Node*>& recorded, const std::string& simplified_ir,
+                     const std::string& fusion, const std::vector<RanKernel>& kernels) {
+  static std::atomic<int> counter{0};
+  const DumpOptions& o = dump_options();
+  std::string prefix = o.dir + "/graph" + std::to_string(counter++);
+  if (o.graph) {
+    write(prefix + ".ir", ir::print_graph(recorded));
+    write(prefix + ".after.ir", simplified_ir);
+  }
+  if (o.fused) write(prefix + ".fused.txt", fusion);
+  for (const RanKernel& k : kernels) {
+    const std::string base = o.dir + "/" + k.kernel->name;
+    if (o.kernels) write(base + ".kernel.txt", codegen::print_kernel(*k.kernel));
+    if (o.llvm) write(base + ".ll", k.llvm_ir);
+    if (o.assembly) write(base + ".s", k.assembly);
+  }
+}
+
+}  // namespace kiln::detail

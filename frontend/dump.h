@@ -1,0 +1,46 @@
+// KILN_DUMP=graph,fused,kernels,llvm,asm (any subset) with KILN_DUMP_DIR=dir (default: the working
+// directory) writes, for the N-th evaluated graph:
+//   graphN.ir          the graph as recorded            (graph)
+//   graphN.after.ir    the graph after simplification   (graph)
+//   graphN.fused.txt   each kernel or extern step, the %nodes of graphN.after.ir it computes
+//                      and their source locations       (fused)
+// and for each kernel NAME it ran (NAME is a hash of the kernel's structure, so the same kernel
+// has the same files in every graph): NAME.kernel.txt (kernel IR), NAME.ll (optimized LLVM IR)
+// and NAME.s (assembly).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "codegen/kernel.h"
+#include "ir/node.h"
+
+namespace kiln::detail {
+
+struct DumpOptions {
+  bool graph = false, fused = false, kernels = false, llvm = false, assembly = false;
+  std::string dir = ".";
+  bool any() const { return graph || fused || kernels || llvm || assembly; }
+  bool wants_code() const { return llvm || assembly; }
+};
+
+// Read once from the environment.
+const DumpOptions& dump_options();
+
+// One step of a plan as `fused` lists it: its root and kernel (null for an extern op).
+struct PlannedStep {
+  const ir::Node* root;
+  const codegen::Kernel* kernel;
+};
+// The `fused` listing of a plan over `graph` (the graph after the passes).
+std::string describe_fusion(const std::vector<const ir::Node*>& graph, const std::vector<PlannedStep>& steps);
+
+// The code of one kernel an evaluation ran.
+struct RanKernel {
+  const codegen::Kernel* kernel;
+  std::string llvm_ir, assembly;
+};
+void dump_evaluation(const std::vector<const ir::Node*>& recorded, const std::string& simplified_ir,
+                     const std::string& fusion, const std::vector<RanKernel>& kernels);
+
+}  // namespace kiln::detail

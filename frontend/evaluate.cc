@@ -1,0 +1,98 @@
+#include "frontend/evaluate.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <unordered_set>
+
+#include "frontend/dump.h"
+#include "frontend/schedule.h"
+#include "ir/printer.h"
+#include "kiln/config.h"
+#include "runtime/extern_ops.h"
+#include "runtime/kernel_cache.h"
+#include "runtime/reference_executor.h"
+#include "runtime/stats.h"
+
+namespace kiln {
+
+namespace {
+
+bool env_is(const char* name, const char* value) {
+  const char* v = std::getenv(name);
+  return v != nullptr && std::strcmp(v, value) == 0;
+}
+
+std::atomic<Backend> g_backend{env_is("KILN_BACKEND", "reference") ? Backend::Reference : Backend::Jit};
+std::atomic<bool> g_fusion{!env_is("KILN_FUSION", "0")};
+
+}  // namespace
+
+void set_backend(Backend b) { g_backend = b; }
+Backend backend() { return g_backend; }
+void set_fusion(bool enabled) { g_fusion = enabled; }
+bool fusion_enabled() { return g_fusion; }
+
+namespace detail {
+
+void evaluate(const std::vector<ir::NodePtr>& outputs) {
+  if (backend() == Backend::Reference) return runtime::evaluate_reference(outputs);
+  std::vector<ir::NodePtr> roots;
+  std::vector<const ir::Node*> root_nodes;
+  for (const ir::NodePtr& o : outputs)
+    if (!o->is_buffer()) roots.push_back(o), root_nodes.push_back(o.get());
+  if (roots.empty()) return;
+  std::vector<const ir::Node*> order = ir::topological_order(root_nodes);
+  std::shared_ptr<const Schedule> schedule = schedule_for(order, roots, fusion_enabled());
+
+  std::vector<std::shared_ptr<ir::Storage>> values(schedule->num_slots);
+  for (size_t i = 0; i < order.size(); ++i)
+    if (order[i]->is_buffer()) values[i] = order[i]->storage;
+  const DumpOptions& dump = dump_options();
+  std::vector<RanKernel> ran;
+  std::vector<void*> args;
+  for (size_t i = 0; i < schedule->steps.size(); ++i) {
+    const ScheduleStep& step = schedule->steps[i];
+    args.clear();
+    for (int p : step.inputs) args.push_back(values[p]->data());
+    std::shared_ptr<ir::Storage> out;
+    if (step.is_kernel) {
+      const codegen::Arg& result = step.kernel.args.back();
+      out = ir::Storage::allocate(static_cast<size_t>(result.numel) * element_size(result.dtype));
+      args.push_back(out->data());
+      runtime::launch(step.kernel, step.fn, args.data());
+      if (dump.any()) {
+        const runtime::CompiledKernel& c = runtime::compile(step.kernel, dump.wants_code());
+        ran.push_back({&step.kernel, c.llvm_ir, c.assembly});
+      }
+    } else {
+      const ir::Node& node = step.extern_node ? *step.extern_node : *order[step.root];
+      out = ir::Storage::allocate(static_cast<size_t>(node.numel()) * element_size(node.dtype));
+      runtime::run_extern(node, runtime::reference::Inputs(args.begin(), args.end()), out->data());
+    }
+    values[step.root] = std::move(out);
+    for (int p : schedule->last_use[i]) values[p].reset();
+  }
+  if (dump.any()) dump_evaluation(root_nodes, schedule->simplified_ir, schedule->fusion, ran);
+  int64_t computed = 0;
+  for (const ir::Node* n : order) computed += !n->is_buffer();
+  runtime::stats().nodes_evaluated += computed;
+  ++runtime::stats().graphs_evaluated;
+  // An output the passes reduced to an input buffer, or to the same value as another output,
+  // gets its own copy: tensors never share memory they did not share in PyTorch.
+  std::unordered_set<const ir::Storage*> given;
+  for (size_t r = 0; r < roots.size(); ++r) {
+    if (roots[r]->is_buffer()) continue;  // the same node requested twice
+    std::shared_ptr<ir::Storage> v = values[schedule->outputs[r]];
+    int s = schedule->outputs[r];
+    if ((s < static_cast<int>(order.size()) && order[s]->is_buffer()) || !given.insert(v.get()).second) {
+      auto copy = ir::Storage::allocate(v->bytes());
+      std::memcpy(copy->data(), v->data(), v->bytes());
+      v = std::move(copy);
+    }
+    roots[r]->materialize(std::move(v));
+  }
+}
+
+}  // namespace detail
+}  // namespace kiln

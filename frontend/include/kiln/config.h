@@ -1,0 +1,18 @@
+// Process-wide execution settings.
+#pragma once
+
+namespace kiln {
+
+// Which executor computes values: JIT-compiled kernels (the default) or the reference executor,
+// which runs each primitive as a plain C++ loop (the numeric oracle). The environment variable
+// KILN_BACKEND=reference selects the reference executor at start-up.
+enum class Backend { Jit, Reference };
+void set_backend(Backend backend);
+Backend backend();
+
+// Whether the JIT fuses nodes into kernels (the default). With fusion off every primitive is its
+// own kernel, so fused and unfused runs can be compared. KILN_FUSION=0 turns it off at start-up.
+void set_fusion(bool enabled);
+bool fusion_enabled();
+
+}  // namespace kiln

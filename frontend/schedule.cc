@@ -1,0 +1,161 @@
+#include "frontend/schedule.h"
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "codegen/lower.h"
+#include "frontend/dump.h"
+#include "ir/printer.h"
+#include "passes/fusion.h"
+#include "passes/simplify.h"
+#include "runtime/kernel_cache.h"
+
+namespace kiln::detail {
+
+namespace {
+
+using ir::Node;
+
+// The graph's structure as numbers: per node its op, dtype, shape, attributes and inputs'
+// positions. Buffers contribute only dtype and shape; random nodes not their seed and offset
+// (extern steps read those from the node at run time).
+std::vector<uint64_t> signature(const std::vector<const Node*>& order, const std::vector<ir::NodePtr>& roots,
+                                bool fuse, std::unordered_map<const Node*, int>& position) {
+  std::vector<uint64_t> sig = {fuse, roots.size()};
+  auto scalar = [&](const Scalar& s) {
+    double d = s.to_double();
+    uint64_t bits;
+    std::memcpy(&bits, &d, sizeof bits);
+    sig.insert(sig.end(), {uint64_t(s.type()), uint64_t(s.to_long()), bits});
+  };
+  auto ints = [&](const std::vector<int64_t>& v) {
+    sig.push_back(v.size());
+    sig.insert(sig.end(), v.begin(), v.end());
+  };
+  for (const Node* n : order) {
+    position.emplace(n, static_cast<int>(position.size()));
+    sig.push_back(uint64_t(n->is_buffer() ? ir::Op::Buffer : n->op) << 8 | uint64_t(n->dtype));
+    ints(n->shape);
+    if (n->is_buffer()) continue;
+    sig.push_back(n->inputs.size());
+    for (const ir::NodePtr& in : n->inputs) sig.push_back(position.at(in.get()));
+    const ir::Attrs& a = n->attrs;
+    ints(a.axes);
+    ints(a.low);
+    ints(a.high);
+    ints(a.step);
+    scalar(a.value);
+    scalar(a.delta);
+    sig.push_back(uint64_t(a.distribution));
+  }
+  for (const ir::NodePtr& r : roots) sig.push_back(position.at(r.get()));
+  return sig;
+}
+
+uint64_t hash(const std::vector<uint64_t>& sig) {
+  uint64_t h = 1469598103934665603ULL;
+  for (uint64_t v : sig) h = (h ^ v) * 1099511628211ULL, h ^= h >> 29;
+  return h;
+}
+
+// The shared pointer to `target`, found from `roots` through the inputs.
+ir::NodePtr owning_pointer(const std::vector<ir::NodePtr>& roots, const Node* target) {
+  std::vector<ir::NodePtr> stack(roots.begin(), roots.end());
+  std::unordered_set<const Node*> seen;
+  while (!stack.empty()) {
+    ir::NodePtr n = std::move(stack.back());
+    stack.pop_back();
+    if (n.get() == target) return n;
+    if (seen.insert(n.get()).second) stack.insert(stack.end(), n->inputs.begin(), n->inputs.end());
+  }
+  return nullptr;
+}
+
+Schedule build(const std::vector<const Node*>& order, const std::vector<ir::NodePtr>& roots, bool fuse,
+               const std::unordered_map<const Node*, int>& position) {
+  Schedule s;
+  std::vector<ir::NodePtr> simplified = passes::simplify(roots);
+  std::vector<const Node*> new_roots;
+  for (const ir::NodePtr& r : simplified)
+    if (!r->is_buffer()) new_roots.push_back(r.get());
+  std::vector<const Node*> new_order = ir::topological_order(new_roots);
+  if (dump_options().graph) s.simplified_ir = ir::print_graph(new_roots);
+
+  // Recorded nodes keep their positions as slots; nodes the passes made get slots past them.
+  std::unordered_map<const Node*, int> slot = position;
+  s.num_slots = static_cast<int>(order.size());
+  for (const ir::NodePtr& r : simplified)
+    if (!slot.count(r.get())) slot[r.get()] = s.num_slots++;
+  for (const Node* n : new_order)
+    if (!slot.count(n)) slot[n] = s.num_slots++;
+
+  passes::FusionPlan plan = passes::plan_fusion(new_order, new_roots, fuse);
+  for (const passes::FusedGroup& g : plan.groups) {
+    ScheduleStep step{slot.at(g.root), g.kind == passes::FusedGroup::Kernel, {}, nullptr, nullptr, {}};
+    if (step.is_kernel) {
+      codegen::LoweredKernel lowered = codegen::lower(
+          {g.root, g.domain, g.reduce_axes, g.reductions, [&plan](const Node* n) { return plan.materialized(n); }});
+      for (size_t i = 0; i + 1 < lowered.args.size(); ++i) step.inputs.push_back(slot.at(lowered.args[i]));
+      step.fn = runtime::compile(lowered.kernel).fn;
+      step.kernel = std::move(lowered.kernel);
+    } else {
+      for (const ir::NodePtr& in : g.root->inputs) step.inputs.push_back(slot.at(in.get()));
+      // A node the passes made is kept (its inputs are read from slots, not through it).
+      if (step.root >= static_cast<int>(order.size())) step.extern_node = owning_pointer(simplified, g.root);
+    }
+    s.steps.push_back(std::move(step));
+  }
+  for (const ir::NodePtr& r : simplified) s.outputs.push_back(slot.at(r.get()));
+  if (dump_options().fused) {
+    std::vector<PlannedStep> planned;
+    for (size_t i = 0; i < plan.groups.size(); ++i)
+      planned.push_back({plan.groups[i].root, s.steps[i].is_kernel ? &s.steps[i].kernel : nullptr});
+    s.fusion = describe_fusion(new_roots, planned);
+  }
+
+  // Free each intermediate after its last reader; recorded buffers and outputs are never freed.
+  std::unordered_map<int, size_t> last;
+  for (size_t i = 0; i < s.steps.size(); ++i)
+    for (int p : s.steps[i].inputs) last[p] = i;
+  s.last_use.resize(s.steps.size());
+  for (const auto& [p, i] : last) {
+    bool recorded_buffer = p < static_cast<int>(order.size()) && order[p]->is_buffer();
+    if (!recorded_buffer && std::find(s.outputs.begin(), s.outputs.end(), p) == s.outputs.end())
+      s.last_use[i].push_back(p);
+  }
+  return s;
+}
+
+// Distinct graphs a process keeps schedules for; past it the cache starts over (a program whose
+// graphs never repeat must not grow memory without bound).
+constexpr size_t kMaxSchedules = 512;
+
+}  // namespace
+
+std::shared_ptr<const Schedule> schedule_for(const std::vector<const Node*>& order,
+                                             const std::vector<ir::NodePtr>& roots, bool fuse) {
+  static std::mutex mu;
+  static std::unordered_map<uint64_t, std::vector<std::pair<std::vector<uint64_t>, std::shared_ptr<const Schedule>>>>
+      cache;
+  static size_t count = 0;
+  std::unordered_map<const Node*, int> position;
+  std::vector<uint64_t> sig = signature(order, roots, fuse, position);
+  std::lock_guard<std::mutex> lock(mu);
+  auto& bucket = cache[hash(sig)];
+  for (const auto& [known, schedule] : bucket)
+    if (known == sig) return schedule;
+  if (count >= kMaxSchedules) {
+    cache.clear();
+    count = 0;
+  }
+  auto schedule = std::make_shared<const Schedule>(build(order, roots, fuse, position));
+  ++count;
+  cache[hash(sig)].emplace_back(std::move(sig), schedule);
+  return schedule;
+}
+
+}  // namespace kiln::detail

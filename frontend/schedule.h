@@ -1,0 +1,42 @@
+// A schedule: the steps that evaluate a graph (fused kernels compiled to code, extern ops). Values
+// live in numbered slots: slot i < order.size() is the node at position i of the recorded graph's
+// topological order; higher slots hold intermediates the passes created. Schedules are cached by
+// the recorded graph's structure, so a training step that records the same graph again pays one
+// pass over its nodes (the signature) and no simplification, fusion, lowering or compilation.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "codegen/kernel.h"
+#include "ir/node.h"
+
+namespace kiln::detail {
+
+struct ScheduleStep {
+  int root;                    // slot this step writes
+  bool is_kernel;
+  codegen::Kernel kernel;      // kernel step: the code to launch
+  codegen::KernelFn fn = nullptr;
+  // Extern step: the node to run. Null when it is the recorded node in slot `root`, whose
+  // attributes (a random op's seed and offset) must then be read from the current graph.
+  ir::NodePtr extern_node;
+  std::vector<int> inputs;     // slots it reads, in argument order
+};
+
+struct Schedule {
+  std::vector<ScheduleStep> steps;
+  std::vector<std::vector<int>> last_use;  // per step: slots whose last reader it is
+  std::vector<int> outputs;                // per requested root: the slot holding its value
+  int num_slots = 0;
+  std::string simplified_ir;               // the graph after the passes (KILN_DUMP=graph)
+  std::string fusion;                      // which step computes which node (KILN_DUMP=fused)
+};
+
+// The schedule for the graph whose topological order is `order`, computing `roots`.
+std::shared_ptr<const Schedule> schedule_for(const std::vector<const ir::Node*>& order,
+                                             const std::vector<ir::NodePtr>& roots, bool fuse);
+
+}  // namespace kiln::detail

@@ -1,0 +1,243 @@
+#include "passes/fusion.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <unordered_set>
+
+namespace kiln::passes {
+
+namespace {
+
+using ir::Node;
+using ir::Op;
+using ir::OpKind;
+
+bool is_extern(const Node* n) {
+  return n->op == Op::MatMul || n->op == Op::ArgMax || n->op == Op::ArgMin || n->op == Op::Random;
+}
+bool is_inlined_source(const Node* n) { return n->op == Op::Full || n->op == Op::Iota; }
+bool is_reduction(const Node* n) {
+  return n->op == Op::ReduceSum || n->op == Op::ReduceMax || n->op == Op::ReduceMin;
+}
+
+// What a kernel's loop variables say about one axis of a node's coordinate: loop variable k,
+// always zero, or anything else.
+constexpr int64_t kZero = -1;
+constexpr int64_t kOther = -2;
+using Labels = std::vector<int64_t>;
+
+// Labels of `x`'s input when x's own coordinate has `labels`, or nullopt-like kOther entries.
+Labels input_labels(const Node* x, const Labels& labels) {
+  const Node* in = x->inputs[0].get();
+  switch (x->op) {
+    case Op::Expand: {
+      Labels out = labels;
+      for (size_t k = 0; k < out.size(); ++k)
+        if (in->shape[k] == 1 && x->shape[k] != 1) out[k] = kZero;
+      return out;
+    }
+    case Op::Permute: {
+      Labels out(labels.size());
+      for (size_t i = 0; i < labels.size(); ++i) out[x->attrs.axes[i]] = labels[i];
+      return out;
+    }
+    case Op::Reshape: {
+      // Only reshapes that insert or remove size-1 axes keep coordinates apart.
+      Labels out;
+      size_t j = 0;
+      for (int64_t size : in->shape) {
+        if (size == 1) {
+          out.push_back(kZero);
+          continue;
+        }
+        while (j < x->shape.size() && x->shape[j] == 1) ++j;
+        if (j == x->shape.size() || x->shape[j] != size) return Labels(in->shape.size(), kOther);
+        out.push_back(labels[j++]);
+      }
+      return out;
+    }
+    default:
+      if (ir::op_kind(x->op) == OpKind::Movement) return Labels(in->shape.size(), kOther);
+      return labels;  // elementwise
+  }
+}
+
+class Planner {
+ public:
+  Planner(const std::vector<const Node*>& order, const std::vector<const Node*>& outputs, bool fuse)
+      : order_(order), outputs_(outputs), fuse_(fuse) {}
+
+  FusionPlan run() {
+    for (const Node* n : order_)
+      for (const ir::NodePtr& in : n->inputs) users_[in.get()].push_back(n);
+    mark_required();
+    if (fuse_) {
+      mark_expensive_shared();
+      mark_deep();
+      for (auto it = order_.rbegin(); it != order_.rend(); ++it)
+        if (is_reduction(*it) && !mat_.count(*it)) place_reduction(*it);
+    }
+    return build();
+  }
+
+ private:
+  void mark_required() {
+    for (const Node* n : order_) {
+      if (n->is_buffer()) continue;
+      if (!fuse_ && !is_inlined_source(n)) mat_.insert(n);
+      if (is_extern(n)) {
+        mat_.insert(n);
+        for (const ir::NodePtr& in : n->inputs)
+          if (!in->is_buffer()) mat_.insert(in.get());
+      }
+    }
+    for (const Node* o : outputs_)
+      if (!o->is_buffer()) mat_.insert(o);
+  }
+
+  // Shared elementwise subexpressions are recomputed unless they are big or read many buffers.
+  void mark_expensive_shared() {
+    for (const Node* n : order_) {
+      if (n->is_buffer() || mat_.count(n) || is_reduction(n) || is_inlined_source(n)) continue;
+      if (users_[n].size() < 2) continue;
+      std::unordered_set<const Node*> seen, reads;
+      int ops = 0;
+      std::vector<const Node*> stack = {n};
+      while (!stack.empty() && ops <= kMaxRecomputeOps) {
+        const Node* x = stack.back();
+        stack.pop_back();
+        if (!seen.insert(x).second) continue;
+        if (x->is_buffer() || mat_.count(x) || is_reduction(x)) {
+          reads.insert(x);
+          continue;
+        }
+        ++ops;
+        for (const ir::NodePtr& in : x->inputs) stack.push_back(in.get());
+      }
+      if (ops > kMaxRecomputeOps || static_cast<int>(reads.size()) > kMaxRecomputeReads) mat_.insert(n);
+    }
+  }
+
+  void mark_deep() {
+    std::unordered_map<const Node*, int> depth;
+    for (const Node* n : order_) {
+      int d = 0;
+      for (const ir::NodePtr& in : n->inputs)
+        if (!in->is_buffer() && !mat_.count(in.get())) d = std::max(d, depth[in.get()]);
+      if (d + 1 > kMaxInlineDepth && !is_inlined_source(n)) {
+        mat_.insert(n);
+        d = -1;
+      }
+      depth[n] = d + 1;
+    }
+  }
+
+  // The kernel roots that consume `r`, following inlined nodes and absorbed reductions.
+  std::set<const Node*> consumers(const Node* r) {
+    std::set<const Node*> roots;
+    std::unordered_set<const Node*> seen;
+    std::vector<const Node*> stack(users_[r].begin(), users_[r].end());
+    while (!stack.empty()) {
+      const Node* u = stack.back();
+      stack.pop_back();
+      if (!seen.insert(u).second) continue;
+      if (mat_.count(u)) roots.insert(u);
+      else if (absorbed_into_.count(u)) roots.insert(absorbed_into_[u]);
+      else stack.insert(stack.end(), users_[u].begin(), users_[u].end());
+    }
+    return roots;
+  }
+
+  // The domain and reduced axes of the kernel rooted at `m`, given what it has absorbed so far.
+  std::pair<Shape, std::vector<int64_t>> domain_of(const Node* m, const Node* candidate) {
+    if (is_reduction(m)) return {m->inputs[0]->shape, m->attrs.axes};
+    for (const auto& [r, root] : absorbed_into_)
+      if (root == m) return {m->shape, r->attrs.axes};
+    return {m->shape, candidate->attrs.axes};
+  }
+
+  // Whether every path from root `m` down to reduction `r` reads r at m's own outer point.
+  bool reads_at_outer_point(const Node* m, const Node* r, const std::vector<int64_t>& axes) {
+    Labels start(m->is_buffer() ? 0 : (is_reduction(m) ? m->inputs[0]->shape.size() : m->shape.size()));
+    for (size_t k = 0; k < start.size(); ++k) start[k] = static_cast<int64_t>(k);
+    std::set<std::pair<const Node*, Labels>> seen;
+    std::vector<std::pair<const Node*, Labels>> stack;
+    if (is_reduction(m)) stack.push_back({m->inputs[0].get(), start});
+    else stack.push_back({m, start});
+    while (!stack.empty()) {
+      auto [x, labels] = stack.back();
+      stack.pop_back();
+      if (!seen.insert({x, labels}).second) continue;
+      if (x == r) {
+        for (size_t k = 0; k < labels.size(); ++k) {
+          bool reduced = std::find(axes.begin(), axes.end(), static_cast<int64_t>(k)) != axes.end();
+          if (!reduced && labels[k] != static_cast<int64_t>(k)) return false;
+        }
+        continue;
+      }
+      if (x->is_buffer() || (x != m && mat_.count(x)) || x->inputs.empty()) continue;
+      if (is_reduction(x)) {
+        if (absorbed_into_.count(x)) stack.push_back({x->inputs[0].get(), start});
+        continue;
+      }
+      if (ir::op_kind(x->op) == OpKind::Movement) {
+        for (const ir::NodePtr& in : x->inputs) stack.push_back({in.get(), input_labels(x, labels)});
+      } else {
+        for (const ir::NodePtr& in : x->inputs) stack.push_back({in.get(), labels});
+      }
+    }
+    return true;
+  }
+
+  void place_reduction(const Node* r) {
+    std::set<const Node*> roots = consumers(r);
+    if (roots.size() == 1) {
+      const Node* m = *roots.begin();
+      auto [domain, axes] = domain_of(m, r);
+      if (!is_extern(m) && r->inputs[0]->shape == domain && r->attrs.axes == axes &&
+          reads_at_outer_point(m, r, axes)) {
+        absorbed_into_[r] = m;
+        return;
+      }
+    }
+    mat_.insert(r);
+  }
+
+  FusionPlan build() {
+    FusionPlan plan;
+    for (const Node* n : order_) {
+      if (!mat_.count(n)) continue;
+      FusedGroup g{is_extern(n) ? FusedGroup::Extern : FusedGroup::Kernel, n, {}, {}, {}};
+      if (g.kind == FusedGroup::Kernel) {
+        for (const Node* x : order_)
+          if (absorbed_into_.count(x) && absorbed_into_[x] == n) g.reductions.push_back(x);
+        if (is_reduction(n)) {
+          g.domain = n->inputs[0]->shape;
+          g.reduce_axes = n->attrs.axes;
+        } else {
+          g.domain = n->shape;
+          if (!g.reductions.empty()) g.reduce_axes = g.reductions[0]->attrs.axes;
+        }
+      }
+      plan.roots[n] = plan.groups.size();
+      plan.groups.push_back(std::move(g));
+    }
+    return plan;
+  }
+
+  const std::vector<const Node*>& order_;
+  const std::vector<const Node*>& outputs_;
+  bool fuse_;
+  std::unordered_map<const Node*, std::vector<const Node*>> users_;
+  std::unordered_set<const Node*> mat_;
+  std::map<const Node*, const Node*> absorbed_into_;
+};
+
+}  // namespace
+
+FusionPlan plan_fusion(const std::vector<const Node*>& order, const std::vector<const Node*>& outputs, bool fuse) {
+  return Planner(order, outputs, fuse).run();
+}
+
+}  // namespace kiln::passes

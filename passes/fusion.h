@@ -1,0 +1,52 @@
+// Fusion: partitions a graph into kernels. Every node that is not a source is either the root
+// of a kernel (its value is materialized in a buffer), inlined into the kernels that use it
+// (recomputed there), or an extern step (matmul, argmax, random) run by a library routine.
+//
+// The rules, in order:
+// - Graph outputs, extern nodes and the non-buffer inputs of extern nodes are materialized.
+// - `full` and `iota` are always inlined: they are index arithmetic.
+// - Elementwise and movement nodes are inlined into every kernel that uses them. A node with
+//   several users is recomputed by each when cheap: its inlined expression has at most
+//   kMaxRecomputeOps ops and reads at most kMaxRecomputeReads buffers; otherwise it is
+//   materialized once.
+// - A reduction is absorbed into the one kernel that consumes it (as an accumulator computed
+//   in that kernel's inner loop) when every use of it lies in that kernel, it reduces that
+//   kernel's domain over the same axes, and each use reads it at the kernel's own outer point
+//   (through elementwise ops, broadcasts and size-1 reshapes). Otherwise it is materialized by
+//   a kernel of its own.
+// - A node whose inlined expression would be deeper than kMaxInlineDepth is materialized, which
+//   bounds the size of every kernel (and the time to compile it) on long chains.
+// With fusion off, every non-source node is materialized by a kernel of its own.
+#pragma once
+
+#include <unordered_map>
+#include <vector>
+
+#include "ir/node.h"
+
+namespace kiln::passes {
+
+inline constexpr int kMaxRecomputeOps = 32;
+inline constexpr int kMaxRecomputeReads = 3;
+inline constexpr int kMaxInlineDepth = 64;
+
+struct FusedGroup {
+  enum Kind { Kernel, Extern } kind;
+  const ir::Node* root;                            // the materialized node
+  Shape domain;                                    // Kernel: the iteration space
+  std::vector<int64_t> reduce_axes;                // Kernel: axes of `domain` reduced in the inner loop
+  std::vector<const ir::Node*> reductions;         // Kernel: absorbed reductions, in execution order
+};
+
+struct FusionPlan {
+  std::vector<FusedGroup> groups;  // in execution order
+  // Whether a node's value lives in a buffer (graph inputs and group roots).
+  bool materialized(const ir::Node* n) const { return n->is_buffer() || roots.count(n); }
+  std::unordered_map<const ir::Node*, size_t> roots;  // root -> index in groups
+};
+
+// `order` is the graph's topological order (ir::topological_order of `outputs`).
+FusionPlan plan_fusion(const std::vector<const ir::Node*>& order, const std::vector<const ir::Node*>& outputs,
+                       bool fuse);
+
+}  // namespace kiln::passes

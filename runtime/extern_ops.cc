@@ -1,0 +1,34 @@
+#include "runtime/extern_ops.h"
+
+#include <cblas.h>
+
+namespace kiln::runtime {
+
+namespace {
+
+// [..., M, K] x [..., K, N], contiguous, batch by batch.
+template <typename T, typename Gemm>
+void batched_gemm(const ir::Node& n, const void* a_ptr, const void* b_ptr, void* out, Gemm gemm) {
+  const Shape& sa = n.inputs[0]->shape;
+  size_t r = sa.size();
+  int64_t m = sa[r - 2], k = sa[r - 1], cols = n.shape[r - 1];
+  int64_t batch = m * cols == 0 ? 0 : n.numel() / (m * cols);
+  const T* a = static_cast<const T*>(a_ptr);
+  const T* b = static_cast<const T*>(b_ptr);
+  T* y = static_cast<T*>(out);
+  for (int64_t p = 0; p < batch; ++p)
+    gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, cols, k, T(1), a + p * m * k, k, b + p * k * cols, cols, T(0),
+         y + p * m * cols, cols);
+}
+
+}  // namespace
+
+void run_extern(const ir::Node& n, const reference::Inputs& in, void* out) {
+  if (n.op == ir::Op::MatMul && n.numel() > 0 && n.inputs[0]->shape.back() > 0) {
+    if (n.dtype == kFloat32) return batched_gemm<float>(n, in[0], in[1], out, cblas_sgemm);
+    if (n.dtype == kFloat64) return batched_gemm<double>(n, in[0], in[1], out, cblas_dgemm);
+  }
+  reference::run_node(n, in, out);
+}
+
+}  // namespace kiln::runtime

@@ -1,0 +1,144 @@
+// The JIT backend against the reference executor: kernel counts of fused workloads, the
+// recompute-or-materialize rule, the kernel cache, and a differential test over hundreds of
+// random graphs (fused, unfused and reference must agree).
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <random>
+
+#include "kiln/kiln.h"
+#include "tests/random_graph.h"
+#include "tests/testing.h"
+
+namespace {
+
+using kiln::Tensor;
+
+// Runs `build` under each executor and returns the kernels the fused run launched.
+struct Outcome {
+  std::vector<double> values;
+  kiln::Shape shape;
+  kiln::ScalarType dtype;
+  int64_t kernels;
+};
+
+Outcome run(const std::function<Tensor()>& build, kiln::Backend backend, bool fuse) {
+  kiln::set_backend(backend);
+  kiln::set_fusion(fuse);
+  Tensor t = build();
+  int64_t before = kiln::stats().kernels_launched;
+  t.eval();
+  int64_t kernels = kiln::stats().kernels_launched - before;
+  Outcome r{t.to_vector<double>(), t.sizes(), t.dtype(), kernels};
+  kiln::set_backend(kiln::Backend::Jit);
+  kiln::set_fusion(true);
+  return r;
+}
+
+int64_t kernels_of(const std::function<Tensor()>& build) { return run(build, kiln::Backend::Jit, true).kernels; }
+
+void expect_close(const Outcome& want, const Outcome& got, const std::string& what) {
+  ASSERT_EQ(want.shape, got.shape) << what;
+  ASSERT_EQ(want.dtype, got.dtype) << what;
+  ASSERT_EQ(want.values.size(), got.values.size()) << what;
+  bool floating = kiln::is_floating(want.dtype);
+  double tol = 2e-5;  // float64 outputs may come from float32 work, which the executors accumulate differently
+  for (size_t i = 0; i < want.values.size(); ++i) {
+    double w = want.values[i], g = got.values[i];
+    if (std::isnan(w)) {
+      ASSERT_TRUE(std::isnan(g)) << what << " at " << i;
+    } else if (floating) {
+      ASSERT_NEAR(g, w, tol * (1 + std::fabs(w))) << what << " at " << i;
+    } else {
+      ASSERT_EQ(g, w) << what << " at " << i;
+    }
+  }
+}
+
+Tensor input(const kiln::Shape& shape) { return kiln::randn(shape).eval(); }
+
+TEST(FusionKernelCounts, GeluTimesSigmoidIsOneKernel) {
+  Tensor x = input({1000});
+  EXPECT_EQ(kernels_of([&] { return kiln::gelu(x * 1.5 + 0.5, "tanh") * kiln::sigmoid(x); }), 1);
+}
+
+TEST(FusionKernelCounts, SoftmaxIsAtMostTwoKernels) {
+  Tensor x = input({64, 100});
+  EXPECT_LE(kernels_of([&] { return kiln::softmax(x, 1); }), 2);
+  EXPECT_LE(kernels_of([&] { return kiln::log_softmax(x, 1); }), 2);
+}
+
+TEST(FusionKernelCounts, LayernormIsAtMostTwoKernels) {
+  Tensor x = input({32, 48}), w = input({48}), b = input({48});
+  auto layernorm = [&] {
+    Tensor mean = x.mean({1}, true);
+    Tensor centered = x - mean;
+    Tensor var = (centered * centered).mean({1}, true);
+    return centered * (var + 1e-5).rsqrt() * w + b;
+  };
+  EXPECT_LE(kernels_of(layernorm), 2);
+  expect_close(run(layernorm, kiln::Backend::Reference, false), run(layernorm, kiln::Backend::Jit, true), "layernorm");
+}
+
+TEST(FusionKernelCounts, MovementOpsFoldIntoTheKernel) {
+  Tensor x = input({8, 6});
+  EXPECT_EQ(kernels_of([&] { return (x.t().slice(0, 1, 6, 2) * 2).reshape({-1}).exp(); }), 1);
+}
+
+TEST(FusionKernelCounts, UnfusedRunsOneKernelPerPrimitive) {
+  Tensor x = input({100});
+  auto build = [&] { return (x * 2 + 1).exp(); };  // mul, add, exp; constants are inlined
+  EXPECT_EQ(run(build, kiln::Backend::Jit, false).kernels, 3);
+  EXPECT_EQ(run(build, kiln::Backend::Jit, true).kernels, 1);
+}
+
+TEST(FusionRecompute, CheapSharedNodesAreRecomputedInEachKernel) {
+  Tensor x = input({16, 16});
+  // `e` is read by the row sum and, transposed, by the output. It is cheap, so it is not
+  // materialized: the row sum becomes an accumulator of the output's kernel, which computes exp
+  // both in the reduction loop and in the store loop. One kernel, no intermediate buffer.
+  auto build = [&] {
+    Tensor e = x.exp();
+    return e.sum({1}, true) + e.t();
+  };
+  EXPECT_EQ(kernels_of(build), 1);
+  expect_close(run(build, kiln::Backend::Reference, false), run(build, kiln::Backend::Jit, true), "recompute");
+}
+
+TEST(FusionRecompute, SharedNodesReadingManyBuffersAreMaterializedOnce) {
+  Tensor a = input({16, 16}), b = input({16, 16}), c = input({16, 16}), d = input({16, 16});
+  auto build = [&] {
+    Tensor shared = a * b + c * d;  // reads 4 buffers: materialized once, by its own kernel
+    return shared.sum({1}, true) + shared.t();
+  };
+  EXPECT_EQ(kernels_of(build), 2);
+  expect_close(run(build, kiln::Backend::Reference, false), run(build, kiln::Backend::Jit, true), "materialize");
+}
+
+TEST(KernelCache, HundredStepLoopCompilesEachKernelOnce) {
+  Tensor w = input({32, 32});
+  Tensor x = input({32});
+  kiln::Stats start = kiln::stats();
+  for (int step = 0; step < 100; ++step) {
+    x = kiln::softmax(w.matmul(x).tanh() * 0.5, 0);
+    x.eval();
+    if (step == 0) start = kiln::stats();  // the first step compiles
+  }
+  kiln::Stats end = kiln::stats();
+  EXPECT_EQ(end.kernels_compiled, start.kernels_compiled);
+  EXPECT_GE(end.kernels_launched - start.kernels_launched, 99);
+}
+
+TEST(Differential, RandomGraphsAgreeFusedUnfusedAndReference) {
+  for (uint32_t seed = 1; seed <= 300; ++seed) {
+    kiln::testing::RandomGraph graph(seed);
+    auto build = [&] { return graph.build(); };
+    Outcome reference = run(build, kiln::Backend::Reference, false);
+    std::string what = "graph seed " + std::to_string(seed) + ":\n" + kiln::dump_ir(graph.build());
+    expect_close(reference, run(build, kiln::Backend::Jit, true), "fused, " + what);
+    expect_close(reference, run(build, kiln::Backend::Jit, false), "unfused, " + what);
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+}
+
+}  // namespace

@@ -1,0 +1,92 @@
+// A generator of random graphs for differential tests: random shapes (including size 1 and odd
+// sizes), every dtype, broadcasting, reductions over random axes, softmax and movement ops.
+// build() records the same graph each time it is called (evaluation consumes a graph, so each
+// executor under test gets its own copy).
+#pragma once
+
+#include <random>
+
+#include "kiln/kiln.h"
+
+namespace kiln::testing {
+
+class RandomGraph {
+ public:
+  explicit RandomGraph(uint32_t seed) : rng_(seed), seed_(seed) {}
+
+  kiln::Tensor build() {
+    rng_.seed(seed_);
+    kiln::manual_seed(seed_);
+    kiln::Tensor x = leaf();
+    int steps = pick(2, 8);
+    for (int i = 0; i < steps; ++i) x = step(x);
+    return x;
+  }
+
+ private:
+  int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
+  bool coin() { return pick(0, 1) == 1; }
+
+  kiln::Shape random_shape() {
+    static const int64_t sizes[] = {1, 2, 3, 5, 7, 16, 33};
+    kiln::Shape s(pick(0, 3));
+    for (int64_t& d : s) d = sizes[pick(0, 6)];
+    return s;
+  }
+
+  kiln::Tensor leaf(kiln::Shape shape) {
+    switch (pick(0, 4)) {
+      case 0: return kiln::randn(shape, kiln::dtype(kiln::kFloat64));
+      case 1: return (kiln::rand(shape) * 10).to(kiln::kInt32);
+      case 2: return (kiln::rand(shape) * 100).to(kiln::kInt64) - 50;
+      case 3: return kiln::randn(shape) > 0.2;
+      default: return kiln::randn(shape);
+    }
+  }
+  kiln::Tensor leaf() { return leaf(random_shape()); }
+
+  // A shape that broadcasts against `s`: some axes set to 1, maybe some leading ones dropped.
+  kiln::Shape broadcastable(const kiln::Shape& s) {
+    kiln::Shape out(s.begin() + pick(0, static_cast<int>(s.size())), s.end());
+    for (int64_t& d : out)
+      if (coin()) d = 1;
+    return out;
+  }
+
+  kiln::Tensor step(const kiln::Tensor& x) {
+    int64_t rank = x.dim();
+    switch (pick(0, 11)) {
+      case 0: return x.to(kiln::kFloat32).tanh();
+      case 1: return (x.to(kiln::kFloat64).abs() + 1).log();
+      case 2: return kiln::sigmoid(x) * 3 - x.to(kiln::kFloat32);
+      case 3: return x + leaf(broadcastable(x.sizes()));
+      case 4: return x * leaf(broadcastable(x.sizes()));
+      case 5: return kiln::where(x > leaf(broadcastable(x.sizes())), x, kiln::zeros_like(x));
+      case 6: {
+        if (rank == 0 || x.numel() == 0) return x * 2;  // max over an empty axis has no value
+        std::vector<int64_t> dims = {pick(0, static_cast<int>(rank) - 1)};
+        if (rank > 1 && coin()) dims.push_back((dims[0] + 1) % rank);
+        switch (pick(0, 3)) {
+          case 0: return x.sum(dims, coin());
+          case 1: return std::get<0>(x.max(dims[0], coin()));
+          case 2: return std::get<0>(x.min(dims[0], coin()));
+          default: return x.to(kiln::kFloat32).mean(dims, coin());
+        }
+      }
+      case 7: return rank == 0 ? x : kiln::softmax(x.to(kiln::kFloat32), pick(0, static_cast<int>(rank) - 1));
+      case 8: return rank < 2 ? x.unsqueeze(0).expand({3, -1}) : x.transpose(0, rank - 1);
+      case 9: {
+        if (rank == 0) return x.reshape({1, 1});
+        int64_t d = pick(0, static_cast<int>(rank) - 1);
+        return x.slice(d, pick(0, 1), std::nullopt, pick(1, 3));
+      }
+      case 10: return rank == 0 ? x.unsqueeze(0) : x.flatten();
+      default: return rank == 0 ? x : kiln::cat({x, x * 2}, pick(0, static_cast<int>(rank) - 1));
+    }
+  }
+
+  std::mt19937 rng_;
+  uint32_t seed_;
+};
+
+}  // namespace kiln::testing
