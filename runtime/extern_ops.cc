@@ -2,6 +2,10 @@
 
 #include <cblas.h>
 
+#include <mutex>
+
+#include "runtime/thread_pool.h"
+
 namespace kiln::runtime {
 
 namespace {
@@ -25,6 +29,8 @@ void batched_gemm(const ir::Node& n, const void* a_ptr, const void* b_ptr, void*
 
 void run_extern(const ir::Node& n, const reference::Inputs& in, void* out) {
   if (n.op == ir::Op::MatMul && n.numel() > 0 && n.inputs[0]->shape.back() > 0) {
+    static std::once_flag sized;  // OpenBLAS gets as many threads as the (then idle) pool
+    std::call_once(sized, configure_blas_threads);
     if (n.dtype == kFloat32) return batched_gemm<float>(n, in[0], in[1], out, cblas_sgemm);
     if (n.dtype == kFloat64) return batched_gemm<double>(n, in[0], in[1], out, cblas_dgemm);
   }

@@ -22,24 +22,26 @@ struct ChildResult {
   std::string out;     // its stdout
 };
 
-// Path of the env_probe binary: from the test's runfiles under Bazel, else next to this binary.
-inline std::string env_probe_path() {
+// Path of a test helper binary in tests/: from the test's runfiles under Bazel, else next to this
+// binary.
+inline std::string helper_path(const std::string& name) {
   const char* srcdir = std::getenv("TEST_SRCDIR");
   const char* workspace = std::getenv("TEST_WORKSPACE");
   if (srcdir != nullptr && workspace != nullptr) {
-    std::string p = std::string(srcdir) + "/" + workspace + "/tests/env_probe";
+    std::string p = std::string(srcdir) + "/" + workspace + "/tests/" + name;
     if (access(p.c_str(), X_OK) == 0) return p;
   }
   char self[4096];
   ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
   std::string dir = len > 0 ? std::string(self, static_cast<size_t>(len)) : std::string();
-  return dir.substr(0, dir.rfind('/') + 1) + "env_probe";
+  return dir.substr(0, dir.rfind('/') + 1) + name;
 }
 
 // Runs `env_probe mode` with this process's environment, except that each variable in `env` is set
 // to its value, or removed where the value is nullopt.
 inline ChildResult run_env_probe(const std::string& mode,
-                                 const std::map<std::string, std::optional<std::string>>& env) {
+                                 const std::map<std::string, std::optional<std::string>>& env,
+                                 const std::string& program = "env_probe") {
   std::vector<std::string> vars;
   for (char** e = environ; *e != nullptr; ++e) {
     std::string kv = *e;
@@ -51,7 +53,7 @@ inline ChildResult run_env_probe(const std::string& mode,
   for (std::string& v : vars) envp.push_back(v.data());
   envp.push_back(nullptr);
 
-  std::string path = env_probe_path();
+  std::string path = helper_path(program);
   std::string mode_arg = mode;
   char* argv[] = {path.data(), mode_arg.data(), nullptr};
   int fds[2];

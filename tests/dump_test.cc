@@ -1,0 +1,60 @@
+// KILN_DUMP writes every stage of an evaluation, each pointing back to the user's source line.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "tests/child_process.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::vector<fs::path> files_ending(const fs::path& dir, const std::string& suffix) {
+  std::vector<fs::path> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::string name = e.path().filename().string();
+    if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      out.push_back(e.path());
+  }
+  return out;
+}
+
+TEST(Dump, WritesEveryStageWithSourceLocations) {
+  fs::path dir = fs::temp_directory_path() / ("kiln_dump_test_" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  auto result = kiln::testing::run_env_probe(
+      "", {{"KILN_DUMP", "graph,fused,kernels,llvm,asm"}, {"KILN_DUMP_DIR", dir.string()}}, "dump_probe");
+  ASSERT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_EQ(result.out, "1\n");  // softmax of a scaled input: one fused kernel
+
+  std::string recorded = read(dir / "graph0.ir");
+  EXPECT_NE(recorded.find("reduce_max"), std::string::npos) << recorded;
+  EXPECT_NE(recorded.find("dump_probe.cc:9)"), std::string::npos) << recorded;
+  EXPECT_TRUE(fs::exists(dir / "graph0.after.ir"));
+  std::string fused = read(dir / "graph0.fused.txt");
+  EXPECT_EQ(fused.rfind("kernel kiln_", 0), 0u) << fused;
+  EXPECT_NE(fused.find("exp  loc("), std::string::npos) << fused;
+  EXPECT_NE(fused.find("dump_probe.cc:9)"), std::string::npos) << fused;
+
+  // The kernel named in the grouping has its kernel IR, LLVM IR and assembly.
+  std::string name = fused.substr(7, fused.find(' ', 7) - 7);
+  std::string kernel = read(dir / (name + ".kernel.txt"));
+  EXPECT_NE(kernel.find("reduce_max over inner"), std::string::npos) << kernel;
+  EXPECT_NE(kernel.find("reduce_sum over inner"), std::string::npos) << kernel;
+  EXPECT_NE(read(dir / (name + ".ll")).find("define"), std::string::npos);
+  std::string assembly = read(dir / (name + ".s"));
+  EXPECT_NE(assembly.find("mm"), std::string::npos) << "expected vector registers";
+  EXPECT_EQ(files_ending(dir, ".kernel.txt").size(), 1u);
+  fs::remove_all(dir);
+}
+
+}  // namespace
