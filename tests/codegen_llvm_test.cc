@@ -2,6 +2,8 @@
 // loops, the vectorized transcendentals measured against glibc (long double for double inputs),
 // and the generated assembly inspected for vector code without library calls.
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
@@ -210,22 +212,53 @@ TEST(CodegenLlvm, ReshapeWithFloorDivMod) {
     for (int c = 0; c < 4; ++c) EXPECT_EQ(got[r * 4 + c], in[c * 6 + r]);
 }
 
+// `count` floats placed against an inaccessible page (after them, or before them): a read out of
+// bounds faults instead of going unnoticed.
+class GuardedFloats {
+ public:
+  GuardedFloats(size_t count, bool guard_after) {
+    page_ = size_t(sysconf(_SC_PAGESIZE));
+    size_t bytes = (count * sizeof(float) + page_ - 1) / page_ * page_;
+    size_ = bytes + 2 * page_;
+    base_ = static_cast<char*>(mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    mprotect(base_, page_, PROT_NONE);
+    mprotect(base_ + page_ + bytes, page_, PROT_NONE);
+    data_ = reinterpret_cast<float*>(guard_after ? base_ + page_ + bytes - count * sizeof(float) : base_ + page_);
+  }
+  ~GuardedFloats() { munmap(base_, size_); }
+  float* data() { return data_; }
+
+ private:
+  size_t page_, size_;
+  char* base_;
+  float* data_;
+};
+
 TEST(CodegenLlvm, PadWithInRangeAndWhere) {
-  // out[i, j] = x[i, j - 2] where 0 <= j - 2 < 5 else -1: x is [3, 5], out [3, 9]. The load index
-  // leaves x at the borders and must be clamped (never read out of bounds).
-  Builder b("pad", {3, 9});
-  int ax = b.arg(kFloat32, 15), out = b.arg(kFloat32, 27, true);
-  int col = b.affine({{1, 1}}, -2);
-  int v = b.load(kFloat32, ax, b.add(b.affine({{0, 5}}), col));
-  int w = b.ew(Op::Where, kFloat32, {b.in_range(col, 0, 5), v, b.constant(kFloat32, Scalar(-1.0))});
-  b.inner_store(out, b.affine({{0, 9}, {1, 1}}), w);
-  KernelFn fn = b.compile().fn;
-  std::vector<float> x(15), got(27);
-  for (int q = 0; q < 15; ++q) x[q] = float(q);
-  void* args[] = {x.data(), got.data()};
-  run_split(fn, args, 27, 4, 1);
-  for (int i = 0; i < 3; ++i)
-    for (int j = 0; j < 9; ++j) EXPECT_EQ(got[i * 9 + j], (j >= 2 && j < 7) ? x[i * 5 + j - 2] : -1.0f) << i << j;
+  // out[i, j] = x[i, j - 2] where 0 <= j - 2 < W else -1: x is [3, W], out [3, W + 4]. The load
+  // index leaves x at the borders: those reads must not happen (x sits against guard pages).
+  for (int64_t W : {5, 1000}) {
+    Builder b("pad", {3, W + 4});
+    int ax = b.arg(kFloat32, 3 * W), out = b.arg(kFloat32, 3 * (W + 4), true);
+    int col = b.affine({{1, 1}}, -2);
+    int v = b.load(kFloat32, ax, b.add(b.affine({{0, W}}), col));
+    int w = b.ew(Op::Where, kFloat32, {b.in_range(col, 0, W), v, b.constant(kFloat32, Scalar(-1.0))});
+    b.inner_store(out, b.affine({{0, W + 4}, {1, 1}}), w);
+    CompiledKernel c = b.compile(true);
+    if (W == 1000) {
+      EXPECT_NE(c.llvm_ir.find("llvm.masked.load"), std::string::npos) << "expected a masked vector load";
+    }
+    for (bool guard_after : {true, false}) {
+      GuardedFloats x(3 * W, guard_after);
+      std::vector<float> got(3 * (W + 4));
+      for (int q = 0; q < 3 * W; ++q) x.data()[q] = float(q);
+      void* args[] = {x.data(), got.data()};
+      run_split(c.fn, args, 3 * (W + 4), 4, 1);
+      for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < W + 4; ++j)
+          ASSERT_EQ(got[i * (W + 4) + j], (j >= 2 && j < W + 2) ? x.data()[i * W + j - 2] : -1.0f) << i << " " << j;
+    }
+  }
 }
 
 TEST(CodegenLlvm, IotaInEveryDtype) {
@@ -528,6 +561,92 @@ TEST(CodegenLlvm, IndependentReductionsShareALoop) {
     EXPECT_NEAR(got[r], m2 - m * m, 1e-12);
   }
   EXPECT_NE(c.llvm_ir.find("<8 x double>"), std::string::npos) << "reduction loop not vectorized";
+}
+
+// Reductions over a strided axis ("column mode": vectorized across outer points). x is
+// [B, N, M]; reduce over N: outer [B, M], inner [N]. Also a softmax over N (two dependent
+// reductions and inner stores) in the same layout.
+template <typename T>
+void check_column_reductions(int64_t B, int64_t N, int64_t M) {
+  constexpr ScalarType t = dtype_of<T>;
+  std::mt19937 rng(9);
+  std::vector<T> x(B * N * M);
+  for (T& v : x) v = T(std::uniform_int_distribution<int>(-500, 500)(rng)) / T(std::is_floating_point_v<T> ? 8 : 1);
+  auto at = [&](int64_t b, int64_t n, int64_t m) { return x[(b * N + n) * M + m]; };
+  for (Op op : {Op::ReduceSum, Op::ReduceMax, Op::ReduceMin}) {
+    Builder k(std::string("col_") + std::string(ir::op_name(op)), {B, M}, {N});
+    int ax = k.arg(t, B * N * M), out = k.arg(t, B * M, true);
+    int r = k.reduce(op, t, k.load(t, ax, k.affine({{0, N * M}, {2, M}, {1, 1}})));
+    k.outer_store(out, k.affine({{0, M}, {1, 1}}), k.acc(t, r));
+    CompiledKernel c = k.compile(true);
+    EXPECT_EQ(c.llvm_ir.find("masked.gather"), std::string::npos) << "column mode should load contiguously";
+    for (int pieces : {1, 3, 7}) {
+      std::vector<T> got(B * M);
+      void* args[] = {x.data(), got.data()};
+      run_split(c.fn, args, B * M, pieces, pieces);
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t m = 0; m < M; ++m) {
+          T want = at(b, 0, m);
+          if (op == Op::ReduceSum) want = 0;
+          for (int64_t n = 0; n < N; ++n)
+            want = op == Op::ReduceSum ? T(want + at(b, n, m)) : op == Op::ReduceMax ? std::max(want, at(b, n, m))
+                                                                                    : std::min(want, at(b, n, m));
+          ASSERT_EQ(got[b * M + m], want) << ir::op_name(op) << " " << b << "," << m << " pieces " << pieces;
+        }
+    }
+  }
+  if constexpr (std::is_floating_point_v<T>) {
+    Builder k("col_softmax", {B, M}, {N});
+    int ax = k.arg(t, B * N * M), out = k.arg(t, B * N * M, true);
+    int idx = k.affine({{0, N * M}, {2, M}, {1, 1}});
+    int v = k.load(t, ax, idx);
+    int r0 = k.reduce(Op::ReduceMax, t, v);
+    int e = k.ew(Op::Exp, t, {k.ew(Op::Sub, t, {v, k.acc(t, r0)})});
+    int r1 = k.reduce(Op::ReduceSum, t, e);
+    k.inner_store(out, idx, k.ew(Op::Div, t, {e, k.acc(t, r1)}));
+    CompiledKernel c = k.compile(true);
+    EXPECT_NE(c.llvm_ir.find(t == kFloat32 ? "x float>" : "x double>"), std::string::npos);
+    std::vector<T> got(B * N * M);
+    void* args[] = {x.data(), got.data()};
+    run_split(c.fn, args, B * M, 4, 2);
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t m = 0; m < M; ++m) {
+        double mx = -kInf, sum = 0;
+        for (int64_t n = 0; n < N; ++n) mx = std::max(mx, double(at(b, n, m)));
+        for (int64_t n = 0; n < N; ++n) sum += std::exp(double(at(b, n, m)) - mx);
+        for (int64_t n = 0; n < N; ++n) {
+          double want = std::exp(double(at(b, n, m)) - mx) / sum;
+          ASSERT_NEAR(got[(b * N + n) * M + m], want, want * 2e-6 + 1e-37) << b << "," << n << "," << m;
+        }
+      }
+  }
+}
+
+TEST(CodegenLlvm, ColumnSumOverRankOneOuterSpace) {
+  // out[m] = sum_n x[n, m] + x[n, m] * 2 for x [40, 999]: outer [999], inner [40].
+  const int64_t N = 40, M = 999;
+  Builder b("colsum1", {M}, {N});
+  int ax = b.arg(kFloat64, N * M), out = b.arg(kFloat64, M, true);
+  int x = b.load(kFloat64, ax, b.affine({{1, M}, {0, 1}}));
+  int r = b.reduce(Op::ReduceSum, kFloat64, b.ew(Op::Add, kFloat64, {x, b.ew(Op::Mul, kFloat64, {x, b.constant(kFloat64, Scalar(2))})}));
+  b.outer_store(out, b.var(0), b.acc(kFloat64, r));
+  KernelFn fn = b.compile().fn;
+  std::vector<double> in(N * M), got(M);
+  for (size_t q = 0; q < in.size(); ++q) in[q] = double(q % 97) - 40;
+  void* args[] = {in.data(), got.data()};
+  run_split(fn, args, M, 5, 8);
+  for (int64_t m = 0; m < M; ++m) {
+    double want = 0;
+    for (int64_t n = 0; n < N; ++n) want += in[n * M + m] + in[n * M + m] * 2;
+    ASSERT_EQ(got[m], want) << m;
+  }
+}
+
+TEST(CodegenLlvm, ColumnReductions) {
+  check_column_reductions<float>(3, 50, 600);   // runs longer than a chunk
+  check_column_reductions<double>(2, 33, 77);
+  check_column_reductions<int32_t>(4, 20, 19);
+  check_column_reductions<int64_t>(1, 7, 300);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -291,8 +291,9 @@ TEST_F(ThreadPoolTest, IdleWorkersBlockInsteadOfSpinning) {
   double cpu_before = process_cpu_seconds();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   double cpu_used = process_cpu_seconds() - cpu_before;
-  // Three spinning workers would burn ~0.9 s of CPU here (at least 0.3 s on any machine).
-  EXPECT_LT(cpu_used, 0.05) << "idle workers used " << cpu_used << " s of CPU in 0.3 s";
+  // Three spinning workers would burn ~0.9 s of CPU here (0.3 s even sharing one core). The margin
+  // leaves room for other threads of the process (OpenBLAS's poll for a while after a call).
+  EXPECT_LT(cpu_used, 0.15) << "idle workers used " << cpu_used << " s of CPU in 0.3 s";
 }
 
 TEST_F(ThreadPoolTest, ConfigureBlasThreadsMatchesThePoolAndFollowsResizes) {

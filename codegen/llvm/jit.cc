@@ -2,6 +2,7 @@
 // (JITTargetMachineBuilder::detectHost), and the O3 new-pass-manager pipeline with loop and SLP
 // vectorization. Each kernel is lowered into its own module and LLVMContext, optimized, optionally
 // printed (IR, and assembly from a clone), then handed to the JIT and looked up by its symbol.
+#include <cctype>
 #include <chrono>
 #include <mutex>
 #include <stdexcept>

@@ -1,0 +1,205 @@
+// Kernel -> LLVM IR, part two: the loops. The function computes outer points [begin, end) of the
+// flattened row-major outer space as runs along the last outer axis: the leading coordinates are
+// derived once per run (a division by the last extent, then by the others), so the loop over the
+// last axis is a plain counted loop with affine addresses, which the loop vectorizer widens.
+//
+// Row mode (the default): at each outer point, reductions run in groups (consecutive reductions
+// that do not read each other's accumulator share one loop nest over the inner space, innermost
+// inner axis innermost, so a row reduction is the vectorized loop), then the inner stores run in
+// their own loop nest, then the outer stores.
+//
+// Column mode (reductions whose loads are strided along the inner axis but contiguous along the
+// last outer axis, e.g. a sum over the first axis): a run is cut into chunks of up to kChunk
+// points, and every loop nest of row mode gets an innermost loop over the chunk's points, with
+// the accumulators in per-reduction stack arrays; that innermost loop is what vectorizes.
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "codegen/llvm/lowering.h"
+
+namespace kiln::codegen::cpu {
+
+using llvm::Value;
+
+// for (i = lo; i < hi; i += step) body(i), in rotated form; the builder ends in the exit block.
+void Lowering::emit_loop(Value* lo, Value* hi, const std::function<void(Value*)>& body, int64_t step) {
+  llvm::BasicBlock* pre = b_.GetInsertBlock();
+  auto* loop = llvm::BasicBlock::Create(ctx_, "loop", fn_);
+  auto* exit = llvm::BasicBlock::Create(ctx_, "loop.exit", fn_);
+  b_.CreateCondBr(b_.CreateICmpSLT(lo, hi), loop, exit);
+  b_.SetInsertPoint(loop);
+  llvm::PHINode* i = b_.CreatePHI(i64_, 2, "i");
+  i->addIncoming(lo, pre);
+  push_scope();
+  body(i);
+  pop_scope();
+  Value* next = b_.CreateAdd(i, b_.getInt64(step), "i.next", /*HasNUW=*/true, /*HasNSW=*/true);
+  i->addIncoming(next, b_.GetInsertBlock());
+  b_.CreateCondBr(b_.CreateICmpSLT(next, hi), loop, exit);
+  b_.SetInsertPoint(exit);
+}
+
+void Lowering::emit_outer_loops() {
+  Value* begin = fn_->getArg(1);
+  Value* end = fn_->getArg(2);
+  size_t rank = k_.outer.size();
+  if (numel(k_.outer) == 0) {
+    b_.CreateRetVoid();
+    return;
+  }
+  if (rank == 0) {
+    auto* body = llvm::BasicBlock::Create(ctx_, "point", fn_);
+    auto* exit = llvm::BasicBlock::Create(ctx_, "exit", fn_);
+    b_.CreateCondBr(b_.CreateICmpSLT(begin, end), body, exit);
+    b_.SetInsertPoint(body);
+    outer_point();
+    b_.CreateBr(exit);
+    b_.SetInsertPoint(exit);
+  } else if (rank == 1) {
+    run_body(begin, end);
+  } else {
+    // Runs along the last axis: p = lead * L + j0, run = [j0, j0 + min(L - j0, end - p)).
+    Value* L = b_.getInt64(k_.outer.back());
+    llvm::BasicBlock* pre = b_.GetInsertBlock();
+    auto* run = llvm::BasicBlock::Create(ctx_, "run", fn_);
+    auto* exit = llvm::BasicBlock::Create(ctx_, "exit", fn_);
+    b_.CreateCondBr(b_.CreateICmpSLT(begin, end), run, exit);
+    b_.SetInsertPoint(run);
+    llvm::PHINode* p = b_.CreatePHI(i64_, 2, "p");
+    p->addIncoming(begin, pre);
+    Value* lead = b_.CreateUDiv(p, L, "lead");
+    Value* j0 = b_.CreateNUWSub(p, b_.CreateNUWMul(lead, L), "j0");
+    for (size_t d = rank - 2; d > 0; --d) {
+      Value* extent = b_.getInt64(k_.outer[d]);
+      vars_[d] = b_.CreateURem(lead, extent);
+      lead = b_.CreateUDiv(lead, extent);
+    }
+    vars_[0] = lead;
+    Value* n = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b_.CreateNSWSub(L, j0), b_.CreateNSWSub(end, p));
+    push_scope();
+    run_body(j0, b_.CreateNSWAdd(j0, n, "j.end"));
+    pop_scope();
+    Value* next = b_.CreateNSWAdd(p, n, "p.next");
+    p->addIncoming(next, b_.GetInsertBlock());
+    b_.CreateCondBr(b_.CreateICmpSLT(next, end), run, exit);
+    b_.SetInsertPoint(exit);
+  }
+  b_.CreateRetVoid();
+}
+
+// Points [j0, j_end) along the last outer axis, the leading coordinates being set.
+void Lowering::run_body(Value* j0, Value* j_end) {
+  size_t last = k_.outer.size() - 1;
+  if (!column_) {
+    emit_loop(j0, j_end, [&](Value* j) {
+      vars_[last] = j;
+      outer_point();
+    });
+  } else {
+    emit_loop(
+        j0, j_end,
+        [&](Value* c0) {
+          Value* left = b_.CreateNSWSub(j_end, c0);
+          column_chunk(c0, b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, left, b_.getInt64(kChunk)));
+        },
+        kChunk);
+  }
+  vars_[last] = nullptr;
+}
+
+// Loop nest over inner axes [axis, rank); body at each inner point.
+void Lowering::inner_nest(size_t axis, const std::function<void()>& body) {
+  if (axis == k_.inner.size()) return body();
+  size_t var = k_.outer.size() + axis;
+  emit_loop(b_.getInt64(0), b_.getInt64(k_.inner[axis]), [&](Value* i) {
+    vars_[var] = i;
+    inner_nest(axis + 1, body);
+  });
+  vars_[var] = nullptr;  // out of scope after the loop
+}
+
+// [start, stop) ranges of reductions: a group ends before the first reduction that reads one of
+// its accumulators.
+std::vector<std::pair<size_t, size_t>> Lowering::reduction_groups() const {
+  std::vector<std::pair<size_t, size_t>> groups;
+  for (size_t start = 0; start < k_.reductions.size();) {
+    size_t stop = start + 1;
+    while (stop < k_.reductions.size() && red_dep_[k_.reductions[stop].value] < int(start)) ++stop;
+    groups.emplace_back(start, stop);
+    start = stop;
+  }
+  return groups;
+}
+
+void Lowering::outer_point() {
+  acc_.assign(k_.reductions.size(), nullptr);
+  for (auto [start, stop] : reduction_groups()) {
+    for (size_t r = start; r < stop; ++r)
+      b_.CreateStore(reduction_identity(ctx_, k_.reductions[r].op, k_.reductions[r].dtype), acc_slot_[r]);
+    inner_nest(0, [&] {
+      for (size_t r = start; r < stop; ++r) {
+        const Reduction& red = k_.reductions[r];
+        Value* v = emit_convert(b_, value(red.value), k_.values[red.value].dtype, red.dtype);
+        Value* acc = b_.CreateLoad(register_type(ctx_, red.dtype), acc_slot_[r]);
+        b_.CreateStore(emit_combine(b_, red.op, red.dtype, acc, v), acc_slot_[r]);
+      }
+    });
+    for (size_t r = start; r < stop; ++r)
+      acc_[r] = b_.CreateLoad(register_type(ctx_, k_.reductions[r].dtype), acc_slot_[r], "acc" + std::to_string(r));
+  }
+  if (!k_.inner_stores.empty())
+    inner_nest(0, [&] {
+      for (const Store& s : k_.inner_stores) store(s);
+    });
+  for (const Store& s : k_.outer_stores) store(s);
+}
+
+// Column mode: the points [c0, c0 + count) of a run, count <= kChunk.
+void Lowering::column_chunk(Value* c0, Value* count) {
+  size_t last = k_.outer.size() - 1;
+  auto per_point = [&](const std::function<void()>& body) {
+    emit_loop(b_.getInt64(0), count, [&](Value* jj) {
+      chunk_point_ = jj;
+      vars_[last] = b_.CreateAdd(c0, jj, "j", /*HasNUW=*/true, /*HasNSW=*/true);
+      body();
+    });
+    chunk_point_ = nullptr;
+    vars_[last] = nullptr;
+  };
+  auto slot = [&](size_t r) {
+    return b_.CreateInBoundsGEP(acc_array_[r]->getAllocatedType(), acc_array_[r], {b_.getInt64(0), chunk_point_});
+  };
+  acc_.assign(k_.reductions.size(), nullptr);
+  for (auto [start, stop] : reduction_groups()) {
+    per_point([&] {
+      for (size_t r = start; r < stop; ++r)
+        b_.CreateStore(reduction_identity(ctx_, k_.reductions[r].op, k_.reductions[r].dtype), slot(r));
+    });
+    inner_nest(0, [&] {
+      per_point([&] {
+        for (size_t r = start; r < stop; ++r) {
+          const Reduction& red = k_.reductions[r];
+          Value* v = emit_convert(b_, value(red.value), k_.values[red.value].dtype, red.dtype);
+          Value* at = slot(r);
+          Value* acc = b_.CreateLoad(register_type(ctx_, red.dtype), at);
+          b_.CreateStore(emit_combine(b_, red.op, red.dtype, acc, v), at);
+        }
+      });
+    });
+    for (size_t r = start; r < stop; ++r) acc_[r] = acc_array_[r];  // ready: accumulator() reads the array
+  }
+  if (!k_.inner_stores.empty())
+    inner_nest(0, [&] {
+      per_point([&] {
+        for (const Store& s : k_.inner_stores) store(s);
+      });
+    });
+  if (!k_.outer_stores.empty())
+    per_point([&] {
+      for (const Store& s : k_.outer_stores) store(s);
+    });
+}
+
+}  // namespace kiln::codegen::cpu

@@ -1,0 +1,86 @@
+// The Kernel -> LLVM IR lowering's state, shared by lower.cc (analyses, function setup, index and
+// value expressions, loads and stores) and loops.cc (the loop structure).
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "codegen/llvm/internal.h"
+
+namespace kiln::codegen::cpu {
+
+using I128 = __int128;
+
+// A conservative range of an index expression; saturates at +-2^62 ("unknown").
+struct Interval {
+  static constexpr I128 kBig = I128{1} << 62;
+  I128 lo, hi;
+  bool fits() const { return lo > -kBig && hi < kBig; }
+};
+
+class Lowering {
+ public:
+  Lowering(const Kernel& k, llvm::Module& m, const TargetInfo& t)
+      : k_(k), m_(m), ctx_(m.getContext()), t_(t), b_(ctx_), i64_(llvm::Type::getInt64Ty(ctx_)) {}
+
+  void run(const std::string& symbol);
+
+ private:
+  using Value = llvm::Value;
+
+  // lower.cc: analyses.
+  void validate();
+  void compute_ranges();
+  std::optional<int64_t> coefficient(int index, int var) const;  // d index / d var, if affine in var
+  bool use_column_mode() const;
+
+  // lower.cc: function, expressions, memory.
+  void create_function(const std::string& symbol);
+  void annotate(llvm::Instruction* inst, int arg);
+  void push_scope();
+  void pop_scope();
+  Value* index(int id);
+  Value* floor_div_mod(const IndexNode& n);
+  Value* element_ptr(int arg, Value* idx);
+  Value* load(const ValueNode& v);
+  void store(const Store& s);
+  Value* value(int id);
+  Value* accumulator(int reduction);
+
+  // loops.cc.
+  void emit_loop(Value* lo, Value* hi, const std::function<void(Value*)>& body, int64_t step = 1);
+  void emit_outer_loops();
+  void run_body(Value* j0, Value* j_end);
+  void inner_nest(size_t axis, const std::function<void()>& body);
+  std::vector<std::pair<size_t, size_t>> reduction_groups() const;
+  void outer_point();
+  void column_chunk(Value* c0, Value* count);
+
+  const Kernel& k_;
+  llvm::Module& m_;
+  llvm::LLVMContext& ctx_;
+  const TargetInfo& t_;
+  llvm::IRBuilder<> b_;
+  llvm::Type* i64_;
+  llvm::Function* fn_ = nullptr;
+  std::vector<Value*> args_, vars_;
+  std::vector<llvm::MDNode*> scope_md_, noalias_md_;
+  std::vector<Interval> range_;
+  std::vector<int> red_dep_;  // per value: the highest reduction whose accumulator it reads, or -1
+  std::vector<std::unordered_map<int, Value*>> index_cache_{1}, value_cache_{1};  // per loop scope
+
+  // Row mode: one accumulator per reduction (an alloca, promoted to a register), read as acc_.
+  std::vector<llvm::AllocaInst*> acc_slot_;
+  std::vector<Value*> acc_;
+  // Column mode: reductions over a strided inner axis run for a chunk of consecutive outer points
+  // at once, each reduction's accumulators in a stack array indexed by the point in the chunk.
+  static constexpr int64_t kChunk = 256;
+  bool column_ = false;
+  std::vector<llvm::AllocaInst*> acc_array_;
+  Value* chunk_point_ = nullptr;  // the point's position in its chunk, inside per-point loops
+};
+
+}  // namespace kiln::codegen::cpu
