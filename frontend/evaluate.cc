@@ -68,7 +68,7 @@ void evaluate(const std::vector<ir::NodePtr>& outputs) {
     } else {
       const ir::Node& node = step.extern_node ? *step.extern_node : *order[step.root];
       out = ir::Storage::allocate(static_cast<size_t>(node.numel()) * element_size(node.dtype));
-      runtime::run_extern(node, runtime::reference::Inputs(args.begin(), args.end()), out->data());
+      runtime::run_extern(node, runtime::reference::Inputs(args.begin(), args.end()), out->data(), step.transposed);
     }
     values[step.root] = std::move(out);
     for (int p : schedule->last_use[i]) values[p].reset();

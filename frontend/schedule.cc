@@ -103,7 +103,8 @@ Schedule build(const std::vector<const Node*>& order, const std::vector<ir::Node
       step.fn = runtime::compile(lowered.kernel).fn;
       step.kernel = std::move(lowered.kernel);
     } else {
-      for (const ir::NodePtr& in : g.root->inputs) step.inputs.push_back(slot.at(in.get()));
+      for (const Node* operand : g.operands) step.inputs.push_back(slot.at(operand));
+      step.transposed = g.transposed;
       // A node the passes made is kept (its inputs are read from slots, not through it).
       if (step.root >= static_cast<int>(order.size())) step.extern_node = owning_pointer(simplified, g.root);
     }

@@ -24,6 +24,7 @@ struct ScheduleStep {
   // attributes (a random op's seed and offset) must then be read from the current graph.
   ir::NodePtr extern_node;
   std::vector<int> inputs;     // slots it reads, in argument order
+  std::vector<bool> transposed;  // extern step: input i is read with its last two axes swapped
 };
 
 struct Schedule {

@@ -16,6 +16,18 @@ using ir::OpKind;
 bool is_extern(const Node* n) {
   return n->op == Op::MatMul || n->op == Op::ArgMax || n->op == Op::ArgMin || n->op == Op::Random;
 }
+// The node an extern op reads for input `i`, and whether it reads it transposed (see fusion.h).
+std::pair<const Node*, bool> extern_operand(const Node* n, size_t i) {
+  const Node* in = n->inputs[i].get();
+  if (n->op != Op::MatMul || !is_floating(n->dtype) || in->op != Op::Permute) return {in, false};
+  const std::vector<int64_t>& perm = in->attrs.axes;
+  size_t r = perm.size();
+  for (size_t k = 0; k + 2 < r; ++k)
+    if (perm[k] != static_cast<int64_t>(k)) return {in, false};
+  if (perm[r - 2] != static_cast<int64_t>(r - 1) || perm[r - 1] != static_cast<int64_t>(r - 2)) return {in, false};
+  return {in->inputs[0].get(), true};
+}
+
 bool is_inlined_source(const Node* n) { return n->op == Op::Full || n->op == Op::Iota; }
 bool is_reduction(const Node* n) {
   return n->op == Op::ReduceSum || n->op == Op::ReduceMax || n->op == Op::ReduceMin;
@@ -88,8 +100,10 @@ class Planner {
       if (!fuse_ && !is_inlined_source(n)) mat_.insert(n);
       if (is_extern(n)) {
         mat_.insert(n);
-        for (const ir::NodePtr& in : n->inputs)
-          if (!in->is_buffer()) mat_.insert(in.get());
+        for (size_t i = 0; i < n->inputs.size(); ++i) {
+          const Node* operand = extern_operand(n, i).first;
+          if (!operand->is_buffer()) mat_.insert(operand);
+        }
       }
     }
     for (const Node* o : outputs_)
@@ -209,7 +223,13 @@ class Planner {
     for (const Node* n : order_) {
       if (!mat_.count(n)) continue;
       FusedGroup g{is_extern(n) ? FusedGroup::Extern : FusedGroup::Kernel, n, {}, {}, {}};
-      if (g.kind == FusedGroup::Kernel) {
+      if (g.kind == FusedGroup::Extern) {
+        for (size_t i = 0; i < n->inputs.size(); ++i) {
+          auto [operand, transposed] = extern_operand(n, i);
+          g.operands.push_back(operand);
+          g.transposed.push_back(transposed);
+        }
+      } else {
         for (const Node* x : order_)
           if (absorbed_into_.count(x) && absorbed_into_[x] == n) g.reductions.push_back(x);
         if (is_reduction(n)) {

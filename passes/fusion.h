@@ -3,7 +3,9 @@
 // (recomputed there), or an extern step (matmul, argmax, random) run by a library routine.
 //
 // The rules, in order:
-// - Graph outputs, extern nodes and the non-buffer inputs of extern nodes are materialized.
+// - Graph outputs, extern nodes and the non-buffer inputs of extern nodes are materialized, except
+//   that a floating matmul reads an operand that swaps its last two axes (x.t()) as its input,
+//   transposed (BLAS takes transposed operands), instead of materializing the transpose.
 // - `full` and `iota` are always inlined: they are index arithmetic.
 // - Elementwise and movement nodes are inlined into every kernel that uses them. A node with
 //   several users is recomputed by each when cheap: its inlined expression has at most
@@ -36,6 +38,8 @@ struct FusedGroup {
   Shape domain;                                    // Kernel: the iteration space
   std::vector<int64_t> reduce_axes;                // Kernel: axes of `domain` reduced in the inner loop
   std::vector<const ir::Node*> reductions;         // Kernel: absorbed reductions, in execution order
+  std::vector<const ir::Node*> operands;           // Extern: the values it reads, one per input
+  std::vector<bool> transposed;                    // Extern: operand i is input i with its last two axes swapped
 };
 
 struct FusionPlan {

@@ -10,9 +10,11 @@ namespace kiln::runtime {
 
 namespace {
 
-// [..., M, K] x [..., K, N], contiguous, batch by batch.
+// [..., M, K] x [..., K, N], batch by batch; a transposed operand is stored [..., K, M] (or
+// [..., N, K]).
 template <typename T, typename Gemm>
-void batched_gemm(const ir::Node& n, const void* a_ptr, const void* b_ptr, void* out, Gemm gemm) {
+void batched_gemm(const ir::Node& n, const void* a_ptr, const void* b_ptr, void* out, bool trans_a, bool trans_b,
+                  Gemm gemm) {
   const Shape& sa = n.inputs[0]->shape;
   size_t r = sa.size();
   int64_t m = sa[r - 2], k = sa[r - 1], cols = n.shape[r - 1];
@@ -21,18 +23,19 @@ void batched_gemm(const ir::Node& n, const void* a_ptr, const void* b_ptr, void*
   const T* b = static_cast<const T*>(b_ptr);
   T* y = static_cast<T*>(out);
   for (int64_t p = 0; p < batch; ++p)
-    gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, cols, k, T(1), a + p * m * k, k, b + p * k * cols, cols, T(0),
-         y + p * m * cols, cols);
+    gemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, cols, k, T(1),
+         a + p * m * k, trans_a ? m : k, b + p * k * cols, trans_b ? k : cols, T(0), y + p * m * cols, cols);
 }
 
 }  // namespace
 
-void run_extern(const ir::Node& n, const reference::Inputs& in, void* out) {
+void run_extern(const ir::Node& n, const reference::Inputs& in, void* out, const std::vector<bool>& transposed) {
+  bool trans_a = !transposed.empty() && transposed[0], trans_b = transposed.size() > 1 && transposed[1];
   if (n.op == ir::Op::MatMul && n.numel() > 0 && n.inputs[0]->shape.back() > 0) {
     static std::once_flag sized;  // OpenBLAS gets as many threads as the (then idle) pool
     std::call_once(sized, configure_blas_threads);
-    if (n.dtype == kFloat32) return batched_gemm<float>(n, in[0], in[1], out, cblas_sgemm);
-    if (n.dtype == kFloat64) return batched_gemm<double>(n, in[0], in[1], out, cblas_dgemm);
+    if (n.dtype == kFloat32) return batched_gemm<float>(n, in[0], in[1], out, trans_a, trans_b, cblas_sgemm);
+    if (n.dtype == kFloat64) return batched_gemm<double>(n, in[0], in[1], out, trans_a, trans_b, cblas_dgemm);
   }
   reference::run_node(n, in, out);
 }

@@ -3,10 +3,14 @@
 // matmul).
 #pragma once
 
+#include <vector>
+
 #include "runtime/reference/kernels.h"
 
 namespace kiln::runtime {
 
-void run_extern(const ir::Node& n, const reference::Inputs& in, void* out);
+// `in[i]` holds input i of `n`, or, where transposed[i] (floating matmul only), input i's operand
+// before the swap of its last two axes.
+void run_extern(const ir::Node& n, const reference::Inputs& in, void* out, const std::vector<bool>& transposed = {});
 
 }  // namespace kiln::runtime

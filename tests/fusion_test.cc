@@ -85,6 +85,17 @@ TEST(FusionKernelCounts, MovementOpsFoldIntoTheKernel) {
   EXPECT_EQ(kernels_of([&] { return (x.t().slice(0, 1, 6, 2) * 2).reshape({-1}).exp(); }), 1);
 }
 
+TEST(FusionKernelCounts, LinearReadsTheTransposedWeightInPlace) {
+  Tensor x = input({8, 16}), w = input({4, 16}), b = input({4});
+  auto linear = [&] { return (x.matmul(w.t()) + b).relu(); };
+  EXPECT_EQ(kernels_of(linear), 1);  // BLAS reads w transposed; bias and relu are one kernel
+  expect_close(run(linear, kiln::Backend::Reference, false), run(linear, kiln::Backend::Jit, true), "linear");
+  Tensor p = input({2, 5, 3}), q = input({2, 4, 5});
+  auto batched = [&] { return p.transpose(1, 2).matmul(q.transpose(1, 2)); };  // [2,3,5] x [2,5,4]
+  EXPECT_EQ(kernels_of(batched), 0);
+  expect_close(run(batched, kiln::Backend::Reference, false), run(batched, kiln::Backend::Jit, true), "batched");
+}
+
 TEST(FusionKernelCounts, UnfusedRunsOneKernelPerPrimitive) {
   Tensor x = input({100});
   auto build = [&] { return (x * 2 + 1).exp(); };  // mul, add, exp; constants are inlined

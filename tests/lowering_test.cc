@@ -35,8 +35,8 @@ int interpret_graph(const Tensor& t, bool fuse, std::vector<double>& out) {
     auto storage = kiln::ir::Storage::allocate(g.root->numel() * kiln::element_size(g.root->dtype));
     if (g.kind == kiln::passes::FusedGroup::Extern) {
       kiln::runtime::reference::Inputs in;
-      for (const auto& i : g.root->inputs) in.push_back(value_of(i.get())->data());
-      kiln::runtime::run_extern(*g.root, in, storage->data());
+      for (const kiln::ir::Node* operand : g.operands) in.push_back(value_of(operand)->data());
+      kiln::runtime::run_extern(*g.root, in, storage->data(), g.transposed);
     } else {
       auto lowered = kiln::codegen::lower(
           {g.root, g.domain, g.reduce_axes, g.reductions, [&](const kiln::ir::Node* n) { return plan.materialized(n); }});
