@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -22,7 +23,7 @@ using ir::Node;
 
 // The graph's structure as numbers: per node its op, dtype, shape, attributes and inputs'
 // positions. Buffers contribute only dtype and shape; random nodes not their seed and offset
-// (extern steps read those from the node at run time).
+// (extern steps read those from the node at run time), only which of them share both.
 std::vector<uint64_t> signature(const std::vector<const Node*>& order, const std::vector<ir::NodePtr>& roots,
                                 bool fuse, std::unordered_map<const Node*, int>& position) {
   std::vector<uint64_t> sig = {fuse, roots.size()};
@@ -32,6 +33,7 @@ std::vector<uint64_t> signature(const std::vector<const Node*>& order, const std
     std::memcpy(&bits, &d, sizeof bits);
     sig.insert(sig.end(), {uint64_t(s.type()), uint64_t(s.to_long()), bits});
   };
+  std::map<std::pair<uint64_t, uint64_t>, uint64_t> random_ids;
   auto ints = [&](const std::vector<int64_t>& v) {
     sig.push_back(v.size());
     sig.insert(sig.end(), v.begin(), v.end());
@@ -51,6 +53,11 @@ std::vector<uint64_t> signature(const std::vector<const Node*>& order, const std
     scalar(a.value);
     scalar(a.delta);
     sig.push_back(uint64_t(a.distribution));
+    if (n->op == ir::Op::Random) {
+      // Not the seed and offset themselves, but which random nodes share them (CSE merges those).
+      auto [it, fresh] = random_ids.emplace(std::make_pair(a.seed, a.offset), random_ids.size());
+      sig.push_back(it->second);
+    }
   }
   for (const ir::NodePtr& r : roots) sig.push_back(position.at(r.get()));
   return sig;

@@ -126,6 +126,24 @@ TEST(FusionRecompute, SharedNodesReadingManyBuffersAreMaterializedOnce) {
   expect_close(run(build, kiln::Backend::Reference, false), run(build, kiln::Backend::Jit, true), "materialize");
 }
 
+TEST(ScheduleCache, RandomNodesSharingASeedAreToldApartFromOnesThatDoNot) {
+  auto draw_pair = [](bool same) {
+    kiln::manual_seed(3);
+    Tensor a = kiln::rand({4});
+    if (same) kiln::manual_seed(3);
+    Tensor b = kiln::rand({4});
+    return a - b;  // the same structure either way
+  };
+  std::vector<double> zeros = draw_pair(true).to_vector<double>();
+  EXPECT_EQ(zeros, std::vector<double>(4, 0.0));
+  std::vector<double> differ = draw_pair(false).to_vector<double>();
+  kiln::set_backend(kiln::Backend::Reference);
+  std::vector<double> expected = draw_pair(false).to_vector<double>();
+  kiln::set_backend(kiln::Backend::Jit);
+  EXPECT_EQ(differ, expected);
+  EXPECT_NE(differ, zeros);
+}
+
 TEST(KernelCache, HundredStepLoopCompilesEachKernelOnce) {
   Tensor w = input({32, 32});
   Tensor x = input({32});
