@@ -162,7 +162,9 @@ Tensor softmax(const Tensor& x, int64_t dim, std::optional<ScalarType> dtype, Lo
   int64_t axis = 0;
   ir::NodePtr e = ir::unary(Op::Exp, shifted(x, dim, dtype, "softmax", loc, axis), loc);
   ir::NodePtr total = reduce_keep(Op::ReduceSum, e, axis, loc);
-  return detail::make_tensor(ir::binary(Op::Div, e, detail::broadcast_to(total, e->shape, loc), loc));
+  // One reciprocal per row and a multiply per element, as PyTorch's vectorized softmax does.
+  ir::NodePtr inverse = ir::binary(Op::Div, detail::constant(1, total->shape, total->dtype, loc), total, loc);
+  return detail::make_tensor(ir::binary(Op::Mul, e, detail::broadcast_to(inverse, e->shape, loc), loc));
 }
 
 Tensor log_softmax(const Tensor& x, int64_t dim, std::optional<ScalarType> dtype, Loc call) {

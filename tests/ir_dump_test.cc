@@ -61,10 +61,12 @@ TEST(DumpIr, CompositeOpsDecomposeIntoPrimitives) {
 %2 = expand %1 : f32[2, 4]  loc({2})
 %3 = sub %0, %2 : f32[2, 4]  loc({2})
 %4 = exp %3 : f32[2, 4]  loc({2})
-%5 = reduce_sum %4 {axes=[1]} : f32[2, 1]  loc({2})
-%6 = expand %5 : f32[2, 4]  loc({2})
-%7 = div %4, %6 : f32[2, 4]  loc({2})
-return %7
+%5 = full {value=1.0} : f32[2, 1]  loc({2})
+%6 = reduce_sum %4 {axes=[1]} : f32[2, 1]  loc({2})
+%7 = div %5, %6 : f32[2, 1]  loc({2})
+%8 = expand %7 : f32[2, 4]  loc({2})
+%9 = mul %4, %8 : f32[2, 4]  loc({2})
+return %9
 )",
                                    {{"1", at(l1)}, {"2", at(l2)}}));
 }
