@@ -661,8 +661,7 @@ class MovementDtypeTest : public ::testing::Test {
   }
 };
 
-using AllDtypes = ::testing::Types<bool, int32_t, int64_t, float, double>;
-TYPED_TEST_SUITE(MovementDtypeTest, AllDtypes);
+TYPED_TEST_SUITE(MovementDtypeTest, ::kiln::testing::AllDtypes);
 
 TYPED_TEST(MovementDtypeTest, Reshape) {
   using T = TypeParam;

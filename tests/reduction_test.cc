@@ -169,19 +169,14 @@ std::vector<double> sample_values() {
 
 const Shape kShape = {2, 3, 4};
 
-template <typename T>
-class AllDtypesTest : public ::testing::Test {};
-using AllDtypes = ::testing::Types<bool, int32_t, int64_t, float, double>;
+using ::kiln::testing::AllDtypes;
+using ::kiln::testing::AllDtypesTest;
+using ::kiln::testing::FloatingDtypes;
+using ::kiln::testing::FloatingDtypesTest;
+using ::kiln::testing::NumericDtypes;
+using ::kiln::testing::NumericDtypesTest;
 TYPED_TEST_SUITE(AllDtypesTest, AllDtypes);
-
-template <typename T>
-class NumericDtypesTest : public ::testing::Test {};
-using NumericDtypes = ::testing::Types<int32_t, int64_t, float, double>;
 TYPED_TEST_SUITE(NumericDtypesTest, NumericDtypes);
-
-template <typename T>
-class FloatingDtypesTest : public ::testing::Test {};
-using FloatingDtypes = ::testing::Types<float, double>;
 TYPED_TEST_SUITE(FloatingDtypesTest, FloatingDtypes);
 
 // ---------------------------------------------------------------------------------------------

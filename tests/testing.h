@@ -15,6 +15,17 @@ namespace kiln::testing {
 inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 inline constexpr double kInf = std::numeric_limits<double>::infinity();
 
+// Typed-test fixtures over the dtypes an op accepts (TYPED_TEST_SUITE(AllDtypesTest, AllDtypes)).
+using AllDtypes = ::testing::Types<bool, int32_t, int64_t, float, double>;
+using NumericDtypes = ::testing::Types<int32_t, int64_t, float, double>;
+using FloatingDtypes = ::testing::Types<float, double>;
+template <typename T>
+class AllDtypesTest : public ::testing::Test {};
+template <typename T>
+class NumericDtypesTest : public ::testing::Test {};
+template <typename T>
+class FloatingDtypesTest : public ::testing::Test {};
+
 // A tensor of `shape` holding `values` (row-major) converted to `dtype`.
 inline Tensor make(const std::vector<double>& values, const Shape& shape, ScalarType dtype) {
   return kiln::tensor(values, kiln::dtype(dtype)).reshape(shape);
