@@ -24,26 +24,13 @@ using ::kiln::testing::expect_tensor;
 using ::kiln::testing::kInf;
 using ::kiln::testing::kNaN;
 using ::kiln::testing::make;
+using ::kiln::testing::as;
+using ::kiln::testing::tol_for;
 
 // ---------------------------------------------------------------------------------------------
 // Reference helpers: plain C++ on std::vector<double>, independent of Kiln.
 
 
-// `v` as a value of T would hold it (bools: nonzero is true), widened back to double.
-template <typename T>
-double as(double v) {
-  if constexpr (std::is_same_v<T, bool>)
-    return v != 0 ? 1.0 : 0.0;
-  else
-    return static_cast<double>(static_cast<T>(v));
-}
-
-template <typename T>
-std::vector<double> as(const std::vector<double>& v) {
-  std::vector<double> out;
-  for (double x : v) out.push_back(as<T>(x));
-  return out;
-}
 
 // The dtype of float-only ops (exp, division, ...) on a T tensor: integers and bools become float32.
 template <typename T>
@@ -55,7 +42,6 @@ ScalarType floating_result() {
 std::string str(ScalarType t) { return std::string(dtype_name(t)); }
 std::string dtype_str(const Tensor& t) { return str(t.dtype()); }
 
-double tol_for(ScalarType t) { return t == kFloat64 ? 1e-12 : 1e-6; }
 
 std::vector<double> map(const std::vector<double>& v, const std::function<double(double)>& f) {
   std::vector<double> out;

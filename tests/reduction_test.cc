@@ -25,6 +25,8 @@ using ::kiln::testing::expect_tensor;
 using ::kiln::testing::kInf;
 using ::kiln::testing::kNaN;
 using ::kiln::testing::make;
+using ::kiln::testing::as;
+using ::kiln::testing::tol_for;
 
 // ---------------------------------------------------------------------------------------------
 // Reference helpers: plain C++ on std::vector<double>, independent of Kiln.
@@ -33,14 +35,6 @@ using ::kiln::testing::make;
 std::string str(ScalarType t) { return std::string(dtype_name(t)); }
 std::string dtype_str(const Tensor& t) { return str(t.dtype()); }
 
-// `v` as a value of T would hold it (bools: nonzero is true), widened back to double.
-template <typename T>
-double as(double v) {
-  if constexpr (std::is_same_v<T, bool>)
-    return v != 0 ? 1.0 : 0.0;
-  else
-    return static_cast<double>(static_cast<T>(v));
-}
 
 // torch.sum's dtype for a T input: bools and integers accumulate as int64.
 template <typename T>
@@ -48,7 +42,6 @@ ScalarType sum_dtype() {
   return std::is_floating_point_v<T> ? dtype_of<T> : kInt64;
 }
 
-double tol_for(ScalarType t) { return t == kFloat64 ? 1e-12 : 1e-6; }
 
 int64_t product(const Shape& shape) {
   int64_t n = 1;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "kiln/kiln.h"
@@ -25,6 +26,24 @@ template <typename T>
 class NumericDtypesTest : public ::testing::Test {};
 template <typename T>
 class FloatingDtypesTest : public ::testing::Test {};
+
+// `v` as a value of T would hold it (bools: nonzero is true), widened back to double.
+template <typename T>
+double as(double v) {
+  if constexpr (std::is_same_v<T, bool>)
+    return v != 0 ? 1.0 : 0.0;
+  else
+    return static_cast<double>(static_cast<T>(v));
+}
+template <typename T>
+std::vector<double> as(const std::vector<double>& v) {
+  std::vector<double> out;
+  for (double x : v) out.push_back(as<T>(x));
+  return out;
+}
+
+// Relative tolerance for comparing a dtype's results with hand-computed doubles.
+inline double tol_for(ScalarType t) { return t == kFloat64 ? 1e-12 : 1e-6; }
 
 // A tensor of `shape` holding `values` (row-major) converted to `dtype`.
 inline Tensor make(const std::vector<double>& values, const Shape& shape, ScalarType dtype) {
