@@ -45,6 +45,12 @@ class Lowerer {
       Coords at(root->shape.size());
       for (size_t k = 0; k < at.size(); ++k) at[k] = root->shape[k] == 1 ? zero() : vars[k];
       k_.outer_stores.push_back({out, flatten(at, root->shape), accumulators_.at(root)});
+    } else if (root->shape != d) {
+      // An epilogue: the root has the reduced shape (size 1 on reduced axes), stored once per
+      // outer point after the reductions.
+      Coords at(d.size());
+      for (size_t k = 0; k < at.size(); ++k) at[k] = root->shape[k] == 1 ? zero() : vars[k];
+      k_.outer_stores.push_back({out, flatten(at, root->shape), emit(root, at)});
     } else {
       Store s{out, flatten(vars, root->shape), emit(root, vars)};
       (k_.inner.empty() && spec_.reduce_axes.empty() ? k_.outer_stores : k_.inner_stores).push_back(s);

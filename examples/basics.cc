@@ -14,6 +14,14 @@ int main() {
   std::cout << "y = relu(x @ w + 1).sum(1) =\n" << y << "\n\n";
 
   auto p = kiln::softmax(kiln::arange(6, kiln::dtype(kiln::kFloat32)).reshape({2, 3}), 1);
-  std::cout << "softmax(arange(6).reshape({2, 3}), 1) =\n" << p << "\n";
+  std::cout << "softmax(arange(6).reshape({2, 3}), 1) =\n" << p << "\n\n";
+
+  // Autograd: backward() appends the gradient computation to the recorded graph, which then
+  // runs as one fused graph with the forward.
+  auto a = kiln::tensor({0.5, -1.0, 2.0}, kiln::requires_grad());
+  auto loss = (a * a.exp()).sum();
+  loss.backward();
+  std::cout << "loss = sum(a * exp(a)) = " << loss.item<float>() << "\n";
+  std::cout << "d loss / d a = (1 + a) exp(a) =\n" << a.grad() << "\n";
   return 0;
 }

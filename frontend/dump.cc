@@ -1,6 +1,7 @@
 #include "frontend/dump.h"
 
 #include <atomic>
+#include <functional>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -23,6 +24,7 @@ const DumpOptions& dump_options() {
       o.kernels |= item == "kernels";
       o.llvm |= item == "llvm";
       o.assembly |= item == "asm";
+      o.backward |= item == "backward";
     }
     if (const char* dir = std::getenv("KILN_DUMP_DIR")) o.dir = dir;
     return o;
@@ -40,8 +42,10 @@ std::string describe_fusion(const std::vector<const ir::Node*>& graph, const std
   };
   std::string text;
   for (const PlannedStep& s : steps) {
-    text += (s.kernel ? "kernel " + s.kernel->name : "extern " + std::string(ir::op_name(s.root->op))) + " -> %" +
-            std::to_string(ids.at(s.root)) + "\n";
+    std::string what = s.kind == ScheduleStep::Kernel   ? "kernel " + s.kernel->name
+                       : s.kind == ScheduleStep::Extern ? "extern " + std::string(ir::op_name(s.root->op))
+                                                        : std::string("alias");
+    text += what + " -> %" + std::to_string(ids.at(s.root)) + "\n";
     // The nodes a kernel computes: its root and what it inlines, up to materialized values.
     std::unordered_set<const ir::Node*> seen;
     std::vector<const ir::Node*> stack = {s.root};
@@ -50,7 +54,7 @@ std::string describe_fusion(const std::vector<const ir::Node*>& graph, const std
       stack.pop_back();
       if (!seen.insert(n).second) continue;
       text += line(n);
-      if (!s.kernel) continue;
+      if (s.kind != ScheduleStep::Kernel) continue;
       for (const ir::NodePtr& in : n->inputs)
         if (!in->is_buffer() && !materialized.count(in.get())) stack.push_back(in.get());
     }
@@ -78,6 +82,26 @@ void dump_evaluation(const std::vector<const ir::Node*>& recorded, const std::st
     if (o.llvm) write(base + ".ll", k.llvm_ir);
     if (o.assembly) write(base + ".s", k.assembly);
   }
+}
+
+}  // namespace kiln::detail
+
+namespace kiln::detail {
+
+void dump_backward(const std::vector<ir::NodePtr>& outputs, const std::vector<ir::NodePtr>& grads,
+                   const std::unordered_map<const ir::Node*, const ir::Node*>& origins) {
+  static std::atomic<int> counter{0};
+  std::vector<const ir::Node*> roots;
+  for (const ir::NodePtr& n : outputs) roots.push_back(n.get());
+  for (const ir::NodePtr& n : grads)
+    if (n) roots.push_back(n.get());
+  auto note = [&](const ir::Node& n, const std::function<std::string(const ir::Node*)>& name) {
+    auto it = origins.find(&n);
+    if (it == origins.end()) return std::string();
+    return "grad of " + name(it->second) + " " + std::string(ir::op_name(it->second->recorded().op)) + " at " +
+           it->second->loc.str();
+  };
+  write(dump_options().dir + "/backward" + std::to_string(counter++) + ".ir", ir::print_graph(roots, note));
 }
 
 }  // namespace kiln::detail

@@ -1,5 +1,8 @@
-// KILN_DUMP=graph,fused,kernels,llvm,asm (any subset) with KILN_DUMP_DIR=dir (default: the working
-// directory) writes, for the N-th evaluated graph:
+// KILN_DUMP=graph,fused,kernels,llvm,asm,backward (any subset) with KILN_DUMP_DIR=dir (default:
+// the working directory) writes, for the N-th backward or autograd::grad call:
+//   backwardN.ir       the forward graph with the gradient nodes the transform appended, each
+//                      tagged with the forward node whose rule built it       (backward)
+// and for the N-th evaluated graph:
 //   graphN.ir          the graph as recorded            (graph)
 //   graphN.after.ir    the graph after simplification   (graph)
 //   graphN.fused.txt   each kernel or extern step, the %nodes of graphN.after.ir it computes
@@ -10,26 +13,29 @@
 #pragma once
 
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "codegen/kernel.h"
+#include "frontend/schedule.h"
 #include "ir/node.h"
 
 namespace kiln::detail {
 
 struct DumpOptions {
-  bool graph = false, fused = false, kernels = false, llvm = false, assembly = false;
+  bool graph = false, fused = false, kernels = false, llvm = false, assembly = false, backward = false;
   std::string dir = ".";
-  bool any() const { return graph || fused || kernels || llvm || assembly; }
+  bool any() const { return graph || fused || kernels || llvm || assembly; }  // of an evaluation
   bool wants_code() const { return llvm || assembly; }
 };
 
 // Read once from the environment.
 const DumpOptions& dump_options();
 
-// One step of a plan as `fused` lists it: its root and kernel (null for an extern op).
+// One step of a plan as `fused` lists it: its root, its kind and, for a kernel, its code.
 struct PlannedStep {
   const ir::Node* root;
+  ScheduleStep::Kind kind;
   const codegen::Kernel* kernel;
 };
 // The `fused` listing of a plan over `graph` (the graph after the passes).
@@ -42,5 +48,9 @@ struct RanKernel {
 };
 void dump_evaluation(const std::vector<const ir::Node*>& recorded, const std::string& simplified_ir,
                      const std::string& fusion, const std::vector<RanKernel>& kernels);
+
+// The graph from `outputs` and `grads` with each gradient node tagged by `origins`.
+void dump_backward(const std::vector<ir::NodePtr>& outputs, const std::vector<ir::NodePtr>& grads,
+                   const std::unordered_map<const ir::Node*, const ir::Node*>& origins);
 
 }  // namespace kiln::detail

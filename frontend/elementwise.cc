@@ -149,7 +149,10 @@ Tensor sigmoid(const Tensor& x, Loc call) {
 Tensor relu(const Tensor& x, Loc call) {
   SourceLoc loc = SourceLoc::from(call);
   check(!x.defined() || x.dtype() != kBool, "relu", loc, "is not supported for bool tensors");
-  return binary(Op::Maximum, T(x, "relu", loc), S(0), loc);
+  // x <= 0 ? 0 : x keeps NaN and has PyTorch's gradient, 0 at 0 (maximum would split it).
+  ir::NodePtr v = T(x, "relu", loc).node;
+  ir::NodePtr zero = detail::constant(0, v->shape, v->dtype, loc);
+  return detail::make_tensor(ir::where(ir::binary(Op::Le, v, zero, loc), zero, v, loc));
 }
 
 Tensor square(const Tensor& x, Loc call) {

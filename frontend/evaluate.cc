@@ -56,7 +56,9 @@ void evaluate(const std::vector<ir::NodePtr>& outputs) {
     args.clear();
     for (int p : step.inputs) args.push_back(values[p]->data());
     std::shared_ptr<ir::Storage> out;
-    if (step.is_kernel) {
+    if (step.kind == ScheduleStep::Alias) {
+      out = values[step.inputs[0]];
+    } else if (step.kind == ScheduleStep::Kernel) {
       const codegen::Arg& result = step.kernel.args.back();
       out = ir::Storage::allocate(static_cast<size_t>(result.numel) * element_size(result.dtype));
       args.push_back(out->data());
@@ -80,9 +82,13 @@ void evaluate(const std::vector<ir::NodePtr>& outputs) {
   ++runtime::stats().graphs_evaluated;
   // An output the passes reduced to an input buffer, or to the same value as another output,
   // gets its own copy: tensors never share memory they did not share in PyTorch.
+  // All values are settled before any root is materialized: materializing releases graph edges,
+  // which may free nodes `order` still points to.
   std::unordered_set<const ir::Storage*> given;
+  std::unordered_set<const ir::Node*> settled;
+  std::vector<std::shared_ptr<ir::Storage>> results(roots.size());
   for (size_t r = 0; r < roots.size(); ++r) {
-    if (roots[r]->is_buffer()) continue;  // the same node requested twice
+    if (!settled.insert(roots[r].get()).second) continue;  // the same node requested twice
     std::shared_ptr<ir::Storage> v = values[schedule->outputs[r]];
     int s = schedule->outputs[r];
     if ((s < static_cast<int>(order.size()) && order[s]->is_buffer()) || !given.insert(v.get()).second) {
@@ -90,8 +96,10 @@ void evaluate(const std::vector<ir::NodePtr>& outputs) {
       std::memcpy(copy->data(), v->data(), v->bytes());
       v = std::move(copy);
     }
-    roots[r]->materialize(std::move(v));
+    results[r] = std::move(v);
   }
+  for (size_t r = 0; r < roots.size(); ++r)
+    if (results[r]) roots[r]->materialize(std::move(results[r]));
 }
 
 }  // namespace detail

@@ -25,7 +25,7 @@ Tensor with_grad_option(Tensor t, const TensorOptions& options, const char* op, 
   check(!options.requires_grad() || is_floating(t.dtype()), op, loc, [&] {
     return "only tensors of floating point dtype can require gradients, got " + detail::describe(t);
   });
-  detail::impl(t).requires_grad = options.requires_grad();
+  if (options.requires_grad()) detail::impl(t).set_requires_grad(true);
   return t;
 }
 

@@ -97,7 +97,8 @@ Tensor arg_extreme(const Tensor& self, Op op, std::optional<int64_t> dim, bool k
   return detail::make_tensor(reduce(op, x, axes, keepdim, loc));
 }
 
-// Softmax's shared part: x - max(x) along `axis`, in the requested floating dtype.
+// Softmax's shared part: x - max(x) along `axis`, in the requested floating dtype. The shift
+// cancels in the result, so no gradient flows through the max (as JAX's stop_gradient there).
 ir::NodePtr shifted(const Tensor& self, int64_t dim, std::optional<ScalarType> dtype, const char* name,
                     SourceLoc loc, int64_t& axis) {
   const ir::NodePtr& in = operand(self, name, loc);
@@ -107,7 +108,7 @@ ir::NodePtr shifted(const Tensor& self, int64_t dim, std::optional<ScalarType> d
   });
   axis = detail::check_dim(dim, in->shape, name, loc);
   ir::NodePtr x = detail::cast_to(in, t, loc);
-  ir::NodePtr m = reduce_keep(Op::ReduceMax, x, axis, loc);
+  ir::NodePtr m = detail::cut_gradient(reduce_keep(Op::ReduceMax, x, axis, loc), loc);
   return ir::binary(Op::Sub, x, detail::broadcast_to(m, x->shape, loc), loc);
 }
 

@@ -101,9 +101,14 @@ Schedule build(const std::vector<const Node*>& order, const std::vector<ir::Node
     if (!slot.count(n)) slot[n] = s.num_slots++;
 
   passes::FusionPlan plan = passes::plan_fusion(new_order, new_roots, fuse);
+  std::unordered_set<const Node*> computed;  // values earlier steps write (not recorded buffers)
   for (const passes::FusedGroup& g : plan.groups) {
-    ScheduleStep step{slot.at(g.root), g.kind == passes::FusedGroup::Kernel, {}, nullptr, nullptr, {}};
-    if (step.is_kernel) {
+    bool is_kernel = g.kind == passes::FusedGroup::Kernel;
+    ScheduleStep step{slot.at(g.root), is_kernel ? ScheduleStep::Kernel : ScheduleStep::Extern, {}, nullptr, nullptr, {}};
+    if (is_kernel && g.root->op == ir::Op::Reshape && computed.count(g.root->inputs[0].get())) {
+      step.kind = ScheduleStep::Alias;
+      step.inputs.push_back(slot.at(g.root->inputs[0].get()));
+    } else if (is_kernel) {
       codegen::LoweredKernel lowered = codegen::lower(
           {g.root, g.domain, g.reduce_axes, g.reductions, [&plan](const Node* n) { return plan.materialized(n); }});
       for (size_t i = 0; i + 1 < lowered.args.size(); ++i) step.inputs.push_back(slot.at(lowered.args[i]));
@@ -115,13 +120,14 @@ Schedule build(const std::vector<const Node*>& order, const std::vector<ir::Node
       // A node the passes made is kept (its inputs are read from slots, not through it).
       if (step.root >= static_cast<int>(order.size())) step.extern_node = owning_pointer(simplified, g.root);
     }
+    computed.insert(g.root);
     s.steps.push_back(std::move(step));
   }
   for (const ir::NodePtr& r : simplified) s.outputs.push_back(slot.at(r.get()));
   if (dump_options().fused) {
     std::vector<PlannedStep> planned;
     for (size_t i = 0; i < plan.groups.size(); ++i)
-      planned.push_back({plan.groups[i].root, s.steps[i].is_kernel ? &s.steps[i].kernel : nullptr});
+      planned.push_back({plan.groups[i].root, s.steps[i].kind, &s.steps[i].kernel});
     s.fusion = describe_fusion(new_roots, planned);
   }
 

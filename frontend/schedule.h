@@ -16,14 +16,17 @@
 namespace kiln::detail {
 
 struct ScheduleStep {
+  // Alias: a reshape of a value computed by an earlier step takes that value's memory (the
+  // row-major order is unchanged), so it costs no kernel.
+  enum Kind { Kernel, Extern, Alias };
   int root;                    // slot this step writes
-  bool is_kernel;
+  Kind kind;
   codegen::Kernel kernel;      // kernel step: the code to launch
   codegen::KernelFn fn = nullptr;
   // Extern step: the node to run. Null when it is the recorded node in slot `root`, whose
   // attributes (a random op's seed and offset) must then be read from the current graph.
   ir::NodePtr extern_node;
-  std::vector<int> inputs;     // slots it reads, in argument order
+  std::vector<int> inputs;     // slots it reads, in argument order (alias: the one it reshapes)
   std::vector<bool> transposed;  // extern step: input i is read with its last two axes swapped
 };
 

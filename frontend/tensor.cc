@@ -29,7 +29,6 @@ int64_t Tensor::numel() const { return kiln::numel(sizes()); }
 ScalarType Tensor::dtype() const { return defined_node(*this, "dtype")->dtype; }
 Device Tensor::device() const { return detail::impl(*this).device; }
 TensorOptions Tensor::options() const { return TensorOptions().dtype(dtype()).device(device()); }
-bool Tensor::requires_grad() const { return defined() && impl_->requires_grad; }
 
 int64_t Tensor::size(int64_t d, Loc loc) const {
   SourceLoc l = SourceLoc::from(loc);
@@ -47,15 +46,6 @@ bool Tensor::is_contiguous() const {
   return true;
 }
 
-Tensor& Tensor::requires_grad_(bool r, Loc call) {
-  SourceLoc loc = SourceLoc::from(call);
-  detail::operand(*this, "requires_grad_", loc);
-  check(!r || is_floating_point(), "requires_grad_", loc, [&] {
-    return "only tensors of floating point dtype can require gradients, got " + detail::describe(*this);
-  });
-  impl_->requires_grad = r;
-  return *this;
-}
 
 void eval(const TensorList& tensors) {
   std::vector<ir::NodePtr> nodes;
@@ -109,7 +99,7 @@ void* Tensor::data_ptr_checked(ScalarType expected, Loc call) const {
   if (value.use_count() > 1 && value->storage->owned()) {
     auto copy = ir::Storage::allocate(value->storage->bytes());
     std::memcpy(copy->data(), value->storage->data(), value->storage->bytes());
-    value = ir::buffer(std::move(copy), value->shape, value->dtype, value->loc);
+    root.set_node(ir::buffer(std::move(copy), value->shape, value->dtype, value->loc));
   }
   ++root.version;  // the caller may write: views re-derive their values on next use
   return static_cast<char*>(value->storage->data()) +
@@ -120,9 +110,7 @@ Tensor Tensor::to(ScalarType t, Loc call) const {
   SourceLoc loc = SourceLoc::from(call);
   const ir::NodePtr& n = detail::operand(*this, "to", loc);
   if (n->dtype == t) return *this;
-  Tensor out = detail::make_tensor(ir::cast(n, t, loc), device());
-  detail::impl(out).requires_grad = impl_->requires_grad && is_floating(t);
-  return out;
+  return detail::make_tensor(ir::cast(n, t, loc), device());
 }
 
 Tensor Tensor::to(Device d, Loc call) const {
@@ -133,10 +121,11 @@ Tensor Tensor::to(Device d, Loc call) const {
 }
 
 Tensor Tensor::clone(Loc call) const {
-  // Nodes are immutable, so sharing one is a copy; data_ptr copies on write if needed.
-  Tensor out = detail::make_tensor(detail::operand(*this, "clone", SourceLoc::from(call)), device());
-  detail::impl(out).requires_grad = impl_->requires_grad;
-  return out;
+  // Nodes are immutable, so sharing one is a copy; data_ptr copies on write if needed. A tensor
+  // in the gradient graph gets a new node: its clone is a distinct non-leaf, as in PyTorch.
+  SourceLoc loc = SourceLoc::from(call);
+  const ir::NodePtr& n = detail::operand(*this, "clone", loc);
+  return detail::make_tensor(n->grad == ir::Grad::None ? n : ir::alias(n, loc), device());
 }
 
 std::string dump_ir(const TensorList& tensors) {

@@ -1,6 +1,8 @@
 #include "frontend/tensor_impl.h"
 
+#include "frontend/autograd_registry.h"
 #include "frontend/recording.h"
+#include "ir/grad_mode.h"
 #include "ir/ops.h"
 
 namespace kiln::detail {
@@ -51,19 +53,61 @@ ir::NodePtr apply_view_step(const ViewStep& step, ir::NodePtr x) {
   return x;
 }
 
+ir::NodePtr cut_gradient(ir::NodePtr x, SourceLoc loc) {
+  if (x->grad == ir::Grad::None) return x;
+  ir::GradModeGuard no_grad(false);
+  return ir::alias(std::move(x), loc);
+}
+
 const ir::NodePtr& TensorImpl::node() {
   if (base && base_version != base->version) {
     ir::NodePtr n = base->node();
-    for (const ViewStep& s : view_steps) n = apply_view_step(s, std::move(n));
-    node_ = std::move(n);
+    {
+      ir::GradModeGuard mode(records_grad);
+      for (const ViewStep& s : view_steps) n = apply_view_step(s, std::move(n));
+    }
+    SourceLoc loc = n->loc;
+    set_node(records_grad ? std::move(n) : cut_gradient(std::move(n), loc));
     base_version = base->version;
   }
   return node_;
 }
 
+void TensorImpl::set_node(ir::NodePtr value) {
+  if (is_variable && !(value->grad == ir::Grad::Variable && grad_sink(value.get()).get() == this)) {
+    // A node only this call holds becomes the Variable; one shared with other tensors or graphs
+    // gets an alias, so they keep their own gradient identity.
+    if (value.use_count() > 1 || value->grad != ir::Grad::None) {
+      ir::GradModeGuard no_grad(false);
+      SourceLoc loc = value->loc;
+      value = ir::alias(std::move(value), loc);
+    }
+    value->grad = ir::Grad::Variable;
+    register_grad_sink(value.get(), shared_from_this());
+  }
+  if (retains_grad) register_grad_sink(value.get(), shared_from_this());
+  node_ = std::move(value);
+}
+
+void TensorImpl::set_requires_grad(bool requires_grad) {
+  is_variable = requires_grad;
+  node();  // a view re-derives first
+  ir::NodePtr current = std::move(node_);
+  SourceLoc loc = current->loc;
+  set_node(requires_grad ? std::move(current) : cut_gradient(std::move(current), loc));
+  ++version;  // views re-derive from the new node
+}
+
 void TensorImpl::assign(ir::NodePtr value, SourceLoc loc) {
+  if (ir::grad_mode_enabled()) {
+    check(!is_variable, "in-place", loc,
+          "a leaf tensor that requires grad is being used in an in-place operation; wrap it in NoGradGuard or "
+          "detach() it");
+    check(!(base && base->is_variable), "in-place", loc,
+          "a view of a leaf tensor that requires grad is being used in an in-place operation");
+  }
   if (!base) {
-    node_ = std::move(value);
+    set_node(std::move(value));
     ++version;
     return;
   }
@@ -76,7 +120,7 @@ void TensorImpl::assign(ir::NodePtr value, SourceLoc loc) {
   ir::NodePtr whole = value;
   for (size_t i = view_steps.size(); i-- > 0;) whole = write_through(view_steps[i], chain[i], std::move(whole));
   base->assign(std::move(whole), loc);
-  node_ = std::move(value);
+  set_node(std::move(value));
   base_version = base->version;
 }
 

@@ -29,20 +29,30 @@ struct Layout {
   int64_t offset = 0;
 };
 
-struct TensorImpl {
+struct TensorImpl : std::enable_shared_from_this<TensorImpl> {
   TensorImpl(ir::NodePtr node, Device device) : node_(std::move(node)), device(device) {}
 
   // The node for the current value: a view re-derives it when its base has changed.
   const ir::NodePtr& node();
   // Rebinds the tensor to `value` (same shape and dtype); a view writes it through to its base.
+  // In grad mode, a leaf that requires grad (or a view of one) cannot be written, as in PyTorch.
   void assign(ir::NodePtr value, SourceLoc loc);
+  // Sets node_; a variable gets a Variable node of its own for the value.
+  void set_node(ir::NodePtr value);
+  // Makes the tensor a variable (a leaf that requires grad) or a plain leaf.
+  void set_requires_grad(bool requires_grad);
   // Layout in the memory of the root tensor (contiguous for a root).
   Layout layout() const;
 
   ir::NodePtr node_;
   Device device;
-  bool requires_grad = false;
   uint64_t version = 0;  // bumped by every in-place change
+
+  // Autograd (docs/AUTOGRAD.md). requires_grad and is_leaf follow from node_->grad.
+  bool is_variable = false;  // a leaf that requires grad: its node is a Variable
+  bool retains_grad = false;
+  bool records_grad = true;  // a view: grad mode when it was made (false for detach)
+  Tensor grad;               // accumulated by backward
 
   std::shared_ptr<TensorImpl> base;  // the root tensor viewed; null for a root
   std::vector<ViewStep> view_steps;  // from base to this
@@ -55,6 +65,9 @@ struct TensorImpl {
   void add_view(const std::shared_ptr<TensorImpl>& view);
   void forget_view_nodes();
 };
+
+// `x`, or an alias of it that gradients do not flow through.
+ir::NodePtr cut_gradient(ir::NodePtr x, SourceLoc loc);
 
 // Applies one view step to a node.
 ir::NodePtr apply_view_step(const ViewStep& step, ir::NodePtr x);

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "frontend/recording.h"
+#include "ir/grad_mode.h"
 
 namespace kiln {
 
@@ -41,17 +42,19 @@ std::optional<Shape> view_strides(const Shape& old_sizes, const Shape& old_strid
 }
 
 // A new view of `self`, one `step` further from the base (none: the same elements), whose
-// elements lie at `layout` in the base's memory.
-Tensor make_view(const Tensor& self, std::optional<ViewStep> step, Layout layout) {
+// elements lie at `layout` in the base's memory. Gradients flow through it if `records_grad`.
+Tensor make_view(const Tensor& self, std::optional<ViewStep> step, Layout layout,
+                 bool records_grad = ir::grad_mode_enabled()) {
   detail::TensorImpl& src = detail::impl(self);
   ir::NodePtr node = step ? detail::apply_view_step(*step, src.node()) : src.node();
+  if (!records_grad) node = detail::cut_gradient(node, node->loc);
   auto view = std::make_shared<detail::TensorImpl>(std::move(node), src.device);
+  view->records_grad = records_grad;
   view->base = src.base ? src.base : self.impl_ptr();
   view->view_steps = src.view_steps;
   if (step) view->view_steps.push_back(std::move(*step));
   view->view_layout = std::move(layout);
   view->base_version = view->base->version;
-  view->requires_grad = src.requires_grad;
   view->base->add_view(view);
   return Tensor(std::move(view));
 }
@@ -289,10 +292,8 @@ Tensor Tensor::contiguous(Loc call) const {
 
 Tensor Tensor::detach() const {
   if (!defined()) return *this;
-  // Shares the value and its in-place changes, as PyTorch's detach does, but not requires_grad.
-  Tensor t = make_view(*this, std::nullopt, detail::impl(*this).layout());
-  detail::impl(t).requires_grad = false;
-  return t;
+  // Shares the value and its in-place changes, as PyTorch's detach does, but not gradients.
+  return make_view(*this, std::nullopt, detail::impl(*this).layout(), false);
 }
 
 }  // namespace kiln

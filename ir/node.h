@@ -1,6 +1,7 @@
 // A node of the recorded graph. Nodes are immutable once built, except that evaluation turns a
 // node into a Buffer holding its value (dropping its inputs), so every graph that shares the node
-// reuses the result and the graph behind it is freed.
+// reuses the result and the graph behind it is freed. Autograd state (docs/AUTOGRAD.md) is the
+// other exception: a Derived node keeps its recipe through evaluation until backward releases it.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +34,22 @@ struct Attrs {
   bool operator==(const Attrs&) const = default;
 };
 
+// How a node takes part in differentiation. A Variable is a leaf whose gradient is wanted (a
+// tensor with requires_grad); a Derived node was built, while grad mode was on, from a Variable
+// or Derived input and has a floating dtype. Everything else is a constant to autodiff.
+enum class Grad : uint8_t { None, Variable, Derived };
+
+// A gradient rule written by the user (autograd::Function): its output nodes take their
+// gradients from backward() instead of from their ops' rules.
+struct CustomGradient {
+  virtual ~CustomGradient() = default;
+  // Gradients for `inputs`, given one per entry of `outputs` (null where an output got none);
+  // null where an input gets none.
+  virtual std::vector<NodePtr> backward(const std::vector<NodePtr>& output_grads) const = 0;
+  std::vector<NodePtr> inputs;        // the differentiable inputs
+  std::vector<const Node*> outputs;   // not owned: each output owns this rule
+};
+
 struct Node {
   Node(Op op, ScalarType dtype, Shape shape, std::vector<NodePtr> inputs, Attrs attrs, SourceLoc loc);
   Node(const Node&) = delete;
@@ -46,14 +63,28 @@ struct Node {
   Attrs attrs;
   SourceLoc loc;
   std::shared_ptr<Storage> storage;  // set for Buffer: contiguous, row-major
+  uint64_t serial;                   // creation order: nodes built later have larger serials
+
+  Grad grad = Grad::None;            // set at construction from the inputs and grad mode
+  // A Derived node that evaluation turned into a Buffer: the op, inputs and attributes it had,
+  // which backward still differentiates through (null otherwise).
+  NodePtr recipe;
+  std::shared_ptr<const CustomGradient> custom_gradient;
+  bool grad_released = false;        // a backward without retain_graph went through this node
 
   int64_t numel() const { return kiln::numel(shape); }
   bool is_buffer() const { return op == Op::Buffer; }
   template <typename T> T* data() const { return static_cast<T*>(storage->data()); }
 
-  // Turns this node into a Buffer holding `value`, releasing its inputs.
+  // The node autodiff differentiates through: the recipe once evaluated, else the node itself.
+  const Node& recorded() const { return recipe ? *recipe : *this; }
+
+  // Turns this node into a Buffer holding `value`, releasing its inputs (to the recipe, for a
+  // Derived node).
   void materialize(std::shared_ptr<Storage> value);
 
+  // The serial the next node will get.
+  static uint64_t next_serial();
   // Nodes now alive: lets tests check that graphs are freed.
   static int64_t live_count();
 };

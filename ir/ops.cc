@@ -107,6 +107,11 @@ NodePtr reshape(NodePtr x, Shape shape, SourceLoc loc) {
   return make(Op::Reshape, t, std::move(shape), {std::move(x)}, loc);
 }
 
+NodePtr alias(NodePtr x, SourceLoc loc) {
+  Shape s = x->shape;
+  return reshape(std::move(x), std::move(s), loc);
+}
+
 NodePtr permute(NodePtr x, std::vector<int64_t> perm, SourceLoc loc) {
   check_rank(*x, perm, "permute", loc);
   Shape s(perm.size());

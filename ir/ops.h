@@ -34,6 +34,9 @@ NodePtr reduce(Op op, NodePtr x, std::vector<int64_t> axes, SourceLoc loc);
 // Movement.
 NodePtr reshape(NodePtr x, Shape shape, SourceLoc loc);
 NodePtr permute(NodePtr x, std::vector<int64_t> perm, SourceLoc loc);
+// A new node with x's value (a reshape to its own shape, which simplification removes): gives a
+// value its own identity in autograd, as a variable or cut off from x's gradient.
+NodePtr alias(NodePtr x, SourceLoc loc);
 // Broadcasts axes of size 1 to `shape` (same rank).
 NodePtr expand(NodePtr x, Shape shape, SourceLoc loc);
 // Per axis, elements start, start+step, ... below stop (step > 0, 0 <= start <= stop <= size).

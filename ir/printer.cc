@@ -60,8 +60,12 @@ std::string attributes(const Node& n) {
 
 }  // namespace
 
-std::string print_graph(const std::vector<const Node*>& outputs) {
+std::string print_graph(const std::vector<const Node*>& outputs, const NodeNote& note) {
   std::unordered_map<const Node*, size_t> id;
+  auto name = [&](const Node* n) {
+    auto it = id.find(n);
+    return it == id.end() ? std::string("?") : "%" + std::to_string(it->second);
+  };
   std::string text;
   for (const Node* n : topological_order(outputs)) {
     size_t k = id.size();
@@ -70,7 +74,9 @@ std::string print_graph(const std::vector<const Node*>& outputs) {
     for (size_t i = 0; i < n->inputs.size(); ++i) text += (i ? ", %" : " %") + std::to_string(id.at(n->inputs[i].get()));
     std::string attrs = attributes(*n);
     if (!attrs.empty()) text += " {" + attrs + "}";
-    text += " : " + std::string(dtype_short_name(n->dtype)) + shape_str(n->shape) + "  loc(" + n->loc.str() + ")\n";
+    text += " : " + std::string(dtype_short_name(n->dtype)) + shape_str(n->shape) + "  loc(" + n->loc.str() + ")";
+    std::string comment = note ? note(*n, name) : "";
+    text += (comment.empty() ? "" : "  // " + comment) + "\n";
   }
   text += "return";
   for (size_t i = 0; i < outputs.size(); ++i) text += (i ? ", %" : " %") + std::to_string(id.at(outputs[i]));

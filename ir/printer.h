@@ -2,6 +2,7 @@
 //   %2 = add %0, %1 : f32[4, 3]  loc(model.cc:12)
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,8 @@ namespace kiln::ir {
 // the numbering depends only on the graph's structure.
 std::vector<const Node*> topological_order(const std::vector<const Node*>& outputs);
 
-std::string print_graph(const std::vector<const Node*>& outputs);
+// `note`, when given, adds a comment to a node's line (empty: none).
+using NodeNote = std::function<std::string(const Node&, const std::function<std::string(const Node*)>& name)>;
+std::string print_graph(const std::vector<const Node*>& outputs, const NodeNote& note = {});
 
 }  // namespace kiln::ir

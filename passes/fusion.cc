@@ -87,6 +87,7 @@ class Planner {
     if (fuse_) {
       mark_expensive_shared();
       mark_deep();
+      mark_reshaped_values();
       for (auto it = order_.rbegin(); it != order_.rend(); ++it)
         if (is_reduction(*it) && !mat_.count(*it)) place_reduction(*it);
     }
@@ -147,6 +148,17 @@ class Planner {
     }
   }
 
+  // A materialized reshape keeps its input's row-major order, so it can take its input's buffer
+  // (the schedule's alias step) if that input is materialized too, at no extra cost.
+  void mark_reshaped_values() {
+    for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
+      const Node* n = *it;
+      if (n->op != Op::Reshape || !mat_.count(n)) continue;
+      const Node* x = n->inputs[0].get();
+      if (!x->is_buffer() && !is_inlined_source(x)) mat_.insert(x);
+    }
+  }
+
   // The kernel roots that consume `r`, following inlined nodes and absorbed reductions.
   std::set<const Node*> consumers(const Node* r) {
     std::set<const Node*> roots;
@@ -164,10 +176,13 @@ class Planner {
   }
 
   // The domain and reduced axes of the kernel rooted at `m`, given what it has absorbed so far.
+  // A root at a reduction's result shape computes an epilogue of it (mean's division, say) once
+  // per outer point; the domain is then the reduction's input.
   std::pair<Shape, std::vector<int64_t>> domain_of(const Node* m, const Node* candidate) {
     if (is_reduction(m)) return {m->inputs[0]->shape, m->attrs.axes};
     for (const auto& [r, root] : absorbed_into_)
-      if (root == m) return {m->shape, r->attrs.axes};
+      if (root == m) return {r->inputs[0]->shape, r->attrs.axes};
+    if (m->shape == candidate->shape) return {candidate->inputs[0]->shape, candidate->attrs.axes};
     return {m->shape, candidate->attrs.axes};
   }
 
@@ -235,9 +250,11 @@ class Planner {
         if (is_reduction(n)) {
           g.domain = n->inputs[0]->shape;
           g.reduce_axes = n->attrs.axes;
-        } else {
+        } else if (g.reductions.empty()) {
           g.domain = n->shape;
-          if (!g.reductions.empty()) g.reduce_axes = g.reductions[0]->attrs.axes;
+        } else {
+          g.domain = g.reductions[0]->inputs[0]->shape;
+          g.reduce_axes = g.reductions[0]->attrs.axes;
         }
       }
       plan.roots[n] = plan.groups.size();

@@ -11,11 +11,15 @@
 //   several users is recomputed by each when cheap: its inlined expression has at most
 //   kMaxRecomputeOps ops and reads at most kMaxRecomputeReads buffers; otherwise it is
 //   materialized once.
+// - A materialized reshape materializes its input instead (unless a source), and takes that
+//   buffer as its own value without a kernel.
 // - A reduction is absorbed into the one kernel that consumes it (as an accumulator computed
 //   in that kernel's inner loop) when every use of it lies in that kernel, it reduces that
 //   kernel's domain over the same axes, and each use reads it at the kernel's own outer point
-//   (through elementwise ops, broadcasts and size-1 reshapes). Otherwise it is materialized by
-//   a kernel of its own.
+//   (through elementwise ops, broadcasts and size-1 reshapes). The kernel's root either spans
+//   the domain (softmax's normalization) or has the reduction's result shape (an epilogue, as
+//   mean's division), stored once per outer point. Otherwise the reduction is materialized by a
+//   kernel of its own.
 // - A node whose inlined expression would be deeper than kMaxInlineDepth is materialized, which
 //   bounds the size of every kernel (and the time to compile it) on long chains.
 // With fusion off, every non-source node is materialized by a kernel of its own.

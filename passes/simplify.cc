@@ -16,7 +16,8 @@ namespace {
 // The replacement of `n` by the first rule that applies, or null.
 NodePtr rewrite(const NodePtr& n) {
   if (NodePtr folded = fold_constants(n)) return folded;
-  return apply_identities(n);
+  if (NodePtr simpler = apply_identities(n)) return simpler;
+  return sink_reshape(n);
 }
 
 // One bottom-up sweep over a graph. Each node is visited after its inputs, so the rules always see

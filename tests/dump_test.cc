@@ -38,12 +38,12 @@ TEST(Dump, WritesEveryStageWithSourceLocations) {
 
   std::string recorded = read(dir / "graph0.ir");
   EXPECT_NE(recorded.find("reduce_max"), std::string::npos) << recorded;
-  EXPECT_NE(recorded.find("dump_probe.cc:9)"), std::string::npos) << recorded;
+  EXPECT_NE(recorded.find("dump_probe.cc:16)"), std::string::npos) << recorded;
   EXPECT_TRUE(fs::exists(dir / "graph0.after.ir"));
   std::string fused = read(dir / "graph0.fused.txt");
   EXPECT_EQ(fused.rfind("kernel kiln_", 0), 0u) << fused;
   EXPECT_NE(fused.find("exp  loc("), std::string::npos) << fused;
-  EXPECT_NE(fused.find("dump_probe.cc:9)"), std::string::npos) << fused;
+  EXPECT_NE(fused.find("dump_probe.cc:16)"), std::string::npos) << fused;
 
   // The kernel named in the grouping has its kernel IR, LLVM IR and assembly.
   std::string name = fused.substr(7, fused.find(' ', 7) - 7);
@@ -54,6 +54,23 @@ TEST(Dump, WritesEveryStageWithSourceLocations) {
   std::string assembly = read(dir / (name + ".s"));
   EXPECT_NE(assembly.find("mm"), std::string::npos) << "expected vector registers";
   EXPECT_EQ(files_ending(dir, ".kernel.txt").size(), 1u);
+  fs::remove_all(dir);
+}
+
+TEST(Dump, BackwardGraphTagsEachGradientNodeWithItsForwardNode) {
+  fs::path dir = fs::temp_directory_path() / ("kiln_dump_backward_test_" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  auto result =
+      kiln::testing::run_env_probe("backward", {{"KILN_DUMP", "backward"}, {"KILN_DUMP_DIR", dir.string()}}, "dump_probe");
+  ASSERT_EQ(result.exit_code, 0) << result.out;
+  std::string text = read(dir / "backward0.ir");
+  // Forward: %0 = the ones (the variable), %1 = tanh, ...
+  EXPECT_NE(text.find("= tanh %0"), std::string::npos) << text;
+  // tanh's rule: g * (1 - out * out), tagged with the tanh node and the user's line.
+  EXPECT_NE(text.find("// grad of %1 tanh at tests/dump_probe.cc:12"), std::string::npos) << text;
+  EXPECT_NE(text.find("// grad of %4 reduce_sum at tests/dump_probe.cc:12"), std::string::npos) << text;
+  EXPECT_EQ(text.find("// grad of ?"), std::string::npos) << text;
+  EXPECT_TRUE(files_ending(dir, ".ir").size() == 1u);  // only the backward stage was asked for
   fs::remove_all(dir);
 }
 

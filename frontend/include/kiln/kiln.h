@@ -1,6 +1,7 @@
 // Kiln's public API: #include "kiln/kiln.h".
 #pragma once
 
+#include "kiln/autograd.h"
 #include "kiln/config.h"
 #include "kiln/functions.h"
 #include "kiln/tensor.h"

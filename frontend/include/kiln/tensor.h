@@ -56,8 +56,22 @@ class Tensor {
   TensorOptions options() const;
   bool is_floating_point() const { return is_floating(dtype()); }
   bool is_contiguous() const;
+
+  // Autograd (see kiln/autograd.h). A tensor requires grad when it is a leaf marked so, or was
+  // computed from one in grad mode; only leaves and tensors that retain_grad() get .grad().
   bool requires_grad() const;
   Tensor& requires_grad_(bool requires_grad = true, Loc loc = Loc::current());
+  bool is_leaf() const;
+  // The gradient backward() accumulated (undefined before the first backward that reaches it).
+  const Tensor& grad() const;
+  Tensor& mutable_grad();
+  void retain_grad(Loc loc = Loc::current()) const;
+  bool retains_grad() const;
+  // Differentiates this tensor with respect to the leaves it was computed from, accumulating into
+  // their .grad() and evaluating those gradients with this tensor as one graph. `gradient` may
+  // be omitted for a one-element tensor. retain_graph defaults to create_graph.
+  void backward(const Tensor& gradient = {}, std::optional<bool> retain_graph = std::nullopt,
+                bool create_graph = false, Loc loc = Loc::current()) const;
 
   // Forcing evaluation.
   const Tensor& eval() const;

@@ -1,0 +1,173 @@
+// Tensor::backward, autograd::grad and the autograd state of tensors. The differentiation itself
+// is passes/autodiff; this file chooses what to differentiate, where gradients go and when they
+// are evaluated.
+#include "frontend/autograd_registry.h"
+#include "frontend/dump.h"
+#include "frontend/recording.h"
+#include "ir/grad_mode.h"
+#include "kiln/autograd.h"
+#include "kiln/functions.h"
+#include "passes/autodiff.h"
+
+namespace kiln {
+
+NoGradGuard::NoGradGuard() : previous_(ir::grad_mode_enabled()) { ir::set_grad_mode(false); }
+NoGradGuard::~NoGradGuard() { ir::set_grad_mode(previous_); }
+AutoGradMode::AutoGradMode(bool enabled) : previous_(ir::grad_mode_enabled()) { ir::set_grad_mode(enabled); }
+AutoGradMode::~AutoGradMode() { ir::set_grad_mode(previous_); }
+bool is_grad_enabled() { return ir::grad_mode_enabled(); }
+
+bool Tensor::requires_grad() const { return defined() && node()->grad != ir::Grad::None; }
+bool Tensor::is_leaf() const { return !defined() || node()->grad != ir::Grad::Derived; }
+const Tensor& Tensor::grad() const {
+  static const Tensor undefined;
+  return defined() ? impl_->grad : undefined;
+}
+Tensor& Tensor::mutable_grad() { return impl_->grad; }
+bool Tensor::retains_grad() const { return defined() && impl_->retains_grad; }
+
+Tensor& Tensor::requires_grad_(bool r, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  detail::operand(*this, "requires_grad_", loc);
+  check(!r || is_floating_point(), "requires_grad_", loc, [&] {
+    return "only tensors of floating point dtype can require gradients, got " + detail::describe(*this);
+  });
+  if (!is_leaf()) {
+    check(r, "requires_grad_", loc,
+          "you can only change requires_grad flags of leaf tensors; use detach() for a copy that does not "
+          "require grad");
+    return *this;
+  }
+  if (r != impl_->is_variable) impl_->set_requires_grad(r);
+  return *this;
+}
+
+void Tensor::retain_grad(Loc call) const {
+  SourceLoc loc = SourceLoc::from(call);
+  detail::operand(*this, "retain_grad", loc);
+  check(requires_grad(), "retain_grad", loc, "can't retain_grad on a tensor that has requires_grad=false");
+  if (is_leaf()) return;  // leaves get .grad() anyway
+  impl_->retains_grad = true;
+  detail::register_grad_sink(node().get(), impl_);
+}
+
+void Tensor::backward(const Tensor& gradient, std::optional<bool> retain_graph, bool create_graph, Loc loc) const {
+  autograd::backward({*this}, {gradient}, retain_graph, create_graph, loc);
+}
+
+namespace autograd {
+
+namespace {
+
+struct Seeds {
+  std::vector<ir::NodePtr> outputs, cotangents;
+};
+
+// The outputs to differentiate and their cotangents, checked as PyTorch checks them.
+Seeds seeds(const tensor_list& outputs, const tensor_list& grad_outputs, const char* op, SourceLoc loc) {
+  check(!outputs.empty(), op, loc, "needs at least one output");
+  check(grad_outputs.empty() || grad_outputs.size() == outputs.size() ||
+            (grad_outputs.size() == 1 && !grad_outputs[0].defined()),
+        op, loc, [&] {
+          return "got " + std::to_string(outputs.size()) + " outputs but " + std::to_string(grad_outputs.size()) +
+                 " gradients";
+        });
+  Seeds s;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const ir::NodePtr& out = detail::operand(outputs[i], op, loc);
+    check(out->grad != ir::Grad::None, op, loc, [&] {
+      return "element " + std::to_string(i) + " of tensors does not require grad and does not have a grad_fn";
+    });
+    const Tensor g = i < grad_outputs.size() ? grad_outputs[i] : Tensor();
+    s.outputs.push_back(out);
+    if (!g.defined()) {
+      check(out->numel() == 1, op, loc, [&] {
+        return "grad can be implicitly created only for scalar outputs, but output " + std::to_string(i) +
+               " has shape " + shape_str(out->shape) + "; pass a gradient";
+      });
+      s.cotangents.push_back(detail::constant(1, out->shape, out->dtype, loc));
+      continue;
+    }
+    const ir::NodePtr& gn = detail::node_of(g);
+    check(gn->shape == out->shape, op, loc, [&] {
+      return "mismatch in shape: grad_output[" + std::to_string(i) + "] has a shape of " + shape_str(gn->shape) +
+             " and output[" + std::to_string(i) + "] has a shape of " + shape_str(out->shape);
+    });
+    s.cotangents.push_back(detail::cast_to(gn, out->dtype, loc));
+  }
+  return s;
+}
+
+// Runs the transform in grad mode iff create_graph, dumping the backward graph if asked.
+std::vector<ir::NodePtr> differentiate(const Seeds& s, const std::vector<ir::NodePtr>& wrt, bool create_graph,
+                                       SourceLoc loc) {
+  ir::GradModeGuard mode(create_graph);
+  bool dump = detail::dump_options().backward;
+  std::unordered_map<const ir::Node*, const ir::Node*> origins;
+  std::vector<ir::NodePtr> grads = passes::differentiate(s.outputs, s.cotangents, wrt, loc, dump ? &origins : nullptr);
+  if (dump) detail::dump_backward(s.outputs, grads, origins);
+  return grads;
+}
+
+}  // namespace
+
+void backward(const tensor_list& tensors, const tensor_list& grad_tensors, std::optional<bool> retain_graph,
+              bool create_graph, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  Seeds s = seeds(tensors, grad_tensors, "backward", loc);
+  std::vector<ir::NodePtr> graph = passes::gradient_graph(s.outputs, loc);
+  std::vector<ir::NodePtr> wrt;
+  std::vector<std::shared_ptr<detail::TensorImpl>> sinks;
+  for (const ir::NodePtr& n : graph)
+    if (std::shared_ptr<detail::TensorImpl> sink = detail::grad_sink(n.get())) {
+      wrt.push_back(n);
+      sinks.push_back(std::move(sink));
+    }
+  std::vector<ir::NodePtr> grads = differentiate(s, wrt, create_graph, loc);
+
+  // The leaves are evaluated too: a lazily updated parameter (an optimizer step recorded since
+  // the last backward) is computed by this graph anyway, and materializing it keeps the next
+  // step's graph from growing the chain of updates.
+  tensor_list to_evaluate = tensors;
+  for (const std::shared_ptr<detail::TensorImpl>& sink : sinks) to_evaluate.push_back(Tensor(sink));
+  {
+    ir::GradModeGuard mode(create_graph);
+    for (size_t i = 0; i < sinks.size(); ++i) {
+      if (!grads[i]) continue;
+      Tensor g = detail::make_tensor(std::move(grads[i]));
+      Tensor& total = sinks[i]->grad;
+      total = total.defined() ? total.add(g, 1, call) : g;
+      to_evaluate.push_back(total);
+    }
+  }
+  if (!retain_graph.value_or(create_graph)) passes::release(graph);
+  eval(to_evaluate);
+}
+
+tensor_list grad(const tensor_list& outputs, const tensor_list& inputs, const tensor_list& grad_outputs,
+                 std::optional<bool> retain_graph, bool create_graph, bool allow_unused, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  Seeds s = seeds(outputs, grad_outputs, "grad", loc);
+  std::vector<ir::NodePtr> wrt;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const ir::NodePtr& n = detail::operand(inputs[i], "grad", loc);
+    check(n->grad != ir::Grad::None, "grad", loc, [&] {
+      return "input " + std::to_string(i) + " (" + detail::describe(inputs[i]) + ") does not require grad";
+    });
+    wrt.push_back(n);
+  }
+  std::vector<ir::NodePtr> grads = differentiate(s, wrt, create_graph, loc);
+  tensor_list result;
+  for (size_t i = 0; i < grads.size(); ++i) {
+    check(grads[i] || allow_unused, "grad", loc, [&] {
+      return "input " + std::to_string(i) +
+             " appears to not have been used in the graph; pass allow_unused=true if this is intended";
+    });
+    result.push_back(grads[i] ? detail::make_tensor(std::move(grads[i])) : Tensor());
+  }
+  if (!retain_graph.value_or(create_graph)) passes::release(passes::gradient_graph(s.outputs, loc));
+  return result;
+}
+
+}  // namespace autograd
+}  // namespace kiln

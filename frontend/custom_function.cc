@@ -1,0 +1,134 @@
+// autograd::Function: a user's forward whose outputs take their gradients from the user's
+// backward. The outputs become aliases of forward's results carrying an ir::CustomGradient, which
+// passes/autodiff calls in place of the ops' own rules.
+#include <cxxabi.h>
+
+#include <cstdlib>
+
+#include "frontend/recording.h"
+#include "ir/grad_mode.h"
+#include "kiln/autograd.h"
+#include "kiln/functions.h"
+
+namespace kiln::autograd {
+
+namespace {
+
+template <typename T>
+const T& ivalue_get(const std::variant<std::monostate, bool, int64_t, double, std::string, Tensor,
+                                       std::vector<int64_t>>& v,
+                    const char* want) {
+  const T* p = std::get_if<T>(&v);
+  check(p != nullptr, "IValue", SourceLoc{}, std::string("expected ") + want);
+  return *p;
+}
+
+std::string demangle(const char* name) {
+  int status = 0;
+  char* readable = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+  std::string result = status == 0 ? readable : name;
+  std::free(readable);
+  return result;
+}
+
+struct UserGradient : ir::CustomGradient {
+  std::shared_ptr<AutogradContext> ctx;
+  FunctionCall::Backward user_backward;
+  std::vector<size_t> input_args;  // the forward argument each of `inputs` came from
+  size_t num_args = 0;
+  std::string name;
+  SourceLoc loc;
+
+  std::vector<ir::NodePtr> backward(const std::vector<ir::NodePtr>& output_grads) const override {
+    tensor_list grads;
+    for (size_t o = 0; o < outputs.size(); ++o)
+      grads.push_back(output_grads[o] ? detail::make_tensor(output_grads[o])
+                                      : detail::make_tensor(detail::constant(0, outputs[o]->shape,
+                                                                             outputs[o]->dtype, loc)));
+    tensor_list result = user_backward(ctx.get(), std::move(grads));
+    check(result.size() == num_args, name.c_str(), loc, [&] {
+      return "function backward returned an incorrect number of gradients (expected " + std::to_string(num_args) +
+             ", got " + std::to_string(result.size()) + ")";
+    });
+    std::vector<ir::NodePtr> input_grads;
+    for (size_t k = 0; k < inputs.size(); ++k) {
+      const Tensor& g = result[input_args[k]];
+      if (!g.defined()) {
+        input_grads.push_back(nullptr);
+        continue;
+      }
+      const ir::NodePtr& gn = detail::node_of(g);
+      check(gn->shape == inputs[k]->shape, name.c_str(), loc, [&] {
+        return "function backward returned an invalid gradient at index " + std::to_string(input_args[k]) +
+               ": got " + shape_str(gn->shape) + " but expected shape " + shape_str(inputs[k]->shape);
+      });
+      input_grads.push_back(detail::cast_to(gn, inputs[k]->dtype, loc));
+    }
+    return input_grads;
+  }
+};
+
+}  // namespace
+
+bool IValue::toBool() const { return ivalue_get<bool>(value_, "a bool"); }
+int64_t IValue::toInt() const { return ivalue_get<int64_t>(value_, "an int"); }
+double IValue::toDouble() const {
+  if (const int64_t* i = std::get_if<int64_t>(&value_)) return static_cast<double>(*i);
+  return ivalue_get<double>(value_, "a double");
+}
+const std::string& IValue::toStringRef() const { return ivalue_get<std::string>(value_, "a string"); }
+Tensor IValue::toTensor() const { return ivalue_get<Tensor>(value_, "a Tensor"); }
+std::vector<int64_t> IValue::toIntVector() const { return ivalue_get<std::vector<int64_t>>(value_, "an int list"); }
+
+void AutogradContext::save_for_backward(tensor_list to_save) {
+  saved_ = std::move(to_save);
+  saved_outputs_.assign(saved_.size(), {});
+}
+
+tensor_list AutogradContext::get_saved_variables() const {
+  tensor_list saved = saved_;
+  for (size_t i = 0; i < saved.size(); ++i)
+    if (std::shared_ptr<ir::Node> output = saved_outputs_[i].lock()) saved[i] = detail::make_tensor(output);
+  return saved;
+}
+
+bool AutogradContext::needs_input_grad(size_t index) const {
+  return index < needs_input_grad_.size() && needs_input_grad_[index];
+}
+
+tensor_list FunctionCall::finish(const std::shared_ptr<AutogradContext>& ctx, const tensor_list& args,
+                                 tensor_list outputs, Backward backward, const char* type_name) {
+  auto rule = std::make_shared<UserGradient>();
+  rule->name = demangle(type_name);
+  for (size_t i = 0; i < args.size(); ++i) {
+    bool needs = args[i].defined() && args[i].requires_grad();
+    ctx->needs_input_grad_.push_back(needs);
+    if (!needs) continue;
+    rule->inputs.push_back(detail::node_of(args[i]));
+    rule->input_args.push_back(i);
+  }
+  if (rule->inputs.empty() || !ir::grad_mode_enabled()) return outputs;
+  rule->ctx = ctx;
+  rule->user_backward = std::move(backward);
+  rule->num_args = args.size();
+  for (Tensor& out : outputs) {
+    check(out.defined(), rule->name.c_str(), SourceLoc{}, "forward returned an undefined tensor");
+    const ir::NodePtr& raw = detail::node_of(out);
+    if (!is_floating(raw->dtype)) continue;
+    rule->loc = raw->loc;
+    ir::NodePtr wrapped;
+    {
+      ir::GradModeGuard no_grad(false);
+      wrapped = ir::alias(raw, raw->loc);
+    }
+    wrapped->grad = ir::Grad::Derived;
+    wrapped->custom_gradient = rule;
+    rule->outputs.push_back(wrapped.get());
+    for (size_t i = 0; i < ctx->saved_.size(); ++i)
+      if (ctx->saved_[i].defined() && detail::node_of(ctx->saved_[i]) == raw) ctx->saved_outputs_[i] = wrapped;
+    out = detail::make_tensor(std::move(wrapped));
+  }
+  return outputs;
+}
+
+}  // namespace kiln::autograd

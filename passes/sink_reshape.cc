@@ -1,0 +1,30 @@
+#include "ir/ops.h"
+#include "passes/simplify_rules.h"
+
+namespace kiln::passes {
+
+using ir::NodePtr;
+using ir::Op;
+using ir::OpKind;
+
+NodePtr sink_reshape(const NodePtr& n) {
+  OpKind kind = ir::op_kind(n->op);
+  bool elementwise = kind == OpKind::Unary || kind == OpKind::Binary || kind == OpKind::Compare ||
+                     kind == OpKind::Select || kind == OpKind::Cast;
+  if (!elementwise) return nullptr;
+  // Every operand must be a reshape from one common shape, or a constant.
+  const Shape* from = nullptr;
+  for (const NodePtr& in : n->inputs) {
+    if (full_value(*in)) continue;
+    if (in->op != Op::Reshape || (from && in->inputs[0]->shape != *from)) return nullptr;
+    from = &in->inputs[0]->shape;
+  }
+  if (!from) return nullptr;
+  std::vector<NodePtr> inputs;
+  for (const NodePtr& in : n->inputs)
+    inputs.push_back(full_value(*in) ? ir::full(*full_value(*in), *from, in->dtype, in->loc) : in->inputs[0]);
+  auto inner = std::make_shared<ir::Node>(n->op, n->dtype, *from, std::move(inputs), n->attrs, n->loc);
+  return ir::reshape(std::move(inner), n->shape, n->loc);
+}
+
+}  // namespace kiln::passes
