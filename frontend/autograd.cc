@@ -1,11 +1,12 @@
 // Tensor::backward, autograd::grad and the autograd state of tensors. The differentiation itself
 // is passes/autodiff; this file chooses what to differentiate, where gradients go and when they
 // are evaluated.
+#include "kiln/autograd.h"
+
 #include "frontend/autograd_registry.h"
 #include "frontend/dump.h"
 #include "frontend/recording.h"
 #include "ir/grad_mode.h"
-#include "kiln/autograd.h"
 #include "kiln/functions.h"
 #include "passes/autodiff.h"
 
@@ -19,19 +20,15 @@ bool is_grad_enabled() { return ir::grad_mode_enabled(); }
 
 bool Tensor::requires_grad() const { return defined() && node()->grad != ir::Grad::None; }
 bool Tensor::is_leaf() const { return !defined() || node()->grad != ir::Grad::Derived; }
-const Tensor& Tensor::grad() const {
-  static const Tensor undefined;
-  return defined() ? impl_->grad : undefined;
-}
+Tensor Tensor::grad() const { return defined() ? impl_->grad : Tensor(); }
 Tensor& Tensor::mutable_grad() { return impl_->grad; }
 bool Tensor::retains_grad() const { return defined() && impl_->retains_grad; }
 
 Tensor& Tensor::requires_grad_(bool r, Loc call) {
   SourceLoc loc = SourceLoc::from(call);
   detail::operand(*this, "requires_grad_", loc);
-  check(!r || is_floating_point(), "requires_grad_", loc, [&] {
-    return "only tensors of floating point dtype can require gradients, got " + detail::describe(*this);
-  });
+  check(!r || is_floating_point(), "requires_grad_", loc,
+        [&] { return "only tensors of floating point dtype can require gradients, got " + detail::describe(*this); });
   if (!is_leaf()) {
     check(r, "requires_grad_", loc,
           "you can only change requires_grad flags of leaf tensors; use detach() for a copy that does not "

@@ -15,9 +15,9 @@ namespace kiln::autograd {
 namespace {
 
 template <typename T>
-const T& ivalue_get(const std::variant<std::monostate, bool, int64_t, double, std::string, Tensor,
-                                       std::vector<int64_t>>& v,
-                    const char* want) {
+const T& ivalue_get(
+    const std::variant<std::monostate, bool, int64_t, double, std::string, Tensor, std::vector<int64_t>>& v,
+    const char* want) {
   const T* p = std::get_if<T>(&v);
   check(p != nullptr, "IValue", SourceLoc{}, std::string("expected ") + want);
   return *p;
@@ -42,9 +42,9 @@ struct UserGradient : ir::CustomGradient {
   std::vector<ir::NodePtr> backward(const std::vector<ir::NodePtr>& output_grads) const override {
     tensor_list grads;
     for (size_t o = 0; o < outputs.size(); ++o)
-      grads.push_back(output_grads[o] ? detail::make_tensor(output_grads[o])
-                                      : detail::make_tensor(detail::constant(0, outputs[o]->shape,
-                                                                             outputs[o]->dtype, loc)));
+      grads.push_back(output_grads[o]
+                          ? detail::make_tensor(output_grads[o])
+                          : detail::make_tensor(detail::constant(0, outputs[o]->shape, outputs[o]->dtype, loc)));
     tensor_list result = user_backward(ctx.get(), std::move(grads));
     check(result.size() == num_args, name.c_str(), loc, [&] {
       return "function backward returned an incorrect number of gradients (expected " + std::to_string(num_args) +
@@ -59,8 +59,8 @@ struct UserGradient : ir::CustomGradient {
       }
       const ir::NodePtr& gn = detail::node_of(g);
       check(gn->shape == inputs[k]->shape, name.c_str(), loc, [&] {
-        return "function backward returned an invalid gradient at index " + std::to_string(input_args[k]) +
-               ": got " + shape_str(gn->shape) + " but expected shape " + shape_str(inputs[k]->shape);
+        return "function backward returned an invalid gradient at index " + std::to_string(input_args[k]) + ": got " +
+               shape_str(gn->shape) + " but expected shape " + shape_str(inputs[k]->shape);
       });
       input_grads.push_back(detail::cast_to(gn, inputs[k]->dtype, loc));
     }

@@ -216,9 +216,11 @@ Tensor clamp(const Tensor& x, std::optional<Scalar> min, std::optional<Scalar> m
   if (max) xs.push_back(S(*max));
   ScalarType t = promote(xs);
   std::vector<ir::NodePtr> aligned = align(xs, t, "clamp", loc);
+  // Selects rather than maximum/minimum: NaN stays NaN, min > max gives max (as PyTorch), and the
+  // gradient passes in full at the bounds, as PyTorch's clamp_backward.
   ir::NodePtr out = aligned[0];
-  if (min) out = ir::binary(Op::Maximum, out, aligned[1], loc);
-  if (max) out = ir::binary(Op::Minimum, out, aligned.back(), loc);
+  if (min) out = ir::where(ir::binary(Op::Lt, out, aligned[1], loc), aligned[1], out, loc);
+  if (max) out = ir::where(ir::binary(Op::Gt, out, aligned.back(), loc), aligned.back(), out, loc);
   return detail::make_tensor(out);
 }
 

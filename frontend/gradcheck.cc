@@ -28,8 +28,7 @@ std::vector<double> flat(const Tensor& t, int64_t numel) {
 }
 
 bool compare(const std::vector<std::vector<Jacobian>>& numerical, const std::vector<std::vector<Jacobian>>& analytical,
-             const tensor_list& outputs, const std::vector<size_t>& diff, const GradcheckOptions& o,
-             SourceLoc loc) {
+             const tensor_list& outputs, const std::vector<size_t>& diff, const GradcheckOptions& o, SourceLoc loc) {
   for (size_t out = 0; out < outputs.size(); ++out)
     for (size_t d = 0; d < diff.size(); ++d) {
       const Jacobian &n = numerical[out][d], &a = analytical[out][d];
@@ -116,7 +115,8 @@ bool gradgradcheck(const DifferentiableFn& fn, const tensor_list& inputs, Gradch
     for (const Tensor& x : xs)
       if (x.defined() && x.requires_grad()) wrt.push_back(x);
     tensor_list g(wrt.size());  // nothing to differentiate: every gradient is zero
-    if (!ys.empty()) g = grad(ys, wrt, seeds, /*retain_graph=*/true, /*create_graph=*/true, /*allow_unused=*/true, call);
+    if (!ys.empty())
+      g = grad(ys, wrt, seeds, /*retain_graph=*/true, /*create_graph=*/true, /*allow_unused=*/true, call);
     for (size_t k = 0; k < g.size(); ++k) differentiated.push_back(g[k].defined() ? g[k] : zeros_like(wrt[k]));
     return differentiated;
   };

@@ -9,31 +9,16 @@ namespace kiln::detail {
 
 namespace {
 
-std::vector<int64_t> inverse_permutation(const std::vector<int64_t>& perm) {
-  std::vector<int64_t> inv(perm.size());
-  for (size_t i = 0; i < perm.size(); ++i) inv[perm[i]] = static_cast<int64_t>(i);
-  return inv;
-}
-
 // The value of `before` after the view `step` of it has been overwritten with `value`.
 ir::NodePtr write_through(const ViewStep& step, const ir::NodePtr& before, ir::NodePtr value) {
   switch (step.kind) {
     case ViewStep::Reshape: return ir::reshape(std::move(value), before->shape, step.loc);
-    case ViewStep::Permute: return ir::permute(std::move(value), inverse_permutation(step.perm), step.loc);
+    case ViewStep::Permute: return ir::permute(std::move(value), ir::inverse_permutation(step.perm), step.loc);
     case ViewStep::Slice: {
-      // Scatter by padding the slice back to full size (interior padding undoes the step) and
-      // selecting it where the slice's elements lie.
-      size_t rank = before->shape.size();
-      std::vector<int64_t> high(rank), interior(rank);
-      for (size_t k = 0; k < rank; ++k) {
-        int64_t n = value->shape[k];
-        int64_t extent = n > 0 ? (n - 1) * step.steps[k] + 1 : 0;
-        high[k] = before->shape[k] - step.starts[k] - extent;
-        interior[k] = step.steps[k] - 1;
-      }
-      ir::NodePtr inside = ir::pad(constant(true, value->shape, kBool, step.loc), step.starts, high, interior,
-                                   false, step.loc);
-      ir::NodePtr scattered = ir::pad(std::move(value), step.starts, high, interior, 0, step.loc);
+      // Scatter: put the slice back in place and select it where its elements lie.
+      ir::NodePtr inside = ir::unslice(constant(true, value->shape, kBool, step.loc), before->shape, step.starts,
+                                       step.steps, false, step.loc);
+      ir::NodePtr scattered = ir::unslice(std::move(value), before->shape, step.starts, step.steps, 0, step.loc);
       return ir::where(std::move(inside), std::move(scattered), before, step.loc);
     }
     case ViewStep::Expand: break;

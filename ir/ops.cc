@@ -112,6 +112,12 @@ NodePtr alias(NodePtr x, SourceLoc loc) {
   return reshape(std::move(x), std::move(s), loc);
 }
 
+std::vector<int64_t> inverse_permutation(const std::vector<int64_t>& perm) {
+  std::vector<int64_t> inv(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) inv[perm[i]] = static_cast<int64_t>(i);
+  return inv;
+}
+
 NodePtr permute(NodePtr x, std::vector<int64_t> perm, SourceLoc loc) {
   check_rank(*x, perm, "permute", loc);
   Shape s(perm.size());
@@ -174,6 +180,20 @@ NodePtr pad(NodePtr x, std::vector<int64_t> low, std::vector<int64_t> high, std:
   a.step = std::move(interior);
   a.value = value.cast(t);
   return make(Op::Pad, t, std::move(s), {std::move(x)}, loc, std::move(a));
+}
+
+NodePtr unslice(NodePtr x, const Shape& shape, const std::vector<int64_t>& starts, const std::vector<int64_t>& steps,
+                Scalar value, SourceLoc loc) {
+  check_rank(*x, starts, "unslice", loc);
+  check_rank(*x, steps, "unslice", loc);
+  std::vector<int64_t> high(shape.size()), interior(shape.size());
+  for (size_t k = 0; k < shape.size(); ++k) {
+    int64_t taken = x->shape[k];
+    int64_t extent = taken > 0 ? (taken - 1) * steps[k] + 1 : 0;
+    high[k] = shape[k] - starts[k] - extent;
+    interior[k] = steps[k] - 1;
+  }
+  return pad(std::move(x), starts, std::move(high), std::move(interior), value, loc);
 }
 
 NodePtr concat(std::vector<NodePtr> xs, int64_t axis, SourceLoc loc) {

@@ -34,6 +34,7 @@ NodePtr reduce(Op op, NodePtr x, std::vector<int64_t> axes, SourceLoc loc);
 // Movement.
 NodePtr reshape(NodePtr x, Shape shape, SourceLoc loc);
 NodePtr permute(NodePtr x, std::vector<int64_t> perm, SourceLoc loc);
+std::vector<int64_t> inverse_permutation(const std::vector<int64_t>& perm);
 // A new node with x's value (a reshape to its own shape, which simplification removes): gives a
 // value its own identity in autograd, as a variable or cut off from x's gradient.
 NodePtr alias(NodePtr x, SourceLoc loc);
@@ -46,6 +47,10 @@ NodePtr slice(NodePtr x, std::vector<int64_t> starts, std::vector<int64_t> stops
 // With interior padding it is the dual of a strided slice.
 NodePtr pad(NodePtr x, std::vector<int64_t> low, std::vector<int64_t> high, std::vector<int64_t> interior,
             Scalar value, SourceLoc loc);
+// The dual of slice: a tensor of `shape` holding x's elements where slice(., starts, _, steps)
+// took them from, and `value` elsewhere (a pad with interior padding).
+NodePtr unslice(NodePtr x, const Shape& shape, const std::vector<int64_t>& starts, const std::vector<int64_t>& steps,
+                Scalar value, SourceLoc loc);
 NodePtr concat(std::vector<NodePtr> xs, int64_t axis, SourceLoc loc);
 
 // [..., M, K] x [..., K, N] -> [..., M, N], batch axes equal, same dtype.

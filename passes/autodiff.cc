@@ -51,8 +51,8 @@ std::vector<NodePtr> gradient_graph(const std::vector<NodePtr>& outputs, SourceL
       auto& [node, next] = stack.back();
       check(!node->grad_released, "backward", loc,
             "trying to backward through the graph a second time (its saved values were freed by the first "
-            "backward; the node was recorded at " + node->loc.str() +
-                "). Pass retain_graph=true to the first backward to keep them");
+            "backward; the node was recorded at " +
+                node->loc.str() + "). Pass retain_graph=true to the first backward to keep them");
       const std::vector<NodePtr>& ins = gradient_inputs(*node);
       if (next < ins.size()) {
         const NodePtr& in = ins[next++];

@@ -20,8 +20,8 @@ std::vector<ir::NodePtr> gradient_graph(const std::vector<ir::NodePtr>& outputs,
 // product, null where `wrt` does not reach the outputs. When `origins` is given, it maps each
 // node the transform built to the forward node whose rule built it.
 std::vector<ir::NodePtr> differentiate(const std::vector<ir::NodePtr>& outputs,
-                                       const std::vector<ir::NodePtr>& cotangents,
-                                       const std::vector<ir::NodePtr>& wrt, SourceLoc loc,
+                                       const std::vector<ir::NodePtr>& cotangents, const std::vector<ir::NodePtr>& wrt,
+                                       SourceLoc loc,
                                        std::unordered_map<const ir::Node*, const ir::Node*>* origins = nullptr);
 
 // Marks a gradient graph as used up (a backward without retain_graph): its recipes and custom

@@ -41,12 +41,6 @@ struct Rule {
   }
 };
 
-std::vector<int64_t> inverse(const std::vector<int64_t>& perm) {
-  std::vector<int64_t> inv(perm.size());
-  for (size_t i = 0; i < perm.size(); ++i) inv[perm[i]] = static_cast<int64_t>(i);
-  return inv;
-}
-
 NodePtr transpose_last_two(const NodePtr& x, SourceLoc loc) {
   std::vector<int64_t> perm(x->shape.size());
   for (size_t i = 0; i < perm.size(); ++i) perm[i] = static_cast<int64_t>(i);
@@ -90,8 +84,8 @@ Grads pow(const Rule& r) {
   NodePtr base = r.mul(r.g, r.mul(b, ir::binary(Op::Pow, a, r.sub(b, r.c(1, b)), r.n.loc)));
   NodePtr exponent_zero = r.cmp(Op::Eq, b, r.c(0, b));
   NodePtr ga = r.where(exponent_zero, r.c(0, a), base);
-  NodePtr no_log = r.where(r.cmp(Op::Eq, a, r.c(0, a)), r.cmp(Op::Ge, b, r.c(0, b)),
-                           ir::full(false, a->shape, kBool, r.n.loc));
+  NodePtr no_log =
+      r.where(r.cmp(Op::Eq, a, r.c(0, a)), r.cmp(Op::Ge, b, r.c(0, b)), ir::full(false, a->shape, kBool, r.n.loc));
   NodePtr gb = r.where(std::move(no_log), r.c(0, b), r.mul(r.g, r.mul(r.out, r.unary(Op::Log, a))));
   return {ga, gb};
 }
@@ -125,7 +119,7 @@ Grads reduce_extremum(const Rule& r) {
 
 // Movement: each rule is the dual movement.
 Grads reshape(const Rule& r) { return {ir::reshape(r.g, r.in(0)->shape, r.n.loc)}; }
-Grads permute(const Rule& r) { return {ir::permute(r.g, inverse(r.n.attrs.axes), r.n.loc)}; }
+Grads permute(const Rule& r) { return {ir::permute(r.g, ir::inverse_permutation(r.n.attrs.axes), r.n.loc)}; }
 Grads expand(const Rule& r) {
   const Shape& from = r.in(0)->shape;
   std::vector<int64_t> grown;
@@ -133,19 +127,7 @@ Grads expand(const Rule& r) {
     if (from[k] != r.g->shape[k]) grown.push_back(static_cast<int64_t>(k));
   return {grown.empty() ? r.g : ir::reduce(Op::ReduceSum, r.g, std::move(grown), r.n.loc)};
 }
-// A slice's dual puts its elements back in place with zeros around and between them.
-Grads slice(const Rule& r) {
-  const ir::Attrs& a = r.n.attrs;
-  const Shape& from = r.in(0)->shape;
-  std::vector<int64_t> high(from.size()), interior(from.size());
-  for (size_t k = 0; k < from.size(); ++k) {
-    int64_t taken = r.g->shape[k];
-    int64_t extent = taken > 0 ? (taken - 1) * a.step[k] + 1 : 0;
-    high[k] = from[k] - a.low[k] - extent;
-    interior[k] = a.step[k] - 1;
-  }
-  return {ir::pad(r.g, a.low, std::move(high), std::move(interior), 0, r.n.loc)};
-}
+Grads slice(const Rule& r) { return {ir::unslice(r.g, r.in(0)->shape, r.n.attrs.low, r.n.attrs.step, 0, r.n.loc)}; }
 Grads pad(const Rule& r) {
   const ir::Attrs& a = r.n.attrs;
   const Shape& from = r.in(0)->shape;

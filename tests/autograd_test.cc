@@ -2,6 +2,8 @@
 // NoGradGuard, detach, non-leaf .grad(), in-place rules and errors. Values are hand-computed.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "kiln/kiln.h"
 #include "tests/testing.h"
 
@@ -51,7 +53,7 @@ TEST(Autograd, BackwardAccumulatesIntoLeaves) {
   (x * w).sum().backward();
   expect_tensor<double>(x.grad(), {3}, {3, 2, 10});
   expect_tensor<double>(w.grad(), {3}, {2, 4, 6});
-  x.mutable_grad().zero_();
+  x.grad().zero_();
   (x * 3).sum().backward();
   expect_tensor<double>(x.grad(), {3}, {3, 3, 3});
   x.mutable_grad() = Tensor();  // as zero_grad(set_to_none=true)
@@ -140,7 +142,7 @@ TEST(Autograd, NonLeafGradIsUndefinedUnlessRetained) {
   Tensor loss = (h * r).sum();
   loss.backward();
   EXPECT_FALSE(h.grad().defined());
-  expect_tensor<double>(r.grad(), {2}, {3, 6});  // d/dr = h
+  expect_tensor<double>(r.grad(), {2}, {3, 6});    // d/dr = h
   expect_tensor<double>(x.grad(), {2}, {12, 24});  // d/dx 6x^2 = 12x
 }
 
@@ -192,7 +194,7 @@ TEST(Autograd, GradientsReduceOverBroadcastAxes) {
 TEST(Autograd, InPlaceOnANonLeafIsDifferentiated) {
   Tensor x = leaf({1, 2, 3});
   Tensor y = x * 2;
-  y.mul_(x);            // y = 2 x^2
+  y.mul_(x);                 // y = 2 x^2
   y.slice(0, 0, 1).zero_();  // y[0] = 0, through a view
   y.sum().backward();
   expect_tensor<double>(x.grad(), {3}, {0, 8, 12});
@@ -213,6 +215,26 @@ TEST(Autograd, Errors) {
   // Failed calls changed nothing.
   expect_tensor<double>(x, {2}, {1, 2});
   EXPECT_FALSE(x.grad().defined());
+}
+
+// Where a function has no derivative, the subgradient PyTorch uses.
+TEST(Autograd, SubgradientsAtKinksFollowPyTorch) {
+  auto grad_of = [](const std::function<Tensor(const Tensor&)>& f, std::vector<double> at) {
+    Tensor x = tensor(at, dtype(kFloat64).requires_grad(true));
+    f(x).sum().backward();
+    return x.grad();
+  };
+  expect_tensor<double>(grad_of([](const Tensor& x) { return x.relu(); }, {-1, 0, 2}), {3}, {0, 0, 1});
+  expect_tensor<double>(grad_of([](const Tensor& x) { return x.abs(); }, {-1, 0, 2}), {3}, {-1, 0, 1});
+  // clamp passes the gradient at its bounds.
+  expect_tensor<double>(grad_of([](const Tensor& x) { return x.clamp(-1, 1); }, {-2, -1, 0, 1, 2}), {5},
+                        {0, 1, 1, 1, 0});
+  // maximum/minimum split a tie; max() shares it between tied maxima.
+  expect_tensor<double>(grad_of([](const Tensor& x) { return maximum(x, tensor({1.0, 1.0}, dtype(kFloat64))); },
+                                {1, 2}),
+                        {2}, {0.5, 1});
+  expect_tensor<double>(grad_of([](const Tensor& x) { return x.max(); }, {3, 1, 3}), {3}, {0.5, 0, 0.5});
+  expect_tensor<double>(grad_of([](const Tensor& x) { return x.pow(2.0); }, {0, 3}), {2}, {0, 6});
 }
 
 TEST(Autograd, IntegerPathsCarryNoGradient) {

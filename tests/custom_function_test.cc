@@ -41,8 +41,8 @@ TEST(CustomFunction, UsesTheHandWrittenBackward) {
   int before = g_softplus_backward_calls;
   y.sum().backward();
   EXPECT_EQ(g_softplus_backward_calls, before + 1);
-  expect_tensor<double>(y, {4}, {std::log1p(std::exp(-50.0)), std::log1p(std::exp(-1.0)),
-                                 0.5 + std::log1p(std::exp(-0.5)), 80.0}, 1e-12);
+  expect_tensor<double>(
+      y, {4}, {std::log1p(std::exp(-50.0)), std::log1p(std::exp(-1.0)), 0.5 + std::log1p(std::exp(-0.5)), 80.0}, 1e-12);
   expect_tensor<double>(x.grad(), {4}, {sigmoid(-50), sigmoid(-1), sigmoid(0.5), sigmoid(80)}, 1e-12);
 }
 
@@ -54,7 +54,8 @@ TEST(CustomFunction, FusesWithItsNeighbours) {
     Tensor loss = (Softplus::apply(x * 2) * 3).sum();
     Stats before = stats();
     loss.backward();
-    return std::pair{stats().kernels_launched - before.kernels_launched, stats().graphs_evaluated - before.graphs_evaluated};
+    return std::pair{stats().kernels_launched - before.kernels_launched,
+                     stats().graphs_evaluated - before.graphs_evaluated};
   };
   step();
   auto [kernels, graphs] = step();

@@ -13,12 +13,7 @@ namespace {
 
 using autograd::gradcheck;
 using autograd::tensor_list;
-
-// Standard normal values, or uniform on [0.5, 2) for ops defined on positive inputs only.
-Tensor input(const Shape& shape, bool positive = false) {
-  Tensor t = positive ? rand(shape, dtype(kFloat64)) * 1.5 + 0.5 : randn(shape, dtype(kFloat64));
-  return t.eval().clone().requires_grad_();
-}
+using testing::random_leaf;
 
 using Unary = std::function<Tensor(const Tensor&)>;
 using Binary = std::function<Tensor(const Tensor&, const Tensor&)>;
@@ -38,46 +33,49 @@ TEST_P(GradcheckUnary, MatchesFiniteDifferences) {
   manual_seed(7);
   for (const Shape& shape : {Shape{}, Shape{3}, Shape{2, 3}, Shape{2, 1, 4}}) {
     SCOPED_TRACE(shape_str(shape));
-    EXPECT_TRUE(gradcheck([&](const tensor_list& x) { return tensor_list{c.fn(x[0])}; }, {input(shape, c.positive)},
-                          c.options));
+    EXPECT_TRUE(gradcheck([&](const tensor_list& x) { return tensor_list{c.fn(x[0])}; },
+                          {random_leaf(shape, c.positive)}, c.options));
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Ops, GradcheckUnary,
-    ::testing::Values(UnaryCase{"neg", [](const Tensor& x) { return -x; }},
-                      UnaryCase{"abs", [](const Tensor& x) { return x.abs(); }},
-                      UnaryCase{"exp", [](const Tensor& x) { return x.exp(); }},
-                      UnaryCase{"log", [](const Tensor& x) { return x.log(); }, true},
-                      UnaryCase{"sqrt", [](const Tensor& x) { return x.sqrt(); }, true},
-                      UnaryCase{"rsqrt", [](const Tensor& x) { return x.rsqrt(); }, true},
-                      UnaryCase{"tanh", [](const Tensor& x) { return x.tanh(); }},
-                      UnaryCase{"sigmoid", [](const Tensor& x) { return x.sigmoid(); }},
-                      UnaryCase{"relu", [](const Tensor& x) { return x.relu(); }},
-                      UnaryCase{"erf", [](const Tensor& x) { return x.erf(); }},
-                      UnaryCase{"sin", [](const Tensor& x) { return x.sin(); }},
-                      UnaryCase{"cos", [](const Tensor& x) { return x.cos(); }},
-                      UnaryCase{"square", [](const Tensor& x) { return x.square(); }},
-                      UnaryCase{"gelu", [](const Tensor& x) { return gelu(x); }},
-                      UnaryCase{"gelu_tanh", [](const Tensor& x) { return gelu(x, "tanh"); }},
-                      UnaryCase{"pow_scalar", [](const Tensor& x) { return x.pow(2.5); }, true},
-                      UnaryCase{"pow_int", [](const Tensor& x) { return x.pow(3); }},
-                      UnaryCase{"clamp", [](const Tensor& x) { return x.clamp(-0.5, 0.5); }},
-                      UnaryCase{"add_scalar", [](const Tensor& x) { return x + 2.0; }},
-                      UnaryCase{"rsub_scalar", [](const Tensor& x) { return 2.0 - x; }},
-                      UnaryCase{"div_scalar", [](const Tensor& x) { return x / 4.0; }},
-                      UnaryCase{"rdiv_scalar", [](const Tensor& x) { return 1.0 / x; }, true},
-                      // Float32 rounding needs a wider step and tolerance.
-                      UnaryCase{"to_float32_and_back", [](const Tensor& x) { return (x.to(kFloat32) * 2).to(kFloat64); },
-                                false, {.eps = 1e-3, .atol = 1e-3}},
-                      UnaryCase{"clone", [](const Tensor& x) { return x.clone() * x; }},
-                      UnaryCase{"sum", [](const Tensor& x) { return x.sum(); }},
-                      UnaryCase{"mean", [](const Tensor& x) { return x.mean(); }},
-                      UnaryCase{"max", [](const Tensor& x) { return x.max(); }},
-                      UnaryCase{"min", [](const Tensor& x) { return x.min(); }},
-                      UnaryCase{"flatten", [](const Tensor& x) { return x.flatten() * 3; }},
-                      UnaryCase{"unsqueeze", [](const Tensor& x) { return x.unsqueeze(0).exp(); }}),
-    [](const ::testing::TestParamInfo<UnaryCase>& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Ops, GradcheckUnary,
+                         ::testing::Values(UnaryCase{"neg", [](const Tensor& x) { return -x; }},
+                                           UnaryCase{"abs", [](const Tensor& x) { return x.abs(); }},
+                                           UnaryCase{"exp", [](const Tensor& x) { return x.exp(); }},
+                                           UnaryCase{"log", [](const Tensor& x) { return x.log(); }, true},
+                                           UnaryCase{"sqrt", [](const Tensor& x) { return x.sqrt(); }, true},
+                                           UnaryCase{"rsqrt", [](const Tensor& x) { return x.rsqrt(); }, true},
+                                           UnaryCase{"tanh", [](const Tensor& x) { return x.tanh(); }},
+                                           UnaryCase{"sigmoid", [](const Tensor& x) { return x.sigmoid(); }},
+                                           UnaryCase{"relu", [](const Tensor& x) { return x.relu(); }},
+                                           UnaryCase{"erf", [](const Tensor& x) { return x.erf(); }},
+                                           UnaryCase{"sin", [](const Tensor& x) { return x.sin(); }},
+                                           UnaryCase{"cos", [](const Tensor& x) { return x.cos(); }},
+                                           UnaryCase{"square", [](const Tensor& x) { return x.square(); }},
+                                           UnaryCase{"gelu", [](const Tensor& x) { return gelu(x); }},
+                                           UnaryCase{"gelu_tanh", [](const Tensor& x) { return gelu(x, "tanh"); }},
+                                           UnaryCase{"pow_scalar", [](const Tensor& x) { return x.pow(2.5); }, true},
+                                           UnaryCase{"pow_int", [](const Tensor& x) { return x.pow(3); }},
+                                           UnaryCase{"clamp", [](const Tensor& x) { return x.clamp(-0.5, 0.5); }},
+                      UnaryCase{"clamp_min", [](const Tensor& x) { return x.clamp(0.1); }},
+                                           UnaryCase{"add_scalar", [](const Tensor& x) { return x + 2.0; }},
+                                           UnaryCase{"rsub_scalar", [](const Tensor& x) { return 2.0 - x; }},
+                                           UnaryCase{"div_scalar", [](const Tensor& x) { return x / 4.0; }},
+                                           UnaryCase{"rdiv_scalar", [](const Tensor& x) { return 1.0 / x; }, true},
+                                           // Float32 rounding needs a wider step and tolerance.
+                                           UnaryCase{"to_float32_and_back",
+                                                     [](const Tensor& x) { return (x.to(kFloat32) * 2).to(kFloat64); },
+                                                     false,
+                                                     {.eps = 1e-3, .atol = 1e-3}},
+                                           UnaryCase{"clone", [](const Tensor& x) { return x.clone() * x; }},
+                                           UnaryCase{"sum", [](const Tensor& x) { return x.sum(); }},
+                                           UnaryCase{"mean", [](const Tensor& x) { return x.mean(); }},
+                                           UnaryCase{"max", [](const Tensor& x) { return x.max(); }},
+                                           UnaryCase{"min", [](const Tensor& x) { return x.min(); }},
+                                           UnaryCase{"flatten", [](const Tensor& x) { return x.flatten() * 3; }},
+                                           UnaryCase{"unsqueeze",
+                                                     [](const Tensor& x) { return x.unsqueeze(0).exp(); }}),
+                         [](const ::testing::TestParamInfo<UnaryCase>& info) { return info.param.name; });
 
 struct BinaryCase {
   std::string name;
@@ -95,7 +93,7 @@ TEST_P(GradcheckBinary, MatchesFiniteDifferencesWithBroadcasting) {
            {{3}, {3}}, {{2, 3}, {3}}, {{2, 1}, {1, 3}}, {{}, {2, 2}}, {{2, 1, 3}, {4, 1}}}) {
     SCOPED_TRACE(shape_str(a) + " with " + shape_str(b));
     EXPECT_TRUE(gradcheck([&](const tensor_list& x) { return tensor_list{c.fn(x[0], x[1])}; },
-                          {input(a, c.positive), input(b, c.positive)}));
+                          {random_leaf(a, c.positive), random_leaf(b, c.positive)}));
   }
 }
 
@@ -110,7 +108,8 @@ INSTANTIATE_TEST_SUITE_P(
                       BinaryCase{"maximum", [](const Tensor& a, const Tensor& b) { return maximum(a, b); }},
                       BinaryCase{"minimum", [](const Tensor& a, const Tensor& b) { return minimum(a, b); }},
                       BinaryCase{"where", [](const Tensor& a, const Tensor& b) { return where(a > b, a * 2, b); }},
-                      BinaryCase{"where_scalar", [](const Tensor& a, const Tensor& b) { return where(a > 0.0, 1.5, b); }}),
+                      BinaryCase{"where_scalar",
+                                 [](const Tensor& a, const Tensor& b) { return where(a > 0.0, 1.5, b); }}),
     [](const ::testing::TestParamInfo<BinaryCase>& info) { return info.param.name; });
 
 // Ops with their own argument structure: reductions over axes, movement, joins, matmul and the
@@ -128,7 +127,7 @@ TEST_P(GradcheckShaped, MatchesFiniteDifferences) {
   const ShapedCase& c = GetParam();
   manual_seed(3);
   tensor_list inputs;
-  for (const Shape& s : c.shapes) inputs.push_back(input(s));
+  for (const Shape& s : c.shapes) inputs.push_back(random_leaf(s));
   EXPECT_TRUE(gradcheck([&](const tensor_list& x) { return tensor_list{c.fn(x)}; }, inputs));
 }
 
@@ -188,11 +187,11 @@ TEST(Gradcheck, DetectsAWrongGradient) {
     static Tensor forward(autograd::AutogradContext*, const Tensor& x) { return x * x; }
     static tensor_list backward(autograd::AutogradContext*, tensor_list g) { return {g[0]}; }  // should be 2x g
   };
-  Tensor x = input({3});
+  Tensor x = random_leaf({3});
   EXPECT_FALSE(gradcheck([](const tensor_list& in) { return tensor_list{Wrong::apply(in[0])}; }, {x},
                          {.raise_exception = false}));
-  EXPECT_KILN_ERROR(gradcheck([](const tensor_list& in) { return tensor_list{Wrong::apply(in[0])}; }, {x}),
-                    "gradcheck", "Jacobian mismatch", "numerical", "analytical");
+  EXPECT_KILN_ERROR(gradcheck([](const tensor_list& in) { return tensor_list{Wrong::apply(in[0])}; }, {x}), "gradcheck",
+                    "Jacobian mismatch", "numerical", "analytical");
   Tensor f32 = randn({2}).requires_grad_();
   EXPECT_KILN_ERROR(gradcheck([](const tensor_list& in) { return in; }, {f32}), "gradcheck", "float32", "float64");
 }

@@ -15,11 +15,7 @@ namespace {
 using autograd::gradgradcheck;
 using autograd::tensor_list;
 using testing::expect_tensor;
-
-Tensor input(const Shape& shape, bool positive = false) {
-  Tensor t = positive ? rand(shape, dtype(kFloat64)) * 1.5 + 0.5 : randn(shape, dtype(kFloat64));
-  return t.eval().clone().requires_grad_();
-}
+using testing::random_leaf;
 
 struct SecondOrderCase {
   std::string name;
@@ -35,7 +31,7 @@ TEST_P(GradGrad, MatchesFiniteDifferencesOfTheFirstGradient) {
   const SecondOrderCase& c = GetParam();
   manual_seed(5);
   tensor_list inputs;
-  for (const Shape& s : c.shapes) inputs.push_back(input(s, c.positive));
+  for (const Shape& s : c.shapes) inputs.push_back(random_leaf(s, c.positive));
   EXPECT_TRUE(gradgradcheck([&](const tensor_list& x) { return tensor_list{c.fn(x)}; }, inputs));
 }
 
@@ -52,10 +48,15 @@ INSTANTIATE_TEST_SUITE_P(
         SecondOrderCase{"div", {{3}, {3}}, [](const tensor_list& x) { return x[0] / x[1]; }, true},
         SecondOrderCase{"pow", {{3}, {3}}, [](const tensor_list& x) { return x[0].pow(x[1]); }, true},
         SecondOrderCase{"sqrt", {{3}}, [](const tensor_list& x) { return x[0].sqrt(); }, true},
-        SecondOrderCase{"erf_sin_cos", {{3}}, [](const tensor_list& x) { return x[0].erf() * x[0].sin() + x[0].cos(); }},
-        SecondOrderCase{"slice_and_cat", {{5, 2}},
-                        [](const tensor_list& x) { return cat({x[0].slice(0, 0, 5, 2), x[0].slice(0, 1, 3)}, 0).square(); }},
-        SecondOrderCase{"max_and_sum", {{3, 4}},
+        SecondOrderCase{
+            "erf_sin_cos", {{3}}, [](const tensor_list& x) { return x[0].erf() * x[0].sin() + x[0].cos(); }},
+        SecondOrderCase{"slice_and_cat",
+                        {{5, 2}},
+                        [](const tensor_list& x) {
+                          return cat({x[0].slice(0, 0, 5, 2), x[0].slice(0, 1, 3)}, 0).square();
+                        }},
+        SecondOrderCase{"max_and_sum",
+                        {{3, 4}},
                         [](const tensor_list& x) { return std::get<0>(x[0].square().max(1)) * x[0].sum({1}); }},
         SecondOrderCase{"log_softmax", {{2, 3}}, [](const tensor_list& x) { return log_softmax(x[0], 1); }}),
     [](const ::testing::TestParamInfo<SecondOrderCase>& info) { return info.param.name; });

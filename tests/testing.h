@@ -50,6 +50,13 @@ inline Tensor make(const std::vector<double>& values, const Shape& shape, Scalar
   return kiln::tensor(values, kiln::dtype(dtype)).reshape(shape);
 }
 
+// A float64 leaf that requires grad: standard normal values, or uniform on [0.5, 2) for ops
+// defined on positive inputs only.
+inline Tensor random_leaf(const Shape& shape, bool positive = false) {
+  Tensor t = positive ? kiln::rand(shape, kiln::dtype(kFloat64)) * 1.5 + 0.5 : kiln::randn(shape, kiln::dtype(kFloat64));
+  return t.eval().clone().requires_grad_();
+}
+
 // Asserts `t` has `shape` and elementwise equals `expected` (within `tol` relative+absolute
 // for floating tensors, exactly otherwise). NaNs must match NaNs.
 template <typename T>

@@ -57,13 +57,12 @@ using variable_list = tensor_list;
 // create_graph they require grad and can be differentiated again. An input that the outputs do
 // not depend on is an error unless allow_unused, which gives an undefined tensor for it.
 tensor_list grad(const tensor_list& outputs, const tensor_list& inputs, const tensor_list& grad_outputs = {},
-                 std::optional<bool> retain_graph = std::nullopt, bool create_graph = false,
-                 bool allow_unused = false, Loc loc = Loc::current());
+                 std::optional<bool> retain_graph = std::nullopt, bool create_graph = false, bool allow_unused = false,
+                 Loc loc = Loc::current());
 
 // Tensor::backward for several outputs at once, as torch::autograd::backward.
 void backward(const tensor_list& tensors, const tensor_list& grad_tensors = {},
-              std::optional<bool> retain_graph = std::nullopt, bool create_graph = false,
-              Loc loc = Loc::current());
+              std::optional<bool> retain_graph = std::nullopt, bool create_graph = false, Loc loc = Loc::current());
 
 // A value ctx->saved_data holds, as c10::IValue for the common kinds.
 class IValue {
@@ -114,8 +113,8 @@ struct FunctionCall {
   using Backward = std::function<tensor_list(AutogradContext*, tensor_list)>;
   // Gives the outputs of a forward run on `args` (one entry per argument: the tensor, or
   // undefined for a non-tensor argument) the gradient rule `backward`.
-  static tensor_list finish(const std::shared_ptr<AutogradContext>& ctx, const tensor_list& args,
-                            tensor_list outputs, Backward backward, const char* name);
+  static tensor_list finish(const std::shared_ptr<AutogradContext>& ctx, const tensor_list& args, tensor_list outputs,
+                            Backward backward, const char* name);
 };
 
 // A custom differentiable op, as torch::autograd::Function:

@@ -63,7 +63,8 @@ class Tensor {
   Tensor& requires_grad_(bool requires_grad = true, Loc loc = Loc::current());
   bool is_leaf() const;
   // The gradient backward() accumulated (undefined before the first backward that reaches it).
-  const Tensor& grad() const;
+  // A handle to it, so x.grad().zero_() resets it in place.
+  Tensor grad() const;
   Tensor& mutable_grad();
   void retain_grad(Loc loc = Loc::current()) const;
   bool retains_grad() const;
