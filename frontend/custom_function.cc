@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 
+#include "frontend/custom_gradient.h"
 #include "frontend/recording.h"
 #include "ir/grad_mode.h"
 #include "kiln/autograd.h"
@@ -111,22 +112,21 @@ tensor_list FunctionCall::finish(const std::shared_ptr<AutogradContext>& ctx, co
   rule->ctx = ctx;
   rule->user_backward = std::move(backward);
   rule->num_args = args.size();
-  for (Tensor& out : outputs) {
-    check(out.defined(), rule->name.c_str(), SourceLoc{}, "forward returned an undefined tensor");
-    const ir::NodePtr& raw = detail::node_of(out);
-    if (!is_floating(raw->dtype)) continue;
-    rule->loc = raw->loc;
-    ir::NodePtr wrapped;
-    {
-      ir::GradModeGuard no_grad(false);
-      wrapped = ir::alias(raw, raw->loc);
-    }
-    wrapped->grad = ir::Grad::Derived;
-    wrapped->custom_gradient = rule;
-    rule->outputs.push_back(wrapped.get());
+  std::vector<size_t> wrapped;  // which outputs take the rule: the floating ones
+  std::vector<ir::NodePtr> raw;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    check(outputs[i].defined(), rule->name.c_str(), SourceLoc{}, "forward returned an undefined tensor");
+    const ir::NodePtr& n = detail::node_of(outputs[i]);
+    if (!is_floating(n->dtype)) continue;
+    rule->loc = n->loc;
+    wrapped.push_back(i);
+    raw.push_back(n);
+  }
+  std::vector<ir::NodePtr> aliases = detail::attach_gradient(raw, rule);
+  for (size_t k = 0; k < wrapped.size(); ++k) {
     for (size_t i = 0; i < ctx->saved_.size(); ++i)
-      if (ctx->saved_[i].defined() && detail::node_of(ctx->saved_[i]) == raw) ctx->saved_outputs_[i] = wrapped;
-    out = detail::make_tensor(std::move(wrapped));
+      if (ctx->saved_[i].defined() && detail::node_of(ctx->saved_[i]) == raw[k]) ctx->saved_outputs_[i] = aliases[k];
+    outputs[wrapped[k]] = detail::make_tensor(aliases[k]);
   }
   return outputs;
 }

@@ -1,7 +1,9 @@
 // Reductions and the normalizations built from them (softmax, log_softmax).
 #include <algorithm>
 
+#include "frontend/custom_gradient.h"
 #include "frontend/recording.h"
+#include "ir/grad_mode.h"
 #include "kiln/functions.h"
 
 namespace kiln {
@@ -72,14 +74,42 @@ Tensor extreme(const Tensor& self, Op op, const char* name, SourceLoc loc) {
   return detail::make_tensor(reduce(op, x, axes, false, loc));
 }
 
+// max(dim)'s values with PyTorch's gradient: all of it to the returned index (the first of tied
+// extremes), where reduce_max's own rule would share it between ties.
+ir::NodePtr with_gradient_to_index(Op value_op, const ir::NodePtr& x, const ir::NodePtr& index, int64_t axis,
+                                   SourceLoc loc) {
+  auto rule = std::make_shared<detail::FunctionGradient>();
+  rule->inputs = {x};
+  rule->fn = [shape = x->shape, index, axis, loc](const std::vector<ir::NodePtr>& g) -> std::vector<ir::NodePtr> {
+    Shape line(shape.size(), 1);
+    line[axis] = shape[axis];
+    ir::NodePtr position = ir::reshape(ir::iota(0, 1, {shape[axis]}, kInt64, loc), line, loc);
+    ir::NodePtr hit = ir::binary(Op::Eq, detail::broadcast_to(position, shape, loc),
+                                 detail::broadcast_to(index, shape, loc), loc);
+    ir::NodePtr zero = detail::constant(0, shape, g[0]->dtype, loc);
+    return {ir::where(hit, detail::broadcast_to(g[0], shape, loc), zero, loc)};
+  };
+  ir::NodePtr value;
+  {
+    ir::GradModeGuard no_grad(false);
+    value = ir::reduce(value_op, x, {axis}, loc);
+  }
+  return detail::attach_gradient({value}, rule)[0];
+}
+
 std::tuple<Tensor, Tensor> extreme_along(const Tensor& self, Op value_op, Op index_op, int64_t dim, bool keepdim,
                                          const char* name, SourceLoc loc) {
   const ir::NodePtr& x = operand(self, name, loc);
   std::vector<int64_t> axes = reduction_axes({dim}, x->shape, name, loc);
   check_nonempty_extreme(self, axes, name, loc);
   if (axes.empty()) return {self, detail::make_tensor(detail::constant(0, {}, kInt64, loc))};
-  return {detail::make_tensor(reduce(value_op, x, axes, keepdim, loc)),
-          detail::make_tensor(reduce(index_op, x, axes, keepdim, loc))};
+  ir::NodePtr index = ir::reduce(index_op, x, axes, loc);
+  ir::NodePtr value = ir::grad_mode_enabled() && x->grad != ir::Grad::None
+                          ? with_gradient_to_index(value_op, x, index, axes[0], loc)
+                          : ir::reduce(value_op, x, axes, loc);
+  Shape target = reduced_shape(x->shape, axes, keepdim);
+  auto drop = [&](ir::NodePtr n) { return n->shape == target ? n : ir::reshape(std::move(n), target, loc); };
+  return {detail::make_tensor(drop(value)), detail::make_tensor(drop(index))};
 }
 
 Tensor arg_extreme(const Tensor& self, Op op, std::optional<int64_t> dim, bool keepdim, const char* name,

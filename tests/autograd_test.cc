@@ -230,10 +230,21 @@ TEST(Autograd, SubgradientsAtKinksFollowPyTorch) {
   expect_tensor<double>(grad_of([](const Tensor& x) { return x.clamp(-1, 1); }, {-2, -1, 0, 1, 2}), {5},
                         {0, 1, 1, 1, 0});
   // maximum/minimum split a tie; max() shares it between tied maxima.
-  expect_tensor<double>(grad_of([](const Tensor& x) { return maximum(x, tensor({1.0, 1.0}, dtype(kFloat64))); },
-                                {1, 2}),
+  expect_tensor<double>(grad_of(
+                            [](const Tensor& x) {
+                              return maximum(x, tensor({1.0, 1.0}, dtype(kFloat64)));
+                            },
+                            {1, 2}),
                         {2}, {0.5, 1});
   expect_tensor<double>(grad_of([](const Tensor& x) { return x.max(); }, {3, 1, 3}), {3}, {0.5, 0, 0.5});
+  // max(dim) and min(dim) send it all to the index they return, the first of tied extremes.
+  expect_tensor<double>(grad_of([](const Tensor& x) { return std::get<0>(x.max(0)); }, {3, 1, 3}), {3}, {1, 0, 0});
+  expect_tensor<double>(grad_of(
+                            [](const Tensor& x) {
+                              return std::get<0>(x.view({2, 2}).min(1, true));
+                            },
+                            {1, 1, 5, 2}),
+                        {4}, {1, 0, 0, 1});
   expect_tensor<double>(grad_of([](const Tensor& x) { return x.pow(2.0); }, {0, 3}), {2}, {0, 6});
 }
 
