@@ -1,5 +1,6 @@
 #include "passes/autodiff.h"
 
+#include <algorithm>
 #include <unordered_set>
 
 #include "ir/ops.h"
@@ -115,7 +116,8 @@ std::vector<NodePtr> differentiate(const std::vector<NodePtr>& outputs, const st
       for (size_t o = 0; o < custom->outputs.size(); ++o)
         if (custom->outputs[o] == n.get()) collected[o] = g;
       if (--custom_outputs_left[custom] > 0) continue;
-      pass_on(custom->inputs, custom->backward(collected), *n, since);
+      bool any = std::any_of(collected.begin(), collected.end(), [](const NodePtr& c) { return c != nullptr; });
+      if (any) pass_on(custom->inputs, custom->backward(collected), *n, since);
     } else if (g) {
       pass_on(n->recorded().inputs, vjp(n->recorded(), n, g), *n, since);
     }
