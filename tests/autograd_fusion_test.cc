@@ -54,10 +54,11 @@ StepCost measure(Mlp& m) {
 TEST(AutogradFusion, MlpTrainingStepCompilesToAFixedSetOfKernels) {
   set_fusion(true);
   Mlp m;
-  // Step 1, parameters in buffers: 11 kernels beside the 6 BLAS matmuls. Forward: bias+relu
-  // twice (2), log_softmax's row max and row sum of exp (2), the loss's sum with its scaling as
-  // epilogue (1). Backward: log_softmax's gradient (1), the two relu masks (2) and the three
-  // bias gradients' column sums (3).
+  // Step 1, parameters in buffers: 11 kernels beside the 8 BLAS matmuls (3 forward; 5 backward,
+  // none for x, which does not require grad). Forward: bias+relu twice (2), log_softmax's row max
+  // and row sum of exp (2), the loss's sum with its scaling as epilogue (1). Backward:
+  // log_softmax's gradient (1), the two relu masks (2) and the three bias gradients' column
+  // sums (3).
   StepCost first = measure(m);
   EXPECT_EQ(first.graphs, 1);
   EXPECT_EQ(first.kernels, 11);
