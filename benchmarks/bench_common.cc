@@ -28,6 +28,8 @@ const char* WorkName(Work w) {
       return "W4_matmul";
     case Work::Linear:
       return "W4_linear_relu";
+    case Work::Mlp:
+      return "W5_mlp_train";
   }
   return "?";
 }
@@ -53,9 +55,24 @@ double WorkBytes(Work w) {
   return b;
 }
 
+std::vector<GemmShape> MlpGemms() {
+  constexpr int64_t B = kMlpBatch, I = kMlpIn, H1 = kMlpHidden1, H2 = kMlpHidden2, C = kMlpClasses;
+  return {
+      {false, false, B, H1, I, "x w1"},          {false, false, B, H2, H1, "h1 w2"},
+      {false, false, B, C, H2, "h2 w3"},         {true, false, H2, C, B, "dw3 = h2^T g3"},
+      {false, true, B, H2, C, "dh2 = g3 w3^T"},  {true, false, H1, H2, B, "dw2 = h1^T g2"},
+      {false, true, B, H1, H2, "dh1 = g2 w2^T"}, {true, false, I, H1, B, "dw1 = x^T g1"},
+  };
+}
+
 double WorkFlops(Work w) {
   if (w == Work::Matmul) return 2.0 * kMmM * kMmN * kMmK;
   if (w == Work::Linear) return 2.0 * kLinBatch * kLinOut * kLinIn;
+  if (w == Work::Mlp) {
+    double f = 0;
+    for (const GemmShape& g : MlpGemms()) f += 2.0 * g.m * g.n * g.k;
+    return f;
+  }
   return 0;
 }
 
@@ -144,13 +161,22 @@ float* Scratch(std::map<int64_t, Buffer>& m, int64_t n, float value) {
 // Operands for the sgemm baselines.
 struct Gemm {
   Buffer a, b, c, x, w, y;
+  // W5: A, B and C of each of MlpGemms(), in that order. Separate buffers, where the step reuses
+  // one gemm's output as the next one's input; all of them together (5.5 MiB) stay in L3.
+  std::vector<Buffer> mlp;
   Gemm()
       : a(AllocTouched(kMmM * kMmK, 0.5f)),
         b(AllocTouched(kMmK * kMmN, 0.25f)),
         c(AllocTouched(kMmM * kMmN, 0.f)),
         x(AllocTouched(kLinBatch * kLinIn, 0.5f)),
         w(AllocTouched(kLinOut * kLinIn, 0.25f)),
-        y(AllocTouched(kLinBatch * kLinOut, 0.f)) {}
+        y(AllocTouched(kLinBatch * kLinOut, 0.f)) {
+    for (const GemmShape& g : MlpGemms()) {
+      mlp.push_back(AllocTouched(g.m * g.k, 0.5f));
+      mlp.push_back(AllocTouched(g.k * g.n, 0.25f));
+      mlp.push_back(AllocTouched(g.m * g.n, 0.f));
+    }
+  }
 };
 
 Gemm& GemmBuffers() {
@@ -159,10 +185,18 @@ Gemm& GemmBuffers() {
 }
 
 // cblas_sgemm alone on the shape of W4's Kiln workload: C = A B, and Y = X W^T (W stored
-// [out, in], as x.matmul(w.t()) reads it).
+// [out, in], as x.matmul(w.t()) reads it); for W5 the step's 8 matmuls one after another.
 void RunSgemm(Work w) {
   Gemm& g = GemmBuffers();
-  if (w == Work::Matmul)
+  if (w == Work::Mlp) {
+    static const std::vector<GemmShape> shapes = MlpGemms();
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      const GemmShape& s = shapes[i];
+      cblas_sgemm(CblasRowMajor, s.trans_a ? CblasTrans : CblasNoTrans, s.trans_b ? CblasTrans : CblasNoTrans, s.m, s.n,
+                  s.k, 1.f, g.mlp[3 * i].get(), s.trans_a ? s.m : s.k, g.mlp[3 * i + 1].get(), s.trans_b ? s.k : s.n,
+                  0.f, g.mlp[3 * i + 2].get(), s.n);
+    }
+  } else if (w == Work::Matmul)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, kMmM, kMmN, kMmK, 1.f, g.a.get(), kMmK, g.b.get(), kMmN, 0.f,
                 g.c.get(), kMmN);
   else

@@ -7,7 +7,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <iterator>
 #include <string>
+#include <vector>
 
 namespace kiln_bench {
 
@@ -17,31 +19,46 @@ inline constexpr int64_t kW2Rows = 4096, kW2Cols = 4096;                  // W2:
 inline constexpr int64_t kW3Rows = 8192, kW3Cols = 1024;                  // W3: layernorm over rows (+ w, b)
 inline constexpr int64_t kMmM = 1024, kMmN = 1024, kMmK = 1024;           // W4: matmul
 inline constexpr int64_t kLinBatch = 256, kLinIn = 1024, kLinOut = 1024;  // W4: relu(x w^T + b)
+// W5: one SGD step of a 3-layer MLP, 784 -> 256 -> 128 -> 10, weights stored [in, out].
+inline constexpr int64_t kMlpBatch = 256, kMlpIn = 784, kMlpHidden1 = 256, kMlpHidden2 = 128, kMlpClasses = 10;
+inline constexpr double kMlpLr = 0.01;
 
-enum class Work { W1, W2, W3, Matmul, Linear };
-inline constexpr Work kAllWork[] = {Work::W1, Work::W2, Work::W3, Work::Matmul, Work::Linear};
+enum class Work { W1, W2, W3, Matmul, Linear, Mlp };
+inline constexpr Work kAllWork[] = {Work::W1, Work::W2, Work::W3, Work::Matmul, Work::Linear, Work::Mlp};
+inline constexpr int kNumWork = static_cast<int>(std::size(kAllWork));
 
-const char* WorkName(Work w);  // "W1_gelu", ..., "W4_linear_relu" (benchmark name prefix)
-bool IsMemoryBound(Work w);    // W1-W3: compared to a copy; W4: to cblas_sgemm
+const char* WorkName(Work w);  // "W1_gelu", ..., "W4_linear_relu", "W5_mlp_train" (benchmark name prefix)
+bool IsMemoryBound(Work w);    // W1-W3: compared to a copy; W4, W5: to cblas_sgemm
 double WorkBytes(Work w);      // bytes one evaluation must read + write (W1-W3)
-double WorkFlops(Work w);      // 2*M*N*K (W4)
+double WorkFlops(Work w);      // 2*M*N*K (W4); W5: summed over the step's matmuls (MlpGemms)
 int64_t CopyFloats(Work w);    // floats the matching copy baseline moves (in -> out)
+
+// One cblas_sgemm of W5's step, row-major: C[m, n] = op(A)[m, k] op(B)[k, n], with the layouts
+// Kiln hands to BLAS (a transposed operand is read in place through the transpose flag).
+struct GemmShape {
+  bool trans_a, trans_b;
+  int64_t m, n, k;
+  const char* what;
+};
+// W5's matmuls: 3 forward, and in the backward each weight's gradient (h^T g) and the gradient
+// flowing into the two hidden layers (g w^T); none into x, which does not require grad: 8 in all.
+std::vector<GemmShape> MlpGemms();
 
 // --- The machine's own limits ---
 // Measured once at start-up (medians; printed in the header as context).
 struct Baselines {
-  double copy_s[5] = {};       // per Work: memcpy of CopyFloats(w) floats, 2 threads
-  double loop_copy_s[5] = {};  // per Work: plain loop copy (ordinary stores), 2 threads
-  double sgemm_s[5] = {};      // per Work: cblas_sgemm alone on the W4 shapes
+  double copy_s[kNumWork] = {};       // per Work: memcpy of CopyFloats(w) floats, 2 threads
+  double loop_copy_s[kNumWork] = {};  // per Work: plain loop copy (ordinary stores), 2 threads
+  double sgemm_s[kNumWork] = {};      // per Work: cblas_sgemm alone on the W4 shapes, W5's 8 in a row
 };
 const Baselines& baselines();
 // Measures every baseline (each `reps` times after a warm-up) and keeps the medians.
 void MeasureBaselines(int reps);
 
 // The baseline for `w` measured now: median of 3 after a warm-up (memcpy, or the plain loop copy
-// when `loop`; cblas_sgemm for W4). The ratio counters divide by it, measured right after each
-// timed loop, so a machine whose speed drifts (other processes, a 2-core VM) compares like with
-// like.
+// when `loop`; cblas_sgemm for W4; for W5 its 8 sgemm calls one after another). The ratio
+// counters divide by it, measured right after each timed loop, so a machine whose speed drifts
+// (other processes, a 2-core VM) compares like with like.
 double AdjacentBaselineSeconds(Work w, bool loop);
 
 // Copies n floats with `threads` threads (the calling thread + a persistent std::thread worker,
@@ -66,11 +83,11 @@ double TimedLoop(benchmark::State& state, F&& body, bool warm_up = true) {
 
 // From the timed loop's wall-clock `seconds` (and baselines measured right after it):
 // W1-W3: bytes_per_second, GB/s, x_copy (time / memcpy time), x_loopcopy (time / loop copy time);
-// W4: items_per_second (= FLOP/s), GFLOP/s, x_sgemm (time / sgemm time).
+// W4, W5: items_per_second (= FLOP/s), GFLOP/s, x_sgemm (time / sgemm time).
 // Benchmarks also use real time (UseRealTime), as the work runs on several threads.
 void SetCounters(benchmark::State& state, Work w, double seconds);
 
-// Registers the baseline benchmarks (copy per W1-W3, sgemm per W4).
+// Registers the baseline benchmarks (copy per W1-W3, sgemm per W4 and W5).
 void RegisterBaselineBenchmarks(Work w);
 
 // Kiln columns (kiln_workloads.cc): fused JIT (the default), unfused JIT, reference executor.

@@ -3,7 +3,8 @@
 //   kiln_unfused    JIT backend, set_fusion(false): one kernel per primitive,
 //   kiln_reference  set_backend(Reference): the plain-loop oracle (one iteration only: slow).
 // Inputs are evaluated once, outside the timed loop; each iteration records the graph and
-// evaluates the result (recording cost included), then drops it.
+// evaluates the result (recording cost included), then drops it. W5 (a training step) keeps its
+// parameters between iterations instead; see Mlp.
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -77,6 +78,53 @@ struct Inputs {
   std::vector<kiln::Tensor> t;
 };
 
+// W5: a 3-layer MLP trained with SGD, as a Kiln user writes it. Inputs: x, the one-hot target,
+// then the initial w1, b1, w2, b2, w3, b3 (weights [in, out]).
+struct Mlp {
+  kiln::Tensor x, target;
+  std::vector<kiln::Tensor> p;  // w1, b1, w2, b2, w3, b3: leaves that require grad
+
+  // Fresh parameters for each benchmark run (cloned: sub_ rebinds the tensor, and a copy of the
+  // handle would share it with the cached inputs).
+  explicit Mlp(const Inputs& in) : x(in.t[0]), target(in.t[1]) {
+    for (size_t i = 2; i < in.t.size(); ++i) p.push_back(in.t[i].clone().requires_grad_());
+    kiln::eval(p);
+  }
+
+  // One step. backward() evaluates the loss, the gradients and the parameters as one graph; the
+  // SGD update is recorded lazily and runs inside the next step's graph.
+  kiln::Tensor Step() {
+    kiln::Tensor h1 = kiln::relu(x.matmul(p[0]) + p[1]);
+    kiln::Tensor h2 = kiln::relu(h1.matmul(p[2]) + p[3]);
+    kiln::Tensor logits = h2.matmul(p[4]) + p[5];
+    kiln::Tensor loss = -(kiln::log_softmax(logits, 1) * target).sum() / static_cast<double>(x.size(0));
+    loss.backward();
+    kiln::NoGradGuard no_grad;
+    for (kiln::Tensor& q : p) {
+      q.sub_(q.grad() * kMlpLr);
+      q.mutable_grad() = kiln::Tensor();
+    }
+    return loss;
+  }
+};
+
+// W5's check: two steps from the initial parameters (the first step's update runs inside the
+// second step's graph), then the second loss and the parameters after both updates.
+kiln::Tensor MlpTwoSteps(const Inputs& in) {
+  Mlp m(in);
+  m.Step();
+  std::vector<kiln::Tensor> parts = {m.Step().detach().reshape({1})};
+  for (const kiln::Tensor& q : m.p) parts.push_back(q.detach().flatten());
+  return kiln::cat(parts);
+}
+
+// Row i of W5's target: class i % kMlpClasses.
+std::vector<float> OneHot(int64_t rows) {
+  std::vector<float> v(static_cast<size_t>(rows * kMlpClasses), 0.f);
+  for (int64_t i = 0; i < rows; ++i) v[static_cast<size_t>(i * kMlpClasses + i % kMlpClasses)] = 1.f;
+  return v;
+}
+
 // Random inputs, generated with the reference executor (whatever the JIT's state) and evaluated.
 Inputs MakeInputs(Work w, double scale = 1.0) {
   ModeScope ref(Mode::Reference);
@@ -98,6 +146,16 @@ Inputs MakeInputs(Work w, double scale = 1.0) {
     case Work::Linear:
       in.t = {kiln::randn({s(kLinBatch), s(kLinIn)}), kiln::randn({s(kLinOut), s(kLinIn)}), kiln::randn({s(kLinOut)})};
       break;
+    case Work::Mlp: {
+      // The classes are not scaled down, so the small check still has a softmax to speak of.
+      int64_t b = s(kMlpBatch), dims[] = {s(kMlpIn), s(kMlpHidden1), s(kMlpHidden2), kMlpClasses};
+      in.t = {kiln::randn({b, dims[0]}), kiln::tensor(OneHot(b)).reshape({b, kMlpClasses})};
+      for (int l = 0; l < 3; ++l) {  // weights scaled by 1/sqrt(fan-in), so activations stay O(1)
+        in.t.push_back(kiln::randn({dims[l], dims[l + 1]}) * (1.0 / std::sqrt(static_cast<double>(dims[l]))));
+        in.t.push_back(kiln::randn({dims[l + 1]}) * 0.1);
+      }
+      break;
+    }
   }
   kiln::eval(in.t);
   return in;
@@ -116,13 +174,15 @@ kiln::Tensor Run(Work w, const Inputs& in) {
       return Matmul(t[0], t[1]);
     case Work::Linear:
       return LinearRelu(t[0], t[1], t[2]);
+    case Work::Mlp:
+      return MlpTwoSteps(in);  // the check only; the benchmark times Mlp::Step
   }
   return {};
 }
 
 // Full-size inputs, made on first use and kept for the whole run.
 const Inputs& FullInputs(Work w) {
-  static std::unique_ptr<Inputs> cache[5];
+  static std::unique_ptr<Inputs> cache[kNumWork];
   auto& slot = cache[static_cast<int>(w)];
   if (!slot) slot = std::make_unique<Inputs>(MakeInputs(w));
   return *slot;
@@ -140,14 +200,9 @@ const Inputs& PretransposedLinearInputs() {
   return *in;
 }
 
-void KilnBenchmark(benchmark::State& state, Work w, Mode m, bool pretransposed = false) {
-  const Inputs& in = pretransposed ? PretransposedLinearInputs() : FullInputs(w);
-  ModeScope scope(m);
-  auto body = [&] {
-    kiln::Tensor y = pretransposed ? LinearReluPretransposed(in.t[0], in.t[1], in.t[2]) : Run(w, in);
-    y.eval();
-    benchmark::DoNotOptimize(y.impl());
-  };
+// Times `body` as the benchmark's loop (run in mode `m`) and sets the counters.
+template <typename F>
+void TimeKiln(benchmark::State& state, Work w, Mode m, F&& body) {
   try {
     // Warm-up: compiles the kernels (cache misses) and fills Kiln's allocator cache. The reference
     // executor is too slow for one and has nothing to compile.
@@ -167,6 +222,36 @@ void KilnBenchmark(benchmark::State& state, Work w, Mode m, bool pretransposed =
   }
 }
 
+void KilnBenchmark(benchmark::State& state, Work w, Mode m, bool pretransposed = false) {
+  const Inputs& in = pretransposed ? PretransposedLinearInputs() : FullInputs(w);
+  ModeScope scope(m);
+  TimeKiln(state, w, m, [&] {
+    kiln::Tensor y = pretransposed ? LinearReluPretransposed(in.t[0], in.t[1], in.t[2]) : Run(w, in);
+    y.eval();
+    benchmark::DoNotOptimize(y.impl());
+  });
+}
+
+// W5: one training step per iteration. The loss is read every step (as a training loop that logs
+// it would), which in Kiln is free: backward() has already evaluated it. Each timed step also runs
+// the previous step's SGD update inside its graph, as in training.
+void KilnMlpBenchmark(benchmark::State& state, Mode m) {
+  const Inputs& in = FullInputs(Work::Mlp);
+  ModeScope scope(m);
+  try {
+    Mlp mlp(in);
+    // The first step has no pending update, so its graph is not the steady one (no update
+    // kernels): one step here, then TimeKiln's warm-up step compiles the steady graph.
+    if (m != Mode::Reference) mlp.Step().item<float>();
+    TimeKiln(state, Work::Mlp, m, [&] {
+      float loss = mlp.Step().item<float>();
+      benchmark::DoNotOptimize(loss);
+    });
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+  }
+}
+
 std::string Describe(double max_abs, double max_ref) {
   std::ostringstream os;
   os.precision(3);
@@ -179,7 +264,12 @@ std::string Describe(double max_abs, double max_ref) {
 void RegisterKilnBenchmarks(Work w) {
   for (Mode m : {Mode::Fused, Mode::Unfused, Mode::Reference}) {
     auto* b = benchmark::RegisterBenchmark((std::string(WorkName(w)) + "/" + ModeName(m)).c_str(),
-                                           [w, m](benchmark::State& s) { KilnBenchmark(s, w, m); });
+                                           [w, m](benchmark::State& s) {
+                                             if (w == Work::Mlp)
+                                               KilnMlpBenchmark(s, m);
+                                             else
+                                               KilnBenchmark(s, w, m);
+                                           });
     b->UseRealTime()->Unit(benchmark::kMillisecond);
     if (m == Mode::Reference) b->Iterations(1)->Repetitions(1);
   }
