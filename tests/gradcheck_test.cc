@@ -116,17 +116,10 @@ INSTANTIATE_TEST_SUITE_P(
 
 // Ops with their own argument structure: reductions over axes, movement, joins, matmul and the
 // normalizations built from them.
-struct ShapedCase {
-  std::string name;
-  std::vector<Shape> shapes;
-  std::function<Tensor(const tensor_list&)> fn;
-  friend void PrintTo(const ShapedCase& c, std::ostream* os) { *os << c.name; }
-};
-
-class GradcheckShaped : public ::testing::TestWithParam<ShapedCase> {};
+class GradcheckShaped : public ::testing::TestWithParam<testing::GradCase> {};
 
 TEST_P(GradcheckShaped, MatchesFiniteDifferences) {
-  const ShapedCase& c = GetParam();
+  const testing::GradCase& c = GetParam();
   manual_seed(3);
   tensor_list inputs;
   for (const Shape& s : c.shapes) inputs.push_back(random_leaf(s));
@@ -136,56 +129,56 @@ TEST_P(GradcheckShaped, MatchesFiniteDifferences) {
 INSTANTIATE_TEST_SUITE_P(
     Ops, GradcheckShaped,
     ::testing::Values(
-        ShapedCase{"sum_dims", {{2, 3, 4}}, [](const tensor_list& x) { return x[0].sum({0, 2}); }},
-        ShapedCase{"sum_keepdim", {{2, 3}}, [](const tensor_list& x) { return x[0].sum({1}, true); }},
-        ShapedCase{"mean_dim", {{3, 4}}, [](const tensor_list& x) { return x[0].mean({0}); }},
-        ShapedCase{"max_dim", {{3, 4}}, [](const tensor_list& x) { return std::get<0>(x[0].max(1)); }},
-        ShapedCase{"min_dim_keepdim", {{3, 4}}, [](const tensor_list& x) { return std::get<0>(x[0].min(0, true)); }},
-        ShapedCase{"softmax", {{3, 4}}, [](const tensor_list& x) { return softmax(x[0], 1); }},
-        ShapedCase{"softmax_dim0", {{3, 4}}, [](const tensor_list& x) { return softmax(x[0], 0); }},
-        ShapedCase{"log_softmax", {{2, 5}}, [](const tensor_list& x) { return log_softmax(x[0], -1); }},
-        ShapedCase{"reshape", {{2, 6}}, [](const tensor_list& x) { return x[0].reshape({3, 4}) * 2; }},
-        ShapedCase{"view", {{2, 6}}, [](const tensor_list& x) { return x[0].view({4, 3}).exp(); }},
-        ShapedCase{"permute", {{2, 3, 4}}, [](const tensor_list& x) { return x[0].permute({2, 0, 1}).sin(); }},
-        ShapedCase{"transpose", {{2, 3}}, [](const tensor_list& x) { return x[0].t() * x[0].t(); }},
-        ShapedCase{"squeeze", {{2, 1, 3}}, [](const tensor_list& x) { return x[0].squeeze(1).exp(); }},
-        ShapedCase{"squeeze_all", {{1, 3, 1}}, [](const tensor_list& x) { return x[0].squeeze() * 2; }},
-        ShapedCase{"contiguous", {{3, 2}}, [](const tensor_list& x) { return x[0].t().contiguous().exp(); }},
-        ShapedCase{"mean_keepdim", {{2, 3, 2}}, [](const tensor_list& x) { return x[0].mean({0, 2}, true) * x[0]; }},
-        ShapedCase{"expand", {{3, 1}}, [](const tensor_list& x) { return x[0].expand({2, 3, 4}).sin(); }},
-        ShapedCase{"expand_as", {{1, 4}, {3, 4}}, [](const tensor_list& x) { return x[0].expand_as(x[1]) * x[1]; }},
-        ShapedCase{"slice_step", {{7, 3}}, [](const tensor_list& x) { return x[0].slice(0, 1, 6, 2).exp(); }},
-        ShapedCase{"narrow", {{4, 5}}, [](const tensor_list& x) { return x[0].narrow(1, 1, 3) * 2; }},
-        ShapedCase{"select", {{3, 4}}, [](const tensor_list& x) { return x[0].select(1, 2).exp(); }},
-        ShapedCase{"index", {{3, 4}}, [](const tensor_list& x) { return x[0][1] * x[0][2]; }},
-        ShapedCase{"cat", {{2, 3}, {1, 3}}, [](const tensor_list& x) { return cat({x[0], x[1].exp()}, 0); }},
-        ShapedCase{"stack", {{2, 3}, {2, 3}}, [](const tensor_list& x) { return stack({x[0], x[1]}, 1); }},
-        ShapedCase{"matmul", {{3, 4}, {4, 2}}, [](const tensor_list& x) { return x[0].matmul(x[1]); }},
-        ShapedCase{"mm_transposed", {{4, 3}, {2, 4}}, [](const tensor_list& x) { return mm(x[0].t(), x[1].t()); }},
-        ShapedCase{"matmul_vector", {{4}, {4, 3}}, [](const tensor_list& x) { return matmul(x[0], x[1]); }},
-        ShapedCase{"matmul_batched_broadcast", {{2, 3, 4}, {4, 2}},
+        testing::GradCase{"sum_dims", {{2, 3, 4}}, [](const tensor_list& x) { return x[0].sum({0, 2}); }},
+        testing::GradCase{"sum_keepdim", {{2, 3}}, [](const tensor_list& x) { return x[0].sum({1}, true); }},
+        testing::GradCase{"mean_dim", {{3, 4}}, [](const tensor_list& x) { return x[0].mean({0}); }},
+        testing::GradCase{"max_dim", {{3, 4}}, [](const tensor_list& x) { return std::get<0>(x[0].max(1)); }},
+        testing::GradCase{"min_dim_keepdim", {{3, 4}}, [](const tensor_list& x) { return std::get<0>(x[0].min(0, true)); }},
+        testing::GradCase{"softmax", {{3, 4}}, [](const tensor_list& x) { return softmax(x[0], 1); }},
+        testing::GradCase{"softmax_dim0", {{3, 4}}, [](const tensor_list& x) { return softmax(x[0], 0); }},
+        testing::GradCase{"log_softmax", {{2, 5}}, [](const tensor_list& x) { return log_softmax(x[0], -1); }},
+        testing::GradCase{"reshape", {{2, 6}}, [](const tensor_list& x) { return x[0].reshape({3, 4}) * 2; }},
+        testing::GradCase{"view", {{2, 6}}, [](const tensor_list& x) { return x[0].view({4, 3}).exp(); }},
+        testing::GradCase{"permute", {{2, 3, 4}}, [](const tensor_list& x) { return x[0].permute({2, 0, 1}).sin(); }},
+        testing::GradCase{"transpose", {{2, 3}}, [](const tensor_list& x) { return x[0].t() * x[0].t(); }},
+        testing::GradCase{"squeeze", {{2, 1, 3}}, [](const tensor_list& x) { return x[0].squeeze(1).exp(); }},
+        testing::GradCase{"squeeze_all", {{1, 3, 1}}, [](const tensor_list& x) { return x[0].squeeze() * 2; }},
+        testing::GradCase{"contiguous", {{3, 2}}, [](const tensor_list& x) { return x[0].t().contiguous().exp(); }},
+        testing::GradCase{"mean_keepdim", {{2, 3, 2}}, [](const tensor_list& x) { return x[0].mean({0, 2}, true) * x[0]; }},
+        testing::GradCase{"expand", {{3, 1}}, [](const tensor_list& x) { return x[0].expand({2, 3, 4}).sin(); }},
+        testing::GradCase{"expand_as", {{1, 4}, {3, 4}}, [](const tensor_list& x) { return x[0].expand_as(x[1]) * x[1]; }},
+        testing::GradCase{"slice_step", {{7, 3}}, [](const tensor_list& x) { return x[0].slice(0, 1, 6, 2).exp(); }},
+        testing::GradCase{"narrow", {{4, 5}}, [](const tensor_list& x) { return x[0].narrow(1, 1, 3) * 2; }},
+        testing::GradCase{"select", {{3, 4}}, [](const tensor_list& x) { return x[0].select(1, 2).exp(); }},
+        testing::GradCase{"index", {{3, 4}}, [](const tensor_list& x) { return x[0][1] * x[0][2]; }},
+        testing::GradCase{"cat", {{2, 3}, {1, 3}}, [](const tensor_list& x) { return cat({x[0], x[1].exp()}, 0); }},
+        testing::GradCase{"stack", {{2, 3}, {2, 3}}, [](const tensor_list& x) { return stack({x[0], x[1]}, 1); }},
+        testing::GradCase{"matmul", {{3, 4}, {4, 2}}, [](const tensor_list& x) { return x[0].matmul(x[1]); }},
+        testing::GradCase{"mm_transposed", {{4, 3}, {2, 4}}, [](const tensor_list& x) { return mm(x[0].t(), x[1].t()); }},
+        testing::GradCase{"matmul_vector", {{4}, {4, 3}}, [](const tensor_list& x) { return matmul(x[0], x[1]); }},
+        testing::GradCase{"matmul_batched_broadcast", {{2, 3, 4}, {4, 2}},
                    [](const tensor_list& x) { return matmul(x[0], x[1]); }},
-        ShapedCase{"linear_layer", {{5, 4}, {3, 4}, {3}},
+        testing::GradCase{"linear_layer", {{5, 4}, {3, 4}, {3}},
                    [](const tensor_list& x) { return (x[0].matmul(x[1].t()) + x[2]).relu(); }},
-        ShapedCase{"layer_norm", {{3, 5}},
+        testing::GradCase{"layer_norm", {{3, 5}},
                    [](const tensor_list& x) {
                      Tensor mu = x[0].mean({1}, true);
                      Tensor var = (x[0] - mu).square().mean({1}, true);
                      return (x[0] - mu) * (var + 1e-5).rsqrt();
                    }},
-        ShapedCase{"cross_entropy", {{4, 3}},
+        testing::GradCase{"cross_entropy", {{4, 3}},
                    [](const tensor_list& x) {
                      Tensor onehot = tensor({1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0},
                                             dtype(kFloat64)).reshape({4, 3});
                      return -(log_softmax(x[0], 1) * onehot).sum() / 4.0;
                    }},
-        ShapedCase{"in_place_on_non_leaf", {{2, 3}},
+        testing::GradCase{"in_place_on_non_leaf", {{2, 3}},
                    [](const tensor_list& x) {
                      Tensor y = x[0] * 2;
                      y.slice(1, 0, 2).mul_(x[0].slice(1, 1, 3));
                      return y;
                    }}),
-    [](const ::testing::TestParamInfo<ShapedCase>& info) { return info.param.name; });
+    testing::grad_case_name);
 
 TEST(Gradcheck, DetectsAWrongGradient) {
   struct Wrong : autograd::Function<Wrong> {

@@ -17,18 +17,10 @@ using autograd::tensor_list;
 using testing::expect_tensor;
 using testing::random_leaf;
 
-struct SecondOrderCase {
-  std::string name;
-  std::vector<Shape> shapes;
-  std::function<Tensor(const tensor_list&)> fn;
-  bool positive = false;
-  friend void PrintTo(const SecondOrderCase& c, std::ostream* os) { *os << c.name; }
-};
-
-class GradGrad : public ::testing::TestWithParam<SecondOrderCase> {};
+class GradGrad : public ::testing::TestWithParam<testing::GradCase> {};
 
 TEST_P(GradGrad, MatchesFiniteDifferencesOfTheFirstGradient) {
-  const SecondOrderCase& c = GetParam();
+  const testing::GradCase& c = GetParam();
   manual_seed(5);
   tensor_list inputs;
   for (const Shape& s : c.shapes) inputs.push_back(random_leaf(s, c.positive));
@@ -37,29 +29,31 @@ TEST_P(GradGrad, MatchesFiniteDifferencesOfTheFirstGradient) {
 
 INSTANTIATE_TEST_SUITE_P(
     Ops, GradGrad,
-    ::testing::Values(
-        SecondOrderCase{"tanh", {{2, 3}}, [](const tensor_list& x) { return x[0].tanh(); }},
-        SecondOrderCase{"sigmoid", {{2, 3}}, [](const tensor_list& x) { return x[0].sigmoid(); }},
-        SecondOrderCase{"exp", {{4}}, [](const tensor_list& x) { return x[0].exp(); }},
-        SecondOrderCase{"log", {{4}}, [](const tensor_list& x) { return x[0].log(); }, true},
-        SecondOrderCase{"mul", {{2, 3}, {3}}, [](const tensor_list& x) { return x[0] * x[1]; }},
-        SecondOrderCase{"matmul", {{2, 3}, {3, 2}}, [](const tensor_list& x) { return x[0].matmul(x[1]); }},
-        SecondOrderCase{"softmax", {{2, 4}}, [](const tensor_list& x) { return softmax(x[0], 1); }},
-        SecondOrderCase{"div", {{3}, {3}}, [](const tensor_list& x) { return x[0] / x[1]; }, true},
-        SecondOrderCase{"pow", {{3}, {3}}, [](const tensor_list& x) { return x[0].pow(x[1]); }, true},
-        SecondOrderCase{"sqrt", {{3}}, [](const tensor_list& x) { return x[0].sqrt(); }, true},
-        SecondOrderCase{
-            "erf_sin_cos", {{3}}, [](const tensor_list& x) { return x[0].erf() * x[0].sin() + x[0].cos(); }},
-        SecondOrderCase{"slice_and_cat",
-                        {{5, 2}},
-                        [](const tensor_list& x) {
-                          return cat({x[0].slice(0, 0, 5, 2), x[0].slice(0, 1, 3)}, 0).square();
-                        }},
-        SecondOrderCase{"max_and_sum",
-                        {{3, 4}},
-                        [](const tensor_list& x) { return std::get<0>(x[0].square().max(1)) * x[0].sum({1}); }},
-        SecondOrderCase{"log_softmax", {{2, 3}}, [](const tensor_list& x) { return log_softmax(x[0], 1); }}),
-    [](const ::testing::TestParamInfo<SecondOrderCase>& info) { return info.param.name; });
+    ::testing::
+        Values(
+            testing::GradCase{"tanh", {{2, 3}}, [](const tensor_list& x) { return x[0].tanh(); }},
+            testing::GradCase{"sigmoid", {{2, 3}}, [](const tensor_list& x) { return x[0].sigmoid(); }},
+            testing::GradCase{"exp", {{4}}, [](const tensor_list& x) { return x[0].exp(); }},
+            testing::GradCase{"log", {{4}}, [](const tensor_list& x) { return x[0].log(); }, true},
+            testing::GradCase{"mul", {{2, 3}, {3}}, [](const tensor_list& x) { return x[0] * x[1]; }},
+            testing::GradCase{"matmul", {{2, 3}, {3, 2}}, [](const tensor_list& x) { return x[0].matmul(x[1]); }},
+            testing::GradCase{"softmax", {{2, 4}}, [](const tensor_list& x) { return softmax(x[0], 1); }},
+            testing::GradCase{"div", {{3}, {3}}, [](const tensor_list& x) { return x[0] / x[1]; }, true},
+            testing::GradCase{"pow", {{3}, {3}}, [](const tensor_list& x) { return x[0].pow(x[1]); }, true},
+            testing::GradCase{"sqrt", {{3}}, [](const tensor_list& x) { return x[0].sqrt(); }, true},
+            testing::GradCase{
+                "erf_sin_cos", {{3}}, [](const tensor_list& x) { return x[0].erf() * x[0].sin() + x[0].cos(); }},
+            testing::GradCase{
+                "slice_and_cat",
+                {{5, 2}},
+                [](const tensor_list& x) {
+                  return cat({x[0].slice(0, 0, 5, 2), x[0].slice(0, 1, 3)}, 0).square();
+                }},
+            testing::GradCase{"max_and_sum",
+                              {{3, 4}},
+                              [](const tensor_list& x) { return std::get<0>(x[0].square().max(1)) * x[0].sum({1}); }},
+            testing::GradCase{"log_softmax", {{2, 3}}, [](const tensor_list& x) { return log_softmax(x[0], 1); }}),
+    testing::grad_case_name);
 
 TEST(HigherOrder, ThirdDerivativeOfACubic) {
   Tensor x = tensor({2.0}, dtype(kFloat64).requires_grad(true));

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <string>
 #include <type_traits>
@@ -56,6 +57,17 @@ inline Tensor random_leaf(const Shape& shape, bool positive = false) {
   Tensor t = positive ? kiln::rand(shape, kiln::dtype(kFloat64)) * 1.5 + 0.5 : kiln::randn(shape, kiln::dtype(kFloat64));
   return t.eval().clone().requires_grad_();
 }
+
+// A differentiable function of inputs of the given shapes, for parameterized gradient tests;
+// `positive` asks for inputs in [0.5, 2).
+struct GradCase {
+  std::string name;
+  std::vector<Shape> shapes;
+  std::function<Tensor(const std::vector<Tensor>&)> fn;
+  bool positive = false;
+  friend void PrintTo(const GradCase& c, std::ostream* os) { *os << c.name; }
+};
+inline std::string grad_case_name(const ::testing::TestParamInfo<GradCase>& info) { return info.param.name; }
 
 // Asserts `t` has `shape` and elementwise equals `expected` (within `tol` relative+absolute
 // for floating tensors, exactly otherwise). NaNs must match NaNs.
