@@ -3,6 +3,7 @@
 // passes/autodiff calls in place of the ops' own rules.
 #include <cxxabi.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "frontend/custom_gradient.h"
@@ -37,15 +38,26 @@ struct UserGradient : ir::CustomGradient {
   FunctionCall::Backward user_backward;
   std::vector<size_t> input_args;  // the forward argument each of `inputs` came from
   size_t num_args = 0;
+  bool materialize_grads = true;  // undefined output gradients arrive as zeros
+  // Every output of forward (shape, dtype) and its index in `outputs`, or -1 for one that takes
+  // no gradient (not floating, or marked non-differentiable): backward gets one gradient each.
+  std::vector<std::pair<Shape, ScalarType>> forward_outputs;
+  std::vector<int> differentiable_index;
   std::string name;
   SourceLoc loc;
 
   std::vector<ir::NodePtr> backward(const std::vector<ir::NodePtr>& output_grads) const override {
     tensor_list grads;
-    for (size_t o = 0; o < outputs.size(); ++o)
-      grads.push_back(output_grads[o]
-                          ? detail::make_tensor(output_grads[o])
-                          : detail::make_tensor(detail::constant(0, outputs[o]->shape, outputs[o]->dtype, loc)));
+    for (size_t o = 0; o < forward_outputs.size(); ++o) {
+      int d = differentiable_index[o];
+      if (d >= 0 && output_grads[d])
+        grads.push_back(detail::make_tensor(output_grads[d]));
+      else if (materialize_grads)
+        grads.push_back(
+            detail::make_tensor(detail::constant(0, forward_outputs[o].first, forward_outputs[o].second, loc)));
+      else
+        grads.emplace_back();
+    }
     tensor_list result = user_backward(ctx.get(), std::move(grads));
     check(result.size() == num_args, name.c_str(), loc, [&] {
       return "function backward returned an incorrect number of gradients (expected " + std::to_string(num_args) +
@@ -93,6 +105,10 @@ tensor_list AutogradContext::get_saved_variables() const {
   return saved;
 }
 
+void AutogradContext::mark_non_differentiable(const tensor_list& outputs) {
+  non_differentiable_.insert(non_differentiable_.end(), outputs.begin(), outputs.end());
+}
+
 bool AutogradContext::needs_input_grad(size_t index) const {
   return index < needs_input_grad_.size() && needs_input_grad_[index];
 }
@@ -112,13 +128,19 @@ tensor_list FunctionCall::finish(const std::shared_ptr<AutogradContext>& ctx, co
   rule->ctx = ctx;
   rule->user_backward = std::move(backward);
   rule->num_args = args.size();
+  rule->materialize_grads = ctx->materialize_grads_;
   std::vector<size_t> wrapped;  // which outputs take the rule: the floating ones
   std::vector<ir::NodePtr> raw;
   for (size_t i = 0; i < outputs.size(); ++i) {
     check(outputs[i].defined(), rule->name.c_str(), SourceLoc{}, "forward returned an undefined tensor");
     const ir::NodePtr& n = detail::node_of(outputs[i]);
-    if (!is_floating(n->dtype)) continue;
+    bool marked = std::any_of(ctx->non_differentiable_.begin(), ctx->non_differentiable_.end(),
+                              [&](const Tensor& t) { return t.defined() && detail::node_of(t) == n; });
+    rule->forward_outputs.push_back({n->shape, n->dtype});
+    rule->differentiable_index.push_back(-1);
+    if (!is_floating(n->dtype) || marked) continue;
     rule->loc = n->loc;
+    rule->differentiable_index.back() = static_cast<int>(wrapped.size());
     wrapped.push_back(i);
     raw.push_back(n);
   }

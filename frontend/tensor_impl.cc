@@ -84,18 +84,15 @@ void TensorImpl::set_requires_grad(bool requires_grad) {
 }
 
 void TensorImpl::assign(ir::NodePtr value, SourceLoc loc) {
-  if (ir::grad_mode_enabled()) {
+  // A detached view writes its base untracked, as PyTorch's x.detach().add_(1) and x.data.
+  if (ir::grad_mode_enabled() && records_grad) {
     check(!is_variable, "in-place", loc,
           "a leaf tensor that requires grad is being used in an in-place operation; wrap it in NoGradGuard or "
           "detach() it");
     check(!(base && base->is_variable), "in-place", loc,
           "a view of a leaf tensor that requires grad is being used in an in-place operation");
   }
-  if (!base) {
-    set_node(std::move(value));
-    ++version;
-    return;
-  }
+  if (!base) return replace(std::move(value));
   for (const ViewStep& s : view_steps)
     check(s.kind != ViewStep::Expand, "in-place", loc,
           "unsupported operation: more than one element of the written-to tensor refers to a single memory "
@@ -104,9 +101,14 @@ void TensorImpl::assign(ir::NodePtr value, SourceLoc loc) {
   for (const ViewStep& s : view_steps) chain.push_back(apply_view_step(s, chain.back()));
   ir::NodePtr whole = value;
   for (size_t i = view_steps.size(); i-- > 0;) whole = write_through(view_steps[i], chain[i], std::move(whole));
-  base->assign(std::move(whole), loc);
+  base->replace(std::move(whole));
   set_node(std::move(value));
   base_version = base->version;
+}
+
+void TensorImpl::replace(ir::NodePtr value) {
+  set_node(std::move(value));
+  ++version;
 }
 
 void TensorImpl::add_view(const std::shared_ptr<TensorImpl>& view) {

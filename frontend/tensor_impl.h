@@ -37,6 +37,8 @@ struct TensorImpl : std::enable_shared_from_this<TensorImpl> {
   // Rebinds the tensor to `value` (same shape and dtype); a view writes it through to its base.
   // In grad mode, a leaf that requires grad (or a view of one) cannot be written, as in PyTorch.
   void assign(ir::NodePtr value, SourceLoc loc);
+  // A root's new value (set_node, and a version bump that makes its views re-derive).
+  void replace(ir::NodePtr value);
   // Sets node_; a variable gets a Variable node of its own for the value.
   void set_node(ir::NodePtr value);
   // Makes the tensor a variable (a leaf that requires grad) or a plain leaf.

@@ -132,6 +132,29 @@ TEST(Autograd, NoGradGuardAndDetach) {
   expect_tensor<double>(d, {2}, {4, 7});
 }
 
+TEST(Autograd, DetachedViewsWriteTheirBaseUntracked) {
+  // As PyTorch's x.detach().mul_(2) or x.data: the leaf's value changes, and it stays a leaf that
+  // requires grad.
+  Tensor x = leaf({1, 2});
+  x.detach().mul_(2);
+  EXPECT_TRUE(x.requires_grad() && x.is_leaf());
+  expect_tensor<double>(x, {2}, {2, 4});
+  (x * x).sum().backward();
+  expect_tensor<double>(x.grad(), {2}, {4, 8});
+}
+
+TEST(Autograd, GradModeAndSetRequiresGrad) {
+  EXPECT_TRUE(GradMode::is_enabled());
+  GradMode::set_enabled(false);
+  Tensor x = leaf({1});
+  EXPECT_FALSE((x * 2).requires_grad());
+  GradMode::set_enabled(true);
+  EXPECT_TRUE((x * 2).requires_grad());
+  Tensor c = tensor({1.0}, dtype(kFloat64));
+  c.set_requires_grad(true);
+  EXPECT_TRUE(c.requires_grad());
+}
+
 TEST(Autograd, NonLeafGradIsUndefinedUnlessRetained) {
   Tensor x = leaf({1, 2});
   Tensor h = x * 3;

@@ -124,6 +124,36 @@ TEST(CustomFunction, WithoutGradItIsAPlainForward) {
   expect_tensor<double>(y, {1}, {1 + std::log1p(std::exp(-1.0))}, 1e-12);
 }
 
+// Sorts two values and returns which came first: the permutation is not differentiable, and the
+// backward sees undefined gradients for unused outputs when it asks not to materialize them.
+struct SortTwo : autograd::Function<SortTwo> {
+  static tensor_list forward(AutogradContext* ctx, const Tensor& x) {
+    Tensor swapped = x[0] > x[1];
+    Tensor order = where(swapped, tensor({1.0, 0.0}, dtype(kFloat64)), tensor({0.0, 1.0}, dtype(kFloat64)));
+    Tensor sorted = where(swapped, stack({x[1], x[0]}), x);
+    ctx->save_for_backward({swapped});
+    ctx->mark_non_differentiable({order});
+    ctx->set_materialize_grads(false);
+    return {sorted, order};
+  }
+  static tensor_list backward(AutogradContext* ctx, tensor_list g) {
+    EXPECT_FALSE(g[1].defined());  // order got no gradient and is not materialized
+    Tensor swapped = ctx->get_saved_variables()[0];
+    return {where(swapped, stack({g[0][1], g[0][0]}), g[0])};
+  }
+};
+
+TEST(CustomFunction, NonDifferentiableOutputsAndUnmaterializedGrads) {
+  Tensor x = tensor({3.0, 1.0}, dtype(kFloat64).requires_grad(true));
+  tensor_list out = SortTwo::apply(x);
+  EXPECT_TRUE(out[0].requires_grad());
+  EXPECT_FALSE(out[1].requires_grad());
+  expect_tensor<double>(out[0], {2}, {1, 3});
+  expect_tensor<double>(out[1], {2}, {1, 0});
+  (out[0] * tensor({10.0, 1.0}, dtype(kFloat64))).sum().backward();
+  expect_tensor<double>(x.grad(), {2}, {1, 10});  // x[1] went first
+}
+
 struct TooFewGrads : autograd::Function<TooFewGrads> {
   static Tensor forward(AutogradContext*, const Tensor& a, const Tensor& b) { return a * b; }
   static tensor_list backward(AutogradContext*, tensor_list g) { return {g[0]}; }

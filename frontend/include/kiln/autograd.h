@@ -47,6 +47,12 @@ class AutoGradMode {
 
 bool is_grad_enabled();
 
+// The thread's grad mode, as at::GradMode.
+struct GradMode {
+  static bool is_enabled();
+  static void set_enabled(bool enabled);
+};
+
 namespace autograd {
 
 using tensor_list = std::vector<Tensor>;
@@ -97,6 +103,11 @@ class AutogradContext {
   tensor_list get_saved_variables() const;
   // needs_input_grad(i): whether forward's i-th argument requires grad.
   bool needs_input_grad(size_t index) const;
+  // Outputs of forward that get no gradient (indices, masks): they do not require grad.
+  void mark_non_differentiable(const tensor_list& outputs);
+  // With false, backward receives undefined tensors for outputs that got no gradient instead of
+  // zeros (LibTorch's default is true).
+  void set_materialize_grads(bool value) { materialize_grads_ = value; }
   std::unordered_map<std::string, IValue> saved_data;
 
  private:
@@ -106,6 +117,8 @@ class AutogradContext {
   // output owns this context through its gradient rule).
   std::vector<std::weak_ptr<ir::Node>> saved_outputs_;
   std::vector<bool> needs_input_grad_;
+  tensor_list non_differentiable_;
+  bool materialize_grads_ = true;
 };
 
 // The part of Function<T>::apply that does not depend on T (frontend/custom_function.cc).

@@ -61,6 +61,7 @@ class Tensor {
   // computed from one in grad mode; only leaves and tensors that retain_grad() get .grad().
   bool requires_grad() const;
   Tensor& requires_grad_(bool requires_grad = true, Loc loc = Loc::current());
+  Tensor& set_requires_grad(bool requires_grad, Loc loc = Loc::current()) { return requires_grad_(requires_grad, loc); }
   bool is_leaf() const;
   // The gradient backward() accumulated (undefined before the first backward that reaches it).
   // A handle to it, so x.grad().zero_() resets it in place.
