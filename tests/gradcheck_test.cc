@@ -6,6 +6,7 @@
 #include <string>
 
 #include "kiln/kiln.h"
+#include "tests/random_graph.h"
 #include "tests/testing.h"
 
 namespace kiln {
@@ -205,6 +206,29 @@ TEST(Gradcheck, DetectsAWrongGradient) {
                     "Jacobian mismatch", "numerical", "analytical");
   Tensor f32 = randn({2}).requires_grad_();
   EXPECT_KILN_ERROR(gradcheck([](const tensor_list& in) { return in; }, {f32}), "gradcheck", "float32", "float64");
+}
+
+// Compositions: the rules chained through random programs (broadcasting, reductions, softmax,
+// movement, joins), each checked against finite differences through a fixed projection of its
+// output to a scalar.
+TEST(GradcheckRandomPrograms, MatchFiniteDifferences) {
+  constexpr uint32_t kPrograms = 150;
+  for (uint32_t seed = 1; seed <= kPrograms; ++seed) {
+    testing::RandomGraph graph(seed, /*differentiable=*/true);
+    Shape shape = graph.input_shape();
+    manual_seed(100000 + seed);  // input_shape() seeded the stream the program's constants come from
+    Tensor x = random_leaf(shape);
+    auto fn = [&](const tensor_list& in) {
+      Tensor y = graph.build(in[0]);
+      Tensor weights = (arange(y.numel(), dtype(kFloat64)) * 0.37 + 0.1).sin().reshape(y.sizes());
+      return tensor_list{(y * weights).sum()};
+    };
+    try {
+      gradcheck(fn, {x});
+    } catch (const Error& e) {
+      ADD_FAILURE() << "seed " << seed << ": " << e.what() << "\n" << dump_ir(graph.build(x.detach()));
+    }
+  }
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 // A generator of random graphs for differential tests: random shapes (including size 1 and odd
 // sizes), every dtype, broadcasting, reductions over random axes, softmax and movement ops.
 // build() records the same graph each time it is called (evaluation consumes a graph, so each
-// executor under test gets its own copy).
+// executor under test gets its own copy). A differentiable generator keeps to float64 and small
+// shapes, and build(input) grows the graph from a given input of input_shape(), for gradient
+// checks against finite differences.
 #pragma once
 
 #include <random>
@@ -12,29 +14,46 @@ namespace kiln::testing {
 
 class RandomGraph {
  public:
-  explicit RandomGraph(uint32_t seed) : rng_(seed), seed_(seed) {}
+  explicit RandomGraph(uint32_t seed, bool differentiable = false)
+      : rng_(seed), seed_(seed), differentiable_(differentiable), real_(differentiable ? kFloat64 : kFloat32) {}
 
   kiln::Tensor build() {
+    start();
+    return grow(leaf());
+  }
+  kiln::Shape input_shape() {
+    start();
+    return random_shape();
+  }
+  kiln::Tensor build(const kiln::Tensor& input) {
+    start();
+    random_shape();
+    return grow(input);
+  }
+
+ private:
+  void start() {
     rng_.seed(seed_);
     kiln::manual_seed(seed_);
-    kiln::Tensor x = leaf();
+  }
+  kiln::Tensor grow(kiln::Tensor x) {
     int steps = pick(2, 8);
     for (int i = 0; i < steps; ++i) x = step(x);
     return x;
   }
 
- private:
   int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
   bool coin() { return pick(0, 1) == 1; }
 
   kiln::Shape random_shape() {
     static const int64_t sizes[] = {1, 2, 3, 5, 7, 16, 33};
     kiln::Shape s(pick(0, 3));
-    for (int64_t& d : s) d = sizes[pick(0, 6)];
+    for (int64_t& d : s) d = sizes[pick(0, differentiable_ ? 2 : 6)];
     return s;
   }
 
   kiln::Tensor leaf(kiln::Shape shape) {
+    if (differentiable_) return kiln::randn(shape, kiln::dtype(kiln::kFloat64));
     switch (pick(0, 4)) {
       case 0: return kiln::randn(shape, kiln::dtype(kiln::kFloat64));
       case 1: return (kiln::rand(shape) * 10).to(kiln::kInt32);
@@ -56,9 +75,9 @@ class RandomGraph {
   kiln::Tensor step(const kiln::Tensor& x) {
     int64_t rank = x.dim();
     switch (pick(0, 11)) {
-      case 0: return x.to(kiln::kFloat32).tanh();
+      case 0: return x.to(real_).tanh();
       case 1: return (x.to(kiln::kFloat64).abs() + 1).log();
-      case 2: return kiln::sigmoid(x) * 3 - x.to(kiln::kFloat32);
+      case 2: return kiln::sigmoid(x) * 3 - x.to(real_);
       case 3: return x + leaf(broadcastable(x.sizes()));
       case 4: return x * leaf(broadcastable(x.sizes()));
       case 5: return kiln::where(x > leaf(broadcastable(x.sizes())), x, kiln::zeros_like(x));
@@ -70,10 +89,10 @@ class RandomGraph {
           case 0: return x.sum(dims, coin());
           case 1: return std::get<0>(x.max(dims[0], coin()));
           case 2: return std::get<0>(x.min(dims[0], coin()));
-          default: return x.to(kiln::kFloat32).mean(dims, coin());
+          default: return x.to(real_).mean(dims, coin());
         }
       }
-      case 7: return rank == 0 ? x : kiln::softmax(x.to(kiln::kFloat32), pick(0, static_cast<int>(rank) - 1));
+      case 7: return rank == 0 ? x : kiln::softmax(x.to(real_), pick(0, static_cast<int>(rank) - 1));
       case 8: return rank < 2 ? x.unsqueeze(0).expand({3, -1}) : x.transpose(0, rank - 1);
       case 9: {
         if (rank == 0) return x.reshape({1, 1});
@@ -87,6 +106,8 @@ class RandomGraph {
 
   std::mt19937 rng_;
   uint32_t seed_;
+  bool differentiable_;
+  kiln::ScalarType real_;  // the floating dtype steps convert to
 };
 
 }  // namespace kiln::testing
