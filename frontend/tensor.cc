@@ -99,7 +99,14 @@ void* Tensor::data_ptr_checked(ScalarType expected, Loc call) const {
   if (value.use_count() > 1 && value->storage->owned()) {
     auto copy = ir::Storage::allocate(value->storage->bytes());
     std::memcpy(copy->data(), value->storage->data(), value->storage->bytes());
-    root.set_node(ir::buffer(std::move(copy), value->shape, value->dtype, value->loc));
+    ir::NodePtr private_copy = ir::buffer(std::move(copy), value->shape, value->dtype, value->loc);
+    // The copy is the same value to autograd: a computed tensor keeps how it was computed.
+    if (value->grad == ir::Grad::Derived) {
+      private_copy->grad = ir::Grad::Derived;
+      private_copy->recipe = value->recipe;
+      private_copy->grad_released = value->grad_released;
+    }
+    root.set_node(std::move(private_copy));
   }
   ++root.version;  // the caller may write: views re-derive their values on next use
   return static_cast<char*>(value->storage->data()) +

@@ -143,6 +143,18 @@ TEST(Autograd, DetachedViewsWriteTheirBaseUntracked) {
   expect_tensor<double>(x.grad(), {2}, {4, 8});
 }
 
+TEST(Autograd, DataPtrKeepsAComputedTensorDifferentiable) {
+  Tensor x = leaf({1, 2});
+  Tensor y = x * 3;
+  Tensor pending = y + 1;  // a graph that still reads y's buffer once y is evaluated
+  double* p = y.data_ptr<double>();  // copy on write: y gets a private buffer
+  EXPECT_EQ(p[1], 6.0);
+  EXPECT_TRUE(y.requires_grad());
+  (y * y).sum().backward();
+  expect_tensor<double>(x.grad(), {2}, {18, 36});  // d/dx 9x^2
+  expect_tensor<double>(pending, {2}, {4, 7});
+}
+
 TEST(Autograd, GradModeAndSetRequiresGrad) {
   EXPECT_TRUE(GradMode::is_enabled());
   GradMode::set_enabled(false);
