@@ -97,13 +97,15 @@ Seeds seeds(const tensor_list& outputs, const tensor_list& grad_outputs, const c
   return s;
 }
 
-// Runs the transform in grad mode iff create_graph, dumping the backward graph if asked.
-std::vector<ir::NodePtr> differentiate(const Seeds& s, const std::vector<ir::NodePtr>& wrt, bool create_graph,
-                                       SourceLoc loc) {
+// Runs the transform over `graph` (the seeds' gradient graph) in grad mode iff create_graph,
+// dumping the backward graph if asked.
+std::vector<ir::NodePtr> differentiate(const std::vector<ir::NodePtr>& graph, const Seeds& s,
+                                       const std::vector<ir::NodePtr>& wrt, bool create_graph) {
   ir::GradModeGuard mode(create_graph);
   bool dump = detail::dump_options().backward;
   std::unordered_map<const ir::Node*, const ir::Node*> origins;
-  std::vector<ir::NodePtr> grads = passes::differentiate(s.outputs, s.cotangents, wrt, loc, dump ? &origins : nullptr);
+  std::vector<ir::NodePtr> grads =
+      passes::differentiate(graph, s.outputs, s.cotangents, wrt, dump ? &origins : nullptr);
   if (dump) detail::dump_backward(s.outputs, grads, origins);
   return grads;
 }
@@ -122,7 +124,7 @@ void backward(const tensor_list& tensors, const tensor_list& grad_tensors, std::
       wrt.push_back(n);
       sinks.push_back(std::move(sink));
     }
-  std::vector<ir::NodePtr> grads = differentiate(s, wrt, create_graph, loc);
+  std::vector<ir::NodePtr> grads = differentiate(graph, s, wrt, create_graph);
 
   // The leaves are evaluated too: a lazily updated parameter (an optimizer step recorded since
   // the last backward) is computed by this graph anyway, and materializing it keeps the next
@@ -155,7 +157,8 @@ tensor_list grad(const tensor_list& outputs, const tensor_list& inputs, const te
     });
     wrt.push_back(n);
   }
-  std::vector<ir::NodePtr> grads = differentiate(s, wrt, create_graph, loc);
+  std::vector<ir::NodePtr> graph = passes::gradient_graph(s.outputs, loc);
+  std::vector<ir::NodePtr> grads = differentiate(graph, s, wrt, create_graph);
   tensor_list result;
   for (size_t i = 0; i < grads.size(); ++i) {
     check(grads[i] || allow_unused, "grad", loc, [&] {
@@ -164,7 +167,7 @@ tensor_list grad(const tensor_list& outputs, const tensor_list& inputs, const te
     });
     result.push_back(grads[i] ? detail::make_tensor(std::move(grads[i])) : Tensor());
   }
-  if (!retain_graph.value_or(create_graph)) passes::release(passes::gradient_graph(s.outputs, loc));
+  if (!retain_graph.value_or(create_graph)) passes::release(graph);
   return result;
 }
 

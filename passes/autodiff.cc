@@ -67,10 +67,9 @@ std::vector<NodePtr> gradient_graph(const std::vector<NodePtr>& outputs, SourceL
   return order;
 }
 
-std::vector<NodePtr> differentiate(const std::vector<NodePtr>& outputs, const std::vector<NodePtr>& cotangents,
-                                   const std::vector<NodePtr>& wrt, SourceLoc loc,
+std::vector<NodePtr> differentiate(const std::vector<NodePtr>& order, const std::vector<NodePtr>& outputs,
+                                   const std::vector<NodePtr>& cotangents, const std::vector<NodePtr>& wrt,
                                    std::unordered_map<const Node*, const Node*>* origins) {
-  std::vector<NodePtr> order = gradient_graph(outputs, loc);
   std::unordered_set<const Node*> targets;
   for (const NodePtr& w : wrt) targets.insert(w.get());
 

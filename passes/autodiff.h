@@ -17,11 +17,11 @@ namespace kiln::passes {
 std::vector<ir::NodePtr> gradient_graph(const std::vector<ir::NodePtr>& outputs, SourceLoc loc);
 
 // For each of `wrt`, the gradient of sum_i <outputs[i], cotangents[i]>: the vector-Jacobian
-// product, null where `wrt` does not reach the outputs. When `origins` is given, it maps each
-// node the transform built to the forward node whose rule built it.
-std::vector<ir::NodePtr> differentiate(const std::vector<ir::NodePtr>& outputs,
+// product, null where `wrt` does not reach the outputs. `graph` is gradient_graph(outputs). When
+// `origins` is given, it maps each node the transform built to the forward node whose rule built
+// it.
+std::vector<ir::NodePtr> differentiate(const std::vector<ir::NodePtr>& graph, const std::vector<ir::NodePtr>& outputs,
                                        const std::vector<ir::NodePtr>& cotangents, const std::vector<ir::NodePtr>& wrt,
-                                       SourceLoc loc,
                                        std::unordered_map<const ir::Node*, const ir::Node*>* origins = nullptr);
 
 // Marks a gradient graph as used up (a backward without retain_graph): its recipes and custom
