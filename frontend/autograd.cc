@@ -12,10 +12,6 @@
 
 namespace kiln {
 
-NoGradGuard::NoGradGuard() : previous_(ir::grad_mode_enabled()) { ir::set_grad_mode(false); }
-NoGradGuard::~NoGradGuard() { ir::set_grad_mode(previous_); }
-AutoGradMode::AutoGradMode(bool enabled) : previous_(ir::grad_mode_enabled()) { ir::set_grad_mode(enabled); }
-AutoGradMode::~AutoGradMode() { ir::set_grad_mode(previous_); }
 bool is_grad_enabled() { return ir::grad_mode_enabled(); }
 bool GradMode::is_enabled() { return ir::grad_mode_enabled(); }
 void GradMode::set_enabled(bool enabled) { ir::set_grad_mode(enabled); }

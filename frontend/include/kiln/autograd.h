@@ -16,33 +16,25 @@
 #include <variant>
 #include <vector>
 
+#include "ir/grad_mode.h"
 #include "kiln/tensor.h"
 
 namespace kiln {
 
-// Turns off recording of gradient structure in its scope on this thread, as torch::NoGradGuard:
-// tensors computed inside do not require grad.
-class NoGradGuard {
- public:
-  NoGradGuard();
-  ~NoGradGuard();
-  NoGradGuard(const NoGradGuard&) = delete;
-  NoGradGuard& operator=(const NoGradGuard&) = delete;
-
- private:
-  bool previous_;
-};
-
-// Sets grad mode for its scope, as torch::AutoGradMode.
+// Sets grad mode for its scope on this thread and restores it after, as torch::AutoGradMode.
 class AutoGradMode {
  public:
-  explicit AutoGradMode(bool enabled);
-  ~AutoGradMode();
-  AutoGradMode(const AutoGradMode&) = delete;
-  AutoGradMode& operator=(const AutoGradMode&) = delete;
+  explicit AutoGradMode(bool enabled) : guard_(enabled) {}
 
  private:
-  bool previous_;
+  ir::GradModeGuard guard_;
+};
+
+// Turns off recording of gradient structure in its scope, as torch::NoGradGuard: tensors
+// computed inside do not require grad.
+class NoGradGuard : public AutoGradMode {
+ public:
+  NoGradGuard() : AutoGradMode(false) {}
 };
 
 bool is_grad_enabled();
