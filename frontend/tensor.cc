@@ -100,11 +100,16 @@ void* Tensor::data_ptr_checked(ScalarType expected, Loc call) const {
     auto copy = ir::Storage::allocate(value->storage->bytes());
     std::memcpy(copy->data(), value->storage->data(), value->storage->bytes());
     ir::NodePtr private_copy = ir::buffer(std::move(copy), value->shape, value->dtype, value->loc);
-    // The copy is the same value to autograd: a computed tensor keeps how it was computed.
-    if (value->grad == ir::Grad::Derived) {
+    // To autograd the copy is an identity of the value it copies, so gradients reach that node
+    // and whatever rule it has (its recipe, a built-in or user-written custom rule, the other
+    // outputs of a multi-output rule). The old buffer stays alive until backward releases it.
+    if (value->grad == ir::Grad::Derived && !value->grad_released) {
       private_copy->grad = ir::Grad::Derived;
-      private_copy->recipe = value->recipe;
-      private_copy->grad_released = value->grad_released;
+      private_copy->recipe = ir::alias(value, value->loc);
+      private_copy->recipe->grad = ir::Grad::Derived;
+    } else if (value->grad == ir::Grad::Derived) {
+      private_copy->grad = ir::Grad::Derived;
+      private_copy->grad_released = true;
     }
     root.set_node(std::move(private_copy));
   }
@@ -130,8 +135,15 @@ Tensor Tensor::to(Device d, Loc call) const {
 Tensor Tensor::clone(Loc call) const {
   // Nodes are immutable, so sharing one is a copy; data_ptr copies on write if needed. A tensor
   // in the gradient graph gets a new node: its clone is a distinct non-leaf, as in PyTorch.
+  // A value that reads the user's memory is copied now, as LibTorch's clone copies: the user may
+  // change or free that memory as soon as clone() returns.
   SourceLoc loc = SourceLoc::from(call);
   const ir::NodePtr& n = detail::operand(*this, "clone", loc);
+  if (n->reads_borrowed) {
+    ir::NodePtr copy = ir::alias(n, loc);
+    detail::evaluate({copy});  // an output that is an input buffer gets memory of its own
+    return detail::make_tensor(std::move(copy), device());
+  }
   return detail::make_tensor(n->grad == ir::Grad::None ? n : ir::alias(n, loc), device());
 }
 

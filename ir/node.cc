@@ -42,6 +42,8 @@ Node::Node(Op op, ScalarType dtype, Shape shape, std::vector<NodePtr> inputs, At
   if (grad_mode_enabled() && is_floating(dtype) &&
       std::any_of(this->inputs.begin(), this->inputs.end(), [](const NodePtr& in) { return in->grad != Grad::None; }))
     grad = Grad::Derived;
+  reads_borrowed =
+      std::any_of(this->inputs.begin(), this->inputs.end(), [](const NodePtr& in) { return in->reads_borrowed; });
 }
 
 Node::~Node() {
@@ -57,6 +59,7 @@ void Node::materialize(std::shared_ptr<Storage> value) {
   op = Op::Buffer;
   attrs = Attrs{};
   storage = std::move(value);
+  reads_borrowed = !storage->owned();
   NodePtr kept = std::move(recipe);
   release_edges(*this);
   recipe = std::move(kept);

@@ -71,6 +71,9 @@ struct Node {
   NodePtr recipe;
   std::shared_ptr<const CustomGradient> custom_gradient;
   bool grad_released = false;        // a backward without retain_graph went through this node
+  // The value reads memory the user owns (a from_blob buffer, or a graph over one): ops that own
+  // their result in LibTorch (clone) must copy it before the user can change or free it.
+  bool reads_borrowed = false;
 
   int64_t numel() const { return kiln::numel(shape); }
   bool is_buffer() const { return op == Op::Buffer; }

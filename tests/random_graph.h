@@ -6,6 +6,7 @@
 // checks against finite differences.
 #pragma once
 
+#include <functional>
 #include <random>
 
 #include "kiln/kiln.h"
@@ -25,10 +26,13 @@ class RandomGraph {
     start();
     return random_shape();
   }
-  kiln::Tensor build(const kiln::Tensor& input) {
+  // Called with each intermediate value as the graph grows: a test may read it (data_ptr, item,
+  // printing) before differentiating, as a user inspecting a model does.
+  using Observer = std::function<void(const kiln::Tensor&)>;
+  kiln::Tensor build(const kiln::Tensor& input, const Observer& observe = nullptr) {
     start();
     random_shape();
-    return grow(input);
+    return grow(input, observe);
   }
 
  private:
@@ -36,9 +40,12 @@ class RandomGraph {
     rng_.seed(seed_);
     kiln::manual_seed(seed_);
   }
-  kiln::Tensor grow(kiln::Tensor x) {
+  kiln::Tensor grow(kiln::Tensor x, const Observer& observe = nullptr) {
     int steps = pick(2, 8);
-    for (int i = 0; i < steps; ++i) x = step(x);
+    for (int i = 0; i < steps; ++i) {
+      x = step(x);
+      if (observe) observe(x);
+    }
     return x;
   }
 
