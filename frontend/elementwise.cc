@@ -26,6 +26,7 @@ struct Operand {
   Scalar scalar;
   ScalarType dtype;
   int priority;  // 0 scalar, 1 zero-dim tensor, 2 dimensioned tensor
+  bool runtime = false;  // a scalar the user passed: a kernel input, not a compiled constant
 };
 
 Operand from_tensor(const Tensor& t, const char* op, SourceLoc loc) {
@@ -34,7 +35,7 @@ Operand from_tensor(const Tensor& t, const char* op, SourceLoc loc) {
   return {n, {}, n->dtype, n->shape.empty() ? 1 : 2};
 }
 
-Operand from_scalar(const Scalar& s) { return {nullptr, s, s.type(), 0}; }
+Operand from_scalar(const Scalar& s, bool runtime) { return {nullptr, s, s.type(), 0, runtime}; }
 
 // torch.result_type: operands of the highest priority promote among themselves; one of lower
 // priority lifts the result only if its category is higher, to its own type (0-dim tensors) or
@@ -65,7 +66,9 @@ std::vector<ir::NodePtr> align(const std::vector<Operand>& xs, ScalarType dtype,
   std::vector<ir::NodePtr> out;
   for (const Operand& x : xs) {
     // A scalar is a constant: build it at the right type and shape directly.
-    if (!x.node) out.push_back(detail::constant(x.scalar, shape, dtype, loc));
+    if (!x.node)
+      out.push_back(x.runtime ? detail::scalar_input(x.scalar, shape, dtype, loc)
+                              : detail::constant(x.scalar, shape, dtype, loc));
     else out.push_back(detail::broadcast_to(detail::cast_to(x.node, dtype, loc), shape, loc));
   }
   return out;
@@ -85,7 +88,8 @@ Tensor binary(Op op, const Operand& a, const Operand& b, SourceLoc loc, const Sc
   });
   if (op == Op::Div && !is_floating(t)) t = kFloat32;  // true division
   std::vector<ir::NodePtr> xs = align({a, b}, t, name, loc);
-  if (!(alpha == Scalar(1))) xs[1] = ir::binary(Op::Mul, xs[1], detail::constant(alpha, xs[1]->shape, t, loc), loc);
+  if (!(alpha == Scalar(1)))
+    xs[1] = ir::binary(Op::Mul, xs[1], detail::scalar_input(alpha, xs[1]->shape, t, loc), loc);
   return detail::make_tensor(ir::binary(op, xs[0], xs[1], loc));
 }
 
@@ -106,7 +110,11 @@ Tensor as_floating(const Tensor& x, const char* op, SourceLoc loc) {
 }
 
 Operand T(const Tensor& t, const char* op, SourceLoc loc) { return from_tensor(t, op, loc); }
-Operand S(const Scalar& s) { return from_scalar(s); }
+// A scalar the user passed (a learning rate, a clamp bound) changes between steps: it is a
+// runtime input of the kernels that read it, so a new value compiles nothing (docs/IR.md).
+Operand S(const Scalar& s) { return from_scalar(s, true); }
+// A constant of Kiln's own decompositions (sigmoid's 1, gelu's coefficients): compiled in.
+Operand K(const Scalar& s) { return from_scalar(s, false); }
 
 }  // namespace
 
@@ -137,13 +145,13 @@ KILN_UNARY(erf, Op::Erf)
 Tensor rsqrt(const Tensor& x, Loc call) {
   SourceLoc loc = SourceLoc::from(call);
   Tensor root = unary(Op::Sqrt, x, loc);
-  return binary(Op::Div, S(1), T(root, "rsqrt", loc), loc);
+  return binary(Op::Div, K(1), T(root, "rsqrt", loc), loc);
 }
 
 Tensor sigmoid(const Tensor& x, Loc call) {
   SourceLoc loc = SourceLoc::from(call);
   Tensor e = unary(Op::Exp, unary(Op::Neg, as_floating(x, "sigmoid", loc), loc), loc);
-  return binary(Op::Div, S(1), T(binary(Op::Add, S(1), T(e, "sigmoid", loc), loc), "sigmoid", loc), loc);
+  return binary(Op::Div, K(1), T(binary(Op::Add, K(1), T(e, "sigmoid", loc), loc), "sigmoid", loc), loc);
 }
 
 Tensor relu(const Tensor& x, Loc call) {
@@ -159,7 +167,7 @@ Tensor square(const Tensor& x, Loc call) {
   SourceLoc loc = SourceLoc::from(call);
   // torch.square is pow(x, 2), so bool squares to int64.
   Operand in = T(x, "square", loc);
-  ir::NodePtr v = detail::cast_to(in.node, promote({in, S(2)}), loc);
+  ir::NodePtr v = detail::cast_to(in.node, promote({in, K(2)}), loc);
   return detail::make_tensor(ir::binary(Op::Mul, v, v, loc));
 }
 
@@ -175,14 +183,14 @@ Tensor gelu(const Tensor& input, const std::string& approximate, Loc call) {
     // 0.5 x (1 + tanh(z)) with z = sqrt(2/pi) (x + 0.044715 x^3), computed as x / (1 + exp(-2z)),
     // the same function with one exp and no tanh (a third of the arithmetic in a kernel).
     Tensor cube = binary(Op::Mul, t(binary(Op::Mul, t(x), t(x), loc)), t(x), loc);
-    Tensor poly = binary(Op::Add, t(x), t(binary(Op::Mul, t(cube), S(0.044715), loc)), loc);
-    Tensor e = unary(Op::Exp, binary(Op::Mul, t(poly), S(-2 * std::sqrt(2.0 / std::numbers::pi)), loc), loc);
-    return binary(Op::Div, t(x), t(binary(Op::Add, t(e), S(1), loc)), loc);
+    Tensor poly = binary(Op::Add, t(x), t(binary(Op::Mul, t(cube), K(0.044715), loc)), loc);
+    Tensor e = unary(Op::Exp, binary(Op::Mul, t(poly), K(-2 * std::sqrt(2.0 / std::numbers::pi)), loc), loc);
+    return binary(Op::Div, t(x), t(binary(Op::Add, t(e), K(1), loc)), loc);
   }
   // 0.5 x (1 + erf(x / sqrt(2)))
-  Tensor inner = unary(Op::Erf, binary(Op::Mul, t(x), S(1.0 / std::numbers::sqrt2), loc), loc);
-  Tensor half_x = binary(Op::Mul, t(x), S(0.5), loc);
-  return binary(Op::Mul, t(half_x), t(binary(Op::Add, t(inner), S(1), loc)), loc);
+  Tensor inner = unary(Op::Erf, binary(Op::Mul, t(x), K(1.0 / std::numbers::sqrt2), loc), loc);
+  Tensor half_x = binary(Op::Mul, t(x), K(0.5), loc);
+  return binary(Op::Mul, t(half_x), t(binary(Op::Add, t(inner), K(1), loc)), loc);
 }
 
 Tensor pow(const Tensor& base, const Scalar& exponent, Loc call) {

@@ -72,9 +72,13 @@ Tensor zeros(IntArrayRef size, TensorOptions o, Loc loc) {
 Tensor ones(IntArrayRef size, TensorOptions o, Loc loc) {
   return filled(size, 1, o.dtype(), o, "ones", SourceLoc::from(loc));
 }
-Tensor full(IntArrayRef size, const Scalar& value, TensorOptions o, Loc loc) {
-  ScalarType natural = value.type() == kFloat64 ? kFloat32 : value.type();
-  return filled(size, value, o.has_dtype() ? o.dtype() : natural, o, "full", SourceLoc::from(loc));
+Tensor full(IntArrayRef size, const Scalar& value, TensorOptions o, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  ScalarType t = o.has_dtype() ? o.dtype() : value.type() == kFloat64 ? kFloat32 : value.type();
+  detail::check_device(o.device(), "full", loc);
+  // The user's value (a fill_, a schedule's constant) is a runtime input, as in scalar operands.
+  Tensor out = detail::make_tensor(detail::scalar_input(value, checked_size(size, "full", loc), t, loc), o.device());
+  return with_grad_option(std::move(out), o, "full", loc);
 }
 
 namespace {

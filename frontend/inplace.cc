@@ -40,7 +40,11 @@ Tensor& Tensor::div_(const Scalar& o, Loc loc) { return assign(*this, div(o, loc
 Tensor& Tensor::clamp_(std::optional<Scalar> min, std::optional<Scalar> max, Loc loc) {
   return assign(*this, clamp(min, max, loc), "clamp_", SourceLoc::from(loc));
 }
-Tensor& Tensor::zero_(Loc loc) { return fill_(0, loc); }
+Tensor& Tensor::zero_(Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  detail::operand(*this, "zero_", loc);
+  return assign(*this, zeros_like(*this, {}, call), "zero_", loc);  // a constant zero, compiled in
+}
 Tensor& Tensor::fill_(const Scalar& value, Loc call) {
   SourceLoc loc = SourceLoc::from(call);
   detail::operand(*this, "fill_", loc);

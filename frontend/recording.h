@@ -19,8 +19,11 @@ std::string describe(const Tensor& t);  // "float32[2, 3]"
 // operands of one shape).
 ir::NodePtr broadcast_to(ir::NodePtr x, const Shape& shape, SourceLoc loc);
 ir::NodePtr cast_to(ir::NodePtr x, ScalarType t, SourceLoc loc);
-// A constant of `shape`.
+// A constant of `shape`, compiled into the kernels that read it.
 ir::NodePtr constant(const Scalar& value, const Shape& shape, ScalarType t, SourceLoc loc);
+// A scalar the user passed, broadcast to `shape`: a zero-dim buffer, so kernels read it as an input
+// and a new value between steps compiles nothing (the schedule key sees only its dtype and shape).
+ir::NodePtr scalar_input(const Scalar& value, const Shape& shape, ScalarType t, SourceLoc loc);
 
 // The common shape of `shapes`, or kiln::Error naming `op` and every shape.
 Shape broadcast_all(const std::vector<Shape>& shapes, const char* op, SourceLoc loc);

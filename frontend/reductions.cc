@@ -164,7 +164,8 @@ Tensor Tensor::mean(IntArrayRef dims, bool keepdim, Loc call) const {
   int64_t count = 1;
   for (int64_t a : axes) count *= x->shape[a];
   ir::NodePtr total = reduce(Op::ReduceSum, x, axes, keepdim, loc);
-  ir::NodePtr n = detail::constant(static_cast<double>(count), total->shape, x->dtype, loc);
+  // The count is a runtime input: a new batch size changes it without compiling a kernel.
+  ir::NodePtr n = detail::scalar_input(static_cast<double>(count), total->shape, x->dtype, loc);
   return detail::make_tensor(ir::binary(Op::Div, total, n, loc));
 }
 

@@ -22,8 +22,10 @@ namespace {
 using ir::Node;
 
 // The graph's structure as numbers: per node its op, dtype, shape, attributes and inputs'
-// positions. Buffers contribute only dtype and shape; random nodes not their seed and offset
-// (extern steps read those from the node at run time), only which of them share both.
+// positions. Buffers contribute only dtype and shape, and one-element buffers (runtime scalars)
+// the class of value simplification may use (passes::runtime_scalar_class); random nodes not
+// their seed and offset (extern steps read those from the node at run time), only which of them
+// share both.
 std::vector<uint64_t> signature(const std::vector<const Node*>& order, const std::vector<ir::NodePtr>& roots,
                                 bool fuse, std::unordered_map<const Node*, int>& position) {
   std::vector<uint64_t> sig = {fuse, roots.size()};
@@ -42,7 +44,10 @@ std::vector<uint64_t> signature(const std::vector<const Node*>& order, const std
     position.emplace(n, static_cast<int>(position.size()));
     sig.push_back(uint64_t(n->is_buffer() ? ir::Op::Buffer : n->op) << 8 | uint64_t(n->dtype));
     ints(n->shape);
-    if (n->is_buffer()) continue;
+    if (n->is_buffer()) {
+      if (n->numel() == 1) sig.push_back(passes::runtime_scalar_class(*n));
+      continue;
+    }
     sig.push_back(n->inputs.size());
     for (const ir::NodePtr& in : n->inputs) sig.push_back(position.at(in.get()));
     const ir::Attrs& a = n->attrs;

@@ -38,6 +38,9 @@ std::string ints(const std::vector<int64_t>& v) {
 std::string attributes(const Node& n) {
   const Attrs& a = n.attrs;
   switch (n.op) {
+    case Op::Buffer:  // a runtime scalar shows its current value (it is not part of the structure)
+      if (n.numel() != 1 || !n.storage) return "";
+      return "value=" + dispatch_dtype(n.dtype, [&]<typename T>() { return Scalar(n.data<T>()[0]).str(); });
     case Op::Full: return "value=" + a.value.str();
     case Op::Iota: return "start=" + a.value.str() + ", step=" + a.delta.str();
     case Op::Random:

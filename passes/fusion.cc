@@ -29,6 +29,12 @@ std::pair<const Node*, bool> extern_operand(const Node* n, size_t i) {
 }
 
 bool is_inlined_source(const Node* n) { return n->op == Op::Full || n->op == Op::Iota; }
+// A runtime scalar (a one-element buffer) or a broadcast of one: a kernel reads it once, into a
+// register, so it is inlined like a constant and costs nothing as a shared read.
+bool is_scalar_input(const Node* n) {
+  while (n->op == Op::Reshape || n->op == Op::Expand) n = n->inputs[0].get();
+  return n->is_buffer() && n->numel() == 1;
+}
 bool is_reduction(const Node* n) {
   return n->op == Op::ReduceSum || n->op == Op::ReduceMax || n->op == Op::ReduceMin;
 }
@@ -98,7 +104,7 @@ class Planner {
   void mark_required() {
     for (const Node* n : order_) {
       if (n->is_buffer()) continue;
-      if (!fuse_ && !is_inlined_source(n)) mat_.insert(n);
+      if (!fuse_ && !is_inlined_source(n) && !is_scalar_input(n)) mat_.insert(n);
       if (is_extern(n)) {
         mat_.insert(n);
         for (size_t i = 0; i < n->inputs.size(); ++i) {
@@ -114,7 +120,7 @@ class Planner {
   // Shared elementwise subexpressions are recomputed unless they are big or read many buffers.
   void mark_expensive_shared() {
     for (const Node* n : order_) {
-      if (n->is_buffer() || mat_.count(n) || is_reduction(n) || is_inlined_source(n)) continue;
+      if (n->is_buffer() || mat_.count(n) || is_reduction(n) || is_inlined_source(n) || is_scalar_input(n)) continue;
       if (users_[n].size() < 2) continue;
       std::unordered_set<const Node*> seen, reads;
       int ops = 0;
@@ -122,7 +128,7 @@ class Planner {
       while (!stack.empty() && ops <= kMaxRecomputeOps) {
         const Node* x = stack.back();
         stack.pop_back();
-        if (!seen.insert(x).second) continue;
+        if (!seen.insert(x).second || is_scalar_input(x)) continue;
         if (x->is_buffer() || mat_.count(x) || is_reduction(x)) {
           reads.insert(x);
           continue;
@@ -140,7 +146,7 @@ class Planner {
       int d = 0;
       for (const ir::NodePtr& in : n->inputs)
         if (!in->is_buffer() && !mat_.count(in.get())) d = std::max(d, depth[in.get()]);
-      if (d + 1 > kMaxInlineDepth && !is_inlined_source(n)) {
+      if (d + 1 > kMaxInlineDepth && !is_inlined_source(n) && !is_scalar_input(n)) {
         mat_.insert(n);
         d = -1;
       }

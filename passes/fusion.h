@@ -6,7 +6,9 @@
 // - Graph outputs, extern nodes and the non-buffer inputs of extern nodes are materialized, except
 //   that a floating matmul reads an operand that swaps its last two axes (x.t()) as its input,
 //   transposed (BLAS takes transposed operands), instead of materializing the transpose.
-// - `full` and `iota` are always inlined: they are index arithmetic.
+// - `full` and `iota` are always inlined: they are index arithmetic. So are runtime scalars (a
+//   one-element buffer, broadcast): a kernel reads one into a register, and such reads do not
+//   count toward kMaxRecomputeReads.
 // - Elementwise and movement nodes are inlined into every kernel that uses them. A node with
 //   several users is recomputed by each when cheap: its inlined expression has at most
 //   kMaxRecomputeOps ops and reads at most kMaxRecomputeReads buffers; otherwise it is

@@ -12,17 +12,24 @@ NodePtr sink_reshape(const NodePtr& n) {
   bool elementwise = kind == OpKind::Unary || kind == OpKind::Binary || kind == OpKind::Compare ||
                      kind == OpKind::Select || kind == OpKind::Cast;
   if (!elementwise) return nullptr;
-  // Every operand must be a reshape from one common shape, or a constant.
+  // Every operand must be a reshape from one common shape, or a constant (a runtime scalar too).
   const Shape* from = nullptr;
   for (const NodePtr& in : n->inputs) {
-    if (full_value(*in)) continue;
+    if (full_value(*in) || runtime_scalar(in)) continue;
     if (in->op != Op::Reshape || (from && in->inputs[0]->shape != *from)) return nullptr;
     from = &in->inputs[0]->shape;
   }
   if (!from) return nullptr;
   std::vector<NodePtr> inputs;
-  for (const NodePtr& in : n->inputs)
-    inputs.push_back(full_value(*in) ? ir::full(*full_value(*in), *from, in->dtype, in->loc) : in->inputs[0]);
+  for (const NodePtr& in : n->inputs) {
+    if (const Scalar* c = full_value(*in)) {
+      inputs.push_back(ir::full(*c, *from, in->dtype, in->loc));
+    } else if (const NodePtr* s = runtime_scalar(in)) {
+      inputs.push_back(ir::expand(ir::reshape(*s, Shape(from->size(), 1), in->loc), *from, in->loc));
+    } else {
+      inputs.push_back(in->inputs[0]);
+    }
+  }
   auto inner = std::make_shared<ir::Node>(n->op, n->dtype, *from, std::move(inputs), n->attrs, n->loc);
   return ir::reshape(std::move(inner), n->shape, n->loc);
 }

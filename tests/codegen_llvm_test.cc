@@ -560,7 +560,8 @@ TEST(CodegenLlvm, IndependentReductionsShareALoop) {
     m /= cols, m2 /= cols;
     EXPECT_NEAR(got[r], m2 - m * m, 1e-12);
   }
-  EXPECT_NE(c.llvm_ir.find("<8 x double>"), std::string::npos) << "reduction loop not vectorized";
+  // <8 x double> with AVX-512, <4 x double> with AVX2: any vector of doubles shows the loop vectorized.
+  EXPECT_NE(c.llvm_ir.find(" x double>"), std::string::npos) << "reduction loop not vectorized";
 }
 
 // Reductions over a strided axis ("column mode": vectorized across outer points). x is

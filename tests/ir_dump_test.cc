@@ -25,15 +25,18 @@ TEST(DumpIr, ElementwiseChainWithBroadcastAndScalar) {
   int l1 = __LINE__; auto x = kiln::ones({2, 3});
   int l2 = __LINE__; auto b = kiln::arange(3, kiln::dtype(kiln::kFloat32));
   int l3 = __LINE__; auto y = (x * 2.5 + b).exp();
+  // ones() is a compiled constant; the user's 2.5 a runtime scalar, a one-element buffer that
+  // shows its value.
   EXPECT_EQ(kiln::dump_ir(y), fill(R"(%0 = full {value=1.0} : f32[2, 3]  loc({1})
-%1 = full {value=2.5} : f32[2, 3]  loc({3})
-%2 = mul %0, %1 : f32[2, 3]  loc({3})
-%3 = iota {start=0, step=1} : f32[3]  loc({2})
-%4 = reshape %3 : f32[1, 3]  loc({3})
-%5 = expand %4 : f32[2, 3]  loc({3})
-%6 = add %2, %5 : f32[2, 3]  loc({3})
-%7 = exp %6 : f32[2, 3]  loc({3})
-return %7
+%1 = buffer {value=2.5} : f32[1, 1]  loc({3})
+%2 = expand %1 : f32[2, 3]  loc({3})
+%3 = mul %0, %2 : f32[2, 3]  loc({3})
+%4 = iota {start=0, step=1} : f32[3]  loc({2})
+%5 = reshape %4 : f32[1, 3]  loc({3})
+%6 = expand %5 : f32[2, 3]  loc({3})
+%7 = add %3, %6 : f32[2, 3]  loc({3})
+%8 = exp %7 : f32[2, 3]  loc({3})
+return %8
 )",
                                    {{"1", at(l1)}, {"2", at(l2)}, {"3", at(l3)}}));
 }
@@ -75,12 +78,14 @@ TEST(DumpIr, SharedNodesPrintOnceAndSeveralOutputsShareNumbering) {
   int l1 = __LINE__; auto x = kiln::full({3}, 2);
   int l2 = __LINE__; auto y = x * x;
   int l3 = __LINE__; auto z = (y > 3).to(kiln::kInt32);
-  EXPECT_EQ(kiln::dump_ir({y, z}), fill(R"(%0 = full {value=2} : i64[3]  loc({1})
-%1 = mul %0, %0 : i64[3]  loc({2})
-%2 = full {value=3} : i64[3]  loc({3})
-%3 = gt %1, %2 : i1[3]  loc({3})
-%4 = cast %3 : i32[3]  loc({3})
-return %1, %4
+  EXPECT_EQ(kiln::dump_ir({y, z}), fill(R"(%0 = buffer {value=2} : i64[1]  loc({1})
+%1 = expand %0 : i64[3]  loc({1})
+%2 = mul %1, %1 : i64[3]  loc({2})
+%3 = buffer {value=3} : i64[1]  loc({3})
+%4 = expand %3 : i64[3]  loc({3})
+%5 = gt %2, %4 : i1[3]  loc({3})
+%6 = cast %5 : i32[3]  loc({3})
+return %2, %6
 )",
                                         {{"1", at(l1)}, {"2", at(l2)}, {"3", at(l3)}}));
 }
@@ -90,9 +95,10 @@ TEST(DumpIr, EvaluatedTensorsPrintAsBuffers) {
   x.eval();
   int l2 = __LINE__; auto y = x.pow(2);
   EXPECT_EQ(kiln::dump_ir(y), fill(R"(%0 = buffer : i64[4]  loc({1})
-%1 = full {value=2} : i64[4]  loc({2})
-%2 = pow %0, %1 : i64[4]  loc({2})
-return %2
+%1 = buffer {value=2} : i64[1]  loc({2})
+%2 = expand %1 : i64[4]  loc({2})
+%3 = pow %0, %2 : i64[4]  loc({2})
+return %3
 )",
                                    {{"1", at(l1)}, {"2", at(l2)}}));
 }
@@ -100,7 +106,7 @@ return %2
 TEST(DumpIr, FloatConstantsRoundTripExactly) {
   int l1 = __LINE__; auto y = kiln::zeros({1}, kiln::dtype(kiln::kFloat64)) + 0.1;
   EXPECT_EQ(kiln::dump_ir(y), fill(R"(%0 = full {value=0.0} : f64[1]  loc({1})
-%1 = full {value=0.10000000000000001} : f64[1]  loc({1})
+%1 = buffer {value=0.10000000000000001} : f64[1]  loc({1})
 %2 = add %0, %1 : f64[1]  loc({1})
 return %2
 )",
