@@ -96,7 +96,8 @@ void* Tensor::data_ptr_checked(ScalarType expected, Loc call) const {
   ir::NodePtr& value = root.node_;
   // Graphs recorded earlier may still read this buffer: give the caller a private copy to write,
   // so they see the values they were recorded with (PyTorch computed them eagerly).
-  if (value.use_count() > 1 && value->storage->owned()) {
+  // Windows (slices of this tensor evaluated as views of its memory) read the storage directly.
+  if ((value.use_count() > 1 || value->storage.use_count() > 1) && !value->storage->borrowed()) {
     auto copy = ir::Storage::allocate(value->storage->bytes());
     std::memcpy(copy->data(), value->storage->data(), value->storage->bytes());
     ir::NodePtr private_copy = ir::buffer(std::move(copy), value->shape, value->dtype, value->loc);

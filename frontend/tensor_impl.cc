@@ -28,12 +28,36 @@ ir::NodePtr write_through(const ViewStep& step, const ir::NodePtr& before, ir::N
 
 }  // namespace
 
+namespace {
+
+// A slice of an evaluated tensor that is one contiguous block of its memory is a window of that
+// memory, as a LibTorch view shares storage: a buffer, so iterating over batches sliced from one
+// tensor records graphs of one structure (the offset is not part of it) and compiles nothing new.
+// A tensor in the gradient graph keeps its slice node, through which its gradient flows.
+ir::NodePtr window(const ViewStep& step, const ir::NodePtr& x) {
+  if (!x->is_buffer() || x->grad != ir::Grad::None) return nullptr;
+  Shape strides = contiguous_strides(x->shape), expected = contiguous_strides(step.shape);
+  int64_t offset = 0;
+  for (size_t k = 0; k < step.shape.size(); ++k) {
+    offset += step.starts[k] * strides[k];
+    if (step.shape[k] > 1 && strides[k] * step.steps[k] != expected[k]) return nullptr;
+  }
+  size_t size = element_size(x->dtype);
+  if (numel(step.shape) == 0) return nullptr;
+  auto memory = ir::Storage::window(x->storage, static_cast<size_t>(offset) * size, numel(step.shape) * size);
+  return ir::buffer(std::move(memory), step.shape, x->dtype, step.loc);
+}
+
+}  // namespace
+
 ir::NodePtr apply_view_step(const ViewStep& step, ir::NodePtr x) {
   switch (step.kind) {
     case ViewStep::Reshape: return ir::reshape(std::move(x), step.shape, step.loc);
     case ViewStep::Permute: return ir::permute(std::move(x), step.perm, step.loc);
     case ViewStep::Expand: return broadcast_to(std::move(x), step.shape, step.loc);
-    case ViewStep::Slice: return ir::slice(std::move(x), step.starts, step.stops, step.steps, step.loc);
+    case ViewStep::Slice:
+      if (ir::NodePtr w = window(step, x)) return w;
+      return ir::slice(std::move(x), step.starts, step.stops, step.steps, step.loc);
   }
   return x;
 }

@@ -59,7 +59,7 @@ void Node::materialize(std::shared_ptr<Storage> value) {
   op = Op::Buffer;
   attrs = Attrs{};
   storage = std::move(value);
-  reads_borrowed = !storage->owned();
+  reads_borrowed = storage->borrowed();
   NodePtr kept = std::move(recipe);
   release_edges(*this);
   recipe = std::move(kept);

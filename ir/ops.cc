@@ -24,7 +24,7 @@ NodePtr buffer(std::shared_ptr<Storage> storage, Shape shape, ScalarType dtype, 
         loc, "storage is smaller than the shape");
   NodePtr n = make(Op::Buffer, dtype, std::move(shape), {}, loc);
   n->storage = std::move(storage);
-  n->reads_borrowed = !n->storage->owned();
+  n->reads_borrowed = n->storage->borrowed();
   return n;
 }
 

@@ -38,6 +38,12 @@ std::shared_ptr<Storage> Storage::borrow(void* data, size_t bytes, std::function
   return std::shared_ptr<Storage>(new Storage(data, bytes, std::move(deleter), false));
 }
 
+std::shared_ptr<Storage> Storage::window(std::shared_ptr<Storage> parent, size_t offset, size_t bytes) {
+  auto w = std::shared_ptr<Storage>(new Storage(static_cast<char*>(parent->data()) + offset, bytes, {}, false));
+  w->parent_ = std::move(parent);
+  return w;
+}
+
 int64_t Storage::live_bytes() { return g_live_bytes.load(); }
 
 }  // namespace kiln::ir

@@ -1,6 +1,7 @@
 // A block of memory holding a materialized tensor: owned (64-byte aligned, from the caching
-// allocator in allocator.h, which takes it back when the storage dies) or borrowed from the user
-// (from_blob; never cached).
+// allocator in allocator.h, which takes it back when the storage dies), borrowed from the user
+// (from_blob; never cached), or a window into another storage (a contiguous slice of an evaluated
+// tensor, which shares its memory as a LibTorch view does and keeps it alive).
 #pragma once
 
 #include <cstddef>
@@ -15,6 +16,8 @@ class Storage {
   static std::shared_ptr<Storage> allocate(size_t bytes);
   // Borrows `data`; `deleter` (may be empty) runs when the last reference goes.
   static std::shared_ptr<Storage> borrow(void* data, size_t bytes, std::function<void(void*)> deleter);
+  // `bytes` of `parent` from byte `offset` on.
+  static std::shared_ptr<Storage> window(std::shared_ptr<Storage> parent, size_t offset, size_t bytes);
 
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -23,6 +26,8 @@ class Storage {
   void* data() const { return data_; }
   size_t bytes() const { return bytes_; }
   bool owned() const { return owned_; }
+  // The memory is the user's (from_blob, or a window into such memory).
+  bool borrowed() const { return parent_ ? parent_->borrowed() : !owned_; }
 
   // Bytes held by owned storages now alive: lets tests check that memory stays bounded. Blocks
   // cached for reuse do not count (see allocator_stats()).
@@ -34,6 +39,7 @@ class Storage {
   size_t bytes_;
   std::function<void(void*)> deleter_;
   bool owned_;
+  std::shared_ptr<Storage> parent_;  // a window's storage
 };
 
 }  // namespace kiln::ir
