@@ -3,6 +3,7 @@
 #include <limits>
 #include <vector>
 
+#include "codegen/runtime_extent.h"
 #include "ir/semantics.h"
 
 namespace kiln::codegen {
@@ -28,22 +29,24 @@ template <typename T> V put(T x) {
 
 class Interpreter {
  public:
-  Interpreter(const Kernel& k, void* const* args) : k_(k), args_(args), vars_(k.outer.size() + k.inner.size()) {}
+  Interpreter(const Kernel& k, void* const* args, int64_t extent)
+      : k_(k), args_(args), outer_(outer_extents(k, extent)), inner_(inner_extents(k, extent)),
+        vars_(k.outer.size() + k.inner.size()) {}
 
   void run(int64_t begin, int64_t end) {
-    int64_t inner_points = numel(k_.inner);
+    int64_t inner_points = numel(inner_);
     std::vector<V> acc(k_.reductions.size());
     for (int64_t o = begin; o < end; ++o) {
-      set_vars(k_.outer, o, 0);
+      set_vars(outer_, o, 0);
       for (size_t r = 0; r < k_.reductions.size(); ++r) {
         acc[r] = identity(k_.reductions[r]);
         for (int64_t i = 0; i < inner_points; ++i) {
-          set_vars(k_.inner, i, k_.outer.size());
+          set_vars(inner_, i, k_.outer.size());
           acc[r] = combine(k_.reductions[r], acc[r], eval(k_.reductions[r].value, acc));
         }
       }
       for (int64_t i = 0; i < inner_points && !k_.inner_stores.empty(); ++i) {
-        set_vars(k_.inner, i, k_.outer.size());
+        set_vars(inner_, i, k_.outer.size());
         for (const Store& s : k_.inner_stores) store(s, acc);
       }
       for (size_t v = k_.outer.size(); v < vars_.size(); ++v) vars_[v] = 0;
@@ -132,11 +135,14 @@ class Interpreter {
 
   const Kernel& k_;
   void* const* args_;
+  Shape outer_, inner_;  // the extents, the runtime one filled in
   std::vector<int64_t> vars_;
 };
 
 }  // namespace
 
-void interpret(const Kernel& k, void* const* args, int64_t begin, int64_t end) { Interpreter(k, args).run(begin, end); }
+void interpret(const Kernel& k, void* const* args, const int64_t* extents, int64_t begin, int64_t end) {
+  Interpreter(k, args, k.runtime_var >= 0 ? extents[0] : 0).run(begin, end);
+}
 
 }  // namespace kiln::codegen

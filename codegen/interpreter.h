@@ -7,6 +7,6 @@
 namespace kiln::codegen {
 
 // Same contract as a compiled KernelFn.
-void interpret(const Kernel& k, void* const* args, int64_t begin, int64_t end);
+void interpret(const Kernel& k, void* const* args, const int64_t* extents, int64_t begin, int64_t end);
 
 }  // namespace kiln::codegen

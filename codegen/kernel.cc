@@ -69,17 +69,70 @@ std::string stores_str(const Kernel& k, const std::vector<Store>& stores, const 
   return s;
 }
 
+// "[N, 64]": the runtime extent prints as N.
+std::string extents_str(const Shape& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i)
+    out += (i ? ", " : "") + (s[i] == kRuntimeExtent ? std::string("N") : std::to_string(s[i]));
+  return out + "]";
+}
+
 }  // namespace
 
 bool Kernel::operator==(const Kernel& o) const {
-  return args == o.args && outer == o.outer && inner == o.inner && indices == o.indices && values == o.values &&
+  return args == o.args && runtime_var == o.runtime_var && outer == o.outer && inner == o.inner && indices == o.indices && values == o.values &&
          reductions == o.reductions && inner_stores == o.inner_stores && outer_stores == o.outer_stores;
+}
+
+void remove_unused(Kernel& k) {
+  std::vector<bool> value_used(k.values.size()), index_used(k.indices.size());
+  for (const Reduction& r : k.reductions) value_used[r.value] = true;
+  for (const auto* stores : {&k.inner_stores, &k.outer_stores})
+    for (const Store& s : *stores) value_used[s.value] = index_used[s.index] = true;
+  for (size_t i = k.values.size(); i-- > 0;) {
+    if (!value_used[i]) continue;
+    const ValueNode& v = k.values[i];
+    for (int o : v.operands) value_used[o] = true;
+    if (v.index >= 0) index_used[v.index] = true;
+  }
+  for (size_t i = k.indices.size(); i-- > 0;)
+    if (index_used[i] && k.indices[i].kind >= IndexNode::Add) index_used[k.indices[i].a] = index_used[k.indices[i].b] = true;
+  // New ids: position among the kept nodes.
+  auto renumbering = [](const std::vector<bool>& used) {
+    std::vector<int> id(used.size(), -1);
+    int next = 0;
+    for (size_t i = 0; i < used.size(); ++i)
+      if (used[i]) id[i] = next++;
+    return id;
+  };
+  std::vector<int> index_id = renumbering(index_used), value_id = renumbering(value_used);
+  std::vector<IndexNode> indices;
+  for (size_t i = 0; i < k.indices.size(); ++i) {
+    if (!index_used[i]) continue;
+    IndexNode n = k.indices[i];
+    if (n.kind >= IndexNode::Add) n.a = index_id[n.a], n.b = index_id[n.b];
+    indices.push_back(n);
+  }
+  std::vector<ValueNode> values;
+  for (size_t i = 0; i < k.values.size(); ++i) {
+    if (!value_used[i]) continue;
+    ValueNode v = k.values[i];
+    for (int& o : v.operands) o = value_id[o];
+    if (v.index >= 0) v.index = index_id[v.index];
+    values.push_back(std::move(v));
+  }
+  k.indices = std::move(indices);
+  k.values = std::move(values);
+  for (Reduction& r : k.reductions) r.value = value_id[r.value];
+  for (auto* stores : {&k.inner_stores, &k.outer_stores})
+    for (Store& s : *stores) s.value = value_id[s.value], s.index = index_id[s.index];
 }
 
 uint64_t structural_hash(const Kernel& k) {
   Hasher h;
   h.add(k.args.size());
-  for (const Arg& a : k.args) h.add((uint64_t(a.dtype) << 1 | a.output) ^ (uint64_t(a.numel) << 8));
+  for (const Arg& a : k.args) h.add((uint64_t(a.dtype) << 2 | a.scaled << 1 | a.output) ^ (uint64_t(a.numel) << 8));
+  h.add(static_cast<uint64_t>(k.runtime_var));
   h.add(k.outer);
   h.add(k.inner);
   h.add(k.indices.size());
@@ -110,8 +163,9 @@ std::string print_kernel(const Kernel& k) {
   std::string s = "kernel " + k.name + "(";
   for (size_t i = 0; i < k.args.size(); ++i)
     s += (i ? ", " : "") + std::string(k.args[i].output ? "out " : "") + "a" + std::to_string(i) + ": " +
-         std::string(dtype_short_name(k.args[i].dtype)) + "[" + std::to_string(k.args[i].numel) + "]";
-  s += ")\n  outer " + shape_str(k.outer) + "  inner " + shape_str(k.inner) + "\n";
+         std::string(dtype_short_name(k.args[i].dtype)) + "[" + (k.args[i].scaled ? "N*" : "") +
+         std::to_string(k.args[i].numel) + "]";
+  s += ")\n  outer " + extents_str(k.outer) + "  inner " + extents_str(k.inner) + "\n";
   for (size_t i = 0; i < k.values.size(); ++i)
     s += "  v" + std::to_string(i) + " = " + value_str(k, k.values[i]) + " : " +
          std::string(dtype_short_name(k.values[i].dtype)) + "\n";

@@ -13,6 +13,9 @@
 //
 // Loop variables are numbered outer axes first, then inner axes. Values form a DAG in
 // `values`, each entry after its operands. Index arithmetic is a separate DAG of int64 nodes.
+//
+// One loop variable may have a runtime extent (codegen/runtime_extent.h): its extent is passed
+// at launch, so one compiled kernel serves every batch size.
 #pragma once
 
 #include <cstdint>
@@ -70,8 +73,9 @@ struct Store {
 
 struct Arg {
   ScalarType dtype;
-  int64_t numel;
+  int64_t numel;        // with `scaled`: elements per unit of the runtime extent
   bool output;
+  bool scaled = false;  // holds numel * (runtime extent) elements
   bool operator==(const Arg&) const = default;
 };
 
@@ -85,8 +89,15 @@ struct Kernel {
   std::vector<Reduction> reductions;
   std::vector<Store> inner_stores;
   std::vector<Store> outer_stores;
+  // The loop variable whose extent is a launch argument, or -1; its entry in outer/inner is then
+  // kRuntimeExtent.
+  int runtime_var = -1;
   bool operator==(const Kernel& o) const;  // structure only: the name is ignored
 };
+
+// Drops index and value nodes nothing reads (lowering folds leave some), renumbering the rest in
+// order: kernels that compute alike then compare equal.
+void remove_unused(Kernel& k);
 
 // A hash of the kernel's structure (not its name): equal kernels hash equally.
 uint64_t structural_hash(const Kernel& k);
@@ -94,8 +105,12 @@ uint64_t structural_hash(const Kernel& k);
 // The kernel in a readable text form (the KILN_DUMP=kernels format).
 std::string print_kernel(const Kernel& k);
 
-// Calling convention shared by every backend: args[i] points at argument i's memory; the kernel
-// computes outer points [begin, end) of the flattened outer space.
-using KernelFn = void (*)(void* const* args, int64_t begin, int64_t end);
+// The entry of Kernel::outer or inner whose extent is given at launch.
+constexpr int64_t kRuntimeExtent = -1;
+
+// Calling convention shared by every backend: args[i] points at argument i's memory, extents[0]
+// is the runtime extent (unread when the kernel has none); the kernel computes outer points
+// [begin, end) of the flattened outer space.
+using KernelFn = void (*)(void* const* args, const int64_t* extents, int64_t begin, int64_t end);
 
 }  // namespace kiln::codegen

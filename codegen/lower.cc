@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <map>
 
+#include "codegen/runtime_extent.h"
+
 namespace kiln::codegen {
 
 namespace {
@@ -25,17 +27,20 @@ class Lowerer {
 
   LoweredKernel run() {
     const Shape& d = spec_.domain;
+    auto reduced = [&](size_t k) {
+      return std::find(spec_.reduce_axes.begin(), spec_.reduce_axes.end(), int64_t(k)) != spec_.reduce_axes.end();
+    };
     Coords vars(d.size());
-    for (size_t k = 0, outer = 0; k < d.size(); ++k) {
-      bool reduced = std::find(spec_.reduce_axes.begin(), spec_.reduce_axes.end(), int64_t(k)) !=
-                     spec_.reduce_axes.end();
-      if (!reduced) k_.outer.push_back(d[k]), vars[k] = outer++;
-    }
+    for (size_t k = 0, outer = 0; k < d.size(); ++k)
+      if (!reduced(k)) k_.outer.push_back(d[k]), vars[k] = static_cast<int>(outer++);
     for (size_t k = 0, inner = k_.outer.size(); k < d.size(); ++k)
-      if (std::find(spec_.reduce_axes.begin(), spec_.reduce_axes.end(), int64_t(k)) != spec_.reduce_axes.end())
-        k_.inner.push_back(d[k]), vars[k] = static_cast<int>(inner++);
+      if (reduced(k)) k_.inner.push_back(d[k]), vars[k] = static_cast<int>(inner++);
+    int leading_var = d.empty() ? -1 : vars[0];
+    var_extents_ = k_.outer;
+    var_extents_.insert(var_extents_.end(), k_.inner.begin(), k_.inner.end());
     for (int& v : vars) v = index({IndexNode::Var, v});
     domain_vars_ = vars;
+    if (spec_.runtime_extent && leading_var >= 0) runtime_index_ = vars[0];
 
     for (const Node* r : spec_.reductions) add_reduction(r);
     const Node* root = spec_.root;
@@ -43,13 +48,13 @@ class Lowerer {
     if (is_reduction(root)) {
       add_reduction(root);
       Coords at(root->shape.size());
-      for (size_t k = 0; k < at.size(); ++k) at[k] = root->shape[k] == 1 ? zero() : vars[k];
+      for (size_t k = 0; k < at.size(); ++k) at[k] = reduced(k) ? zero() : vars[k];
       k_.outer_stores.push_back({out, flatten(at, root->shape), accumulators_.at(root)});
     } else if (root->shape != d) {
       // An epilogue: the root has the reduced shape (size 1 on reduced axes), stored once per
       // outer point after the reductions.
       Coords at(d.size());
-      for (size_t k = 0; k < at.size(); ++k) at[k] = root->shape[k] == 1 ? zero() : vars[k];
+      for (size_t k = 0; k < at.size(); ++k) at[k] = reduced(k) ? zero() : vars[k];
       k_.outer_stores.push_back({out, flatten(at, root->shape), emit(root, at)});
     } else {
       Store s{out, flatten(vars, root->shape), emit(root, vars)};
@@ -63,10 +68,13 @@ class Lowerer {
       if (v.kind == ValueNode::Load) v.arg = renumber(v.arg);
     for (Store& s : k_.inner_stores) s.arg = renumber(s.arg);
     for (Store& s : k_.outer_stores) s.arg = renumber(s.arg);
+    remove_unused(k_);
+    int64_t extent = d.empty() ? 0 : d[0];
+    if (!(runtime_index_ >= 0 && make_extent_runtime(k_, leading_var))) extent = 0;
     char name[32];
     std::snprintf(name, sizeof name, "kiln_%016llx", static_cast<unsigned long long>(structural_hash(k_)));
     k_.name = name;
-    return {std::move(k_), std::move(args_)};
+    return {std::move(k_), std::move(args_), extent};
   }
 
  private:
@@ -83,6 +91,7 @@ class Lowerer {
         k_.indices[n.b].kind == IndexNode::Const) {
       int64_t a = k_.indices[n.a].value, b = k_.indices[n.b].value;
       int64_t v = n.kind == IndexNode::Add ? a + b : n.kind == IndexNode::Mul ? a * b
+                  : b == 0 ? 0  // only in an empty domain, which runs no point
                   : n.kind == IndexNode::FloorDiv ? a / b : a % b;
       return index({IndexNode::Const, v});
     }
@@ -93,11 +102,42 @@ class Lowerer {
     if (n.kind == IndexNode::Mul && is_const(n.a, 1)) return n.b;
     if (n.kind == IndexNode::FloorDiv && is_const(n.b, 1)) return n.a;
     if (n.kind == IndexNode::Mod && is_const(n.b, 1)) return zero();
+    // x / c and x % c for x known to lie in [0, c): reshapes that keep the row-major order then
+    // index without division, at every batch size alike.
+    if ((n.kind == IndexNode::FloorDiv || n.kind == IndexNode::Mod) && k_.indices[n.b].kind == IndexNode::Const &&
+        range_[n.a].first >= 0 && range_[n.a].second < k_.indices[n.b].value)
+      return n.kind == IndexNode::Mod ? n.a : zero();
     auto key = std::make_tuple(n.kind, n.value, n.a, n.b);
     auto it = index_ids_.find(key);
     if (it != index_ids_.end()) return it->second;
     k_.indices.push_back(n);
+    range_.push_back(range_of(n));
     return index_ids_[key] = static_cast<int>(k_.indices.size()) - 1;
+  }
+
+  // The range of a new index node; loop variables range over the domain. Wide ranges are only
+  // used to decide the folds above, so saturating is fine.
+  std::pair<int64_t, int64_t> range_of(const IndexNode& n) const {
+    constexpr int64_t kBig = int64_t{1} << 62;
+    auto sat = [](__int128 v) { return static_cast<int64_t>(std::clamp<__int128>(v, -kBig, kBig)); };
+    auto [alo, ahi] = n.kind >= IndexNode::Add ? range_[n.a] : std::pair<int64_t, int64_t>{0, 0};
+    auto [blo, bhi] = n.kind >= IndexNode::Add ? range_[n.b] : std::pair<int64_t, int64_t>{0, 0};
+    switch (n.kind) {
+      case IndexNode::Var: return {0, std::max<int64_t>(0, var_extents_[n.value] - 1)};
+      case IndexNode::Const: return {n.value, n.value};
+      case IndexNode::Add: return {sat(__int128(alo) + blo), sat(__int128(ahi) + bhi)};
+      case IndexNode::Mul: {
+        __int128 p[] = {__int128(alo) * blo, __int128(alo) * bhi, __int128(ahi) * blo, __int128(ahi) * bhi};
+        return {sat(*std::min_element(p, p + 4)), sat(*std::max_element(p, p + 4))};
+      }
+      case IndexNode::FloorDiv:
+        if (alo >= 0 && blo >= 1) return {alo / bhi, ahi / blo};
+        return {-kBig, kBig};
+      case IndexNode::Mod:
+        if (alo >= 0 && blo >= 1) return {0, std::min(ahi, bhi - 1)};
+        return {-kBig, kBig};
+    }
+    return {-kBig, kBig};
   }
   int constant(int64_t v) { return index({IndexNode::Const, v}); }
   int zero() { return constant(0); }
@@ -106,11 +146,14 @@ class Lowerer {
   int div(int a, int64_t c) { return index({IndexNode::FloorDiv, 0, a, constant(c)}); }
   int mod(int a, int64_t c) { return index({IndexNode::Mod, 0, a, constant(c)}); }
 
+  // An axis of size 1 adds nothing to the flat index, except the batch axis of a kernel whose
+  // extent may be a runtime argument: there the index must read the same at batch 1 as at any
+  // other batch size, for the kernels to match.
   int flatten(const Coords& at, const Shape& shape) {
     Shape strides = contiguous_strides(shape);
     int flat = zero();
     for (size_t k = 0; k < at.size(); ++k)
-      if (shape[k] != 1) flat = add(flat, mul(at[k], strides[k]));
+      if (shape[k] != 1 || at[k] == runtime_index_) flat = add(flat, mul(at[k], strides[k]));
     return flat;
   }
 
@@ -173,7 +216,7 @@ class Lowerer {
     if (n->is_buffer() || (n != spec_.root && spec_.materialized(n))) {
       ValueNode v = make_value(ValueNode::Load, n->dtype);
       v.arg = arg_of(n);
-      v.index = flatten(at, n->shape);
+      v.index = n->runtime_scalar ? zero() : flatten(at, n->shape);  // one element at any batch size
       return value(std::move(v));
     }
     const ir::Attrs& a = n->attrs;
@@ -196,8 +239,8 @@ class Lowerer {
       }
       case Op::Expand: {
         Coords in = at;
-        for (size_t k = 0; k < in.size(); ++k)
-          if (n->inputs[0]->shape[k] == 1) in[k] = zero();
+        for (size_t k = 0; k < in.size(); ++k)  // broadcast axes read element 0
+          if (n->inputs[0]->shape[k] == 1 && n->shape[k] != 1) in[k] = zero();
         return input(0, in);
       }
       case Op::Slice: {
@@ -214,30 +257,36 @@ class Lowerer {
     return elementwise(n->op, n->dtype, std::move(operands));
   }
 
+  // A reshape's input coordinates. A prefix of axes the reshape keeps (the batch axis) maps
+  // directly; after it, input axes of size 1 read 0 and the other axes form groups whose sizes
+  // multiply to the same product on both sides (a merge, a split or one kept axis), each mapped
+  // through the group's flat index. So reshapes index without division where the order allows,
+  // and a batch of one indexes as any other batch size.
   Coords reshape_coords(const Node* n, const Coords& at) {
-    const Shape& in_shape = n->inputs[0]->shape;
-    // Reshapes that only insert or remove size-1 axes map coordinates directly.
-    Coords direct;
-    size_t j = 0;
-    bool simple = true;
-    for (int64_t size : in_shape) {
-      if (size == 1) {
-        direct.push_back(zero());
-        continue;
+    const Shape &in_shape = n->inputs[0]->shape, &out_shape = n->shape;
+    Coords in(in_shape.size(), zero());
+    size_t p = 0;
+    for (; p < in_shape.size() && p < out_shape.size() && in_shape[p] == out_shape[p]; ++p) in[p] = at[p];
+    if (numel(in_shape) == 0) return in;  // no element is ever read
+    std::vector<size_t> in_axes, out_axes;  // the axes after the prefix that are not of size 1
+    for (size_t k = p; k < in_shape.size(); ++k)
+      if (in_shape[k] != 1) in_axes.push_back(k);
+    for (size_t k = p; k < out_shape.size(); ++k)
+      if (out_shape[k] != 1) out_axes.push_back(k);
+    for (size_t i = 0, j = 0; i < in_axes.size() && j < out_axes.size();) {
+      size_t i0 = i, j0 = j;
+      int64_t in_size = in_shape[in_axes[i++]], out_size = out_shape[out_axes[j++]];
+      while (in_size != out_size) {
+        if (in_size < out_size && i < in_axes.size()) in_size *= in_shape[in_axes[i++]];
+        else if (out_size < in_size && j < out_axes.size()) out_size *= out_shape[out_axes[j++]];
+        else return in;  // unreachable for a valid reshape (equal element counts)
       }
-      while (j < n->shape.size() && n->shape[j] == 1) ++j;
-      if (j == n->shape.size() || n->shape[j] != size) {
-        simple = false;
-        break;
-      }
-      direct.push_back(at[j++]);
+      int flat = zero();
+      for (size_t q = j, stride = 1; q-- > j0; stride *= out_shape[out_axes[q]])
+        flat = add(flat, mul(at[out_axes[q]], static_cast<int64_t>(stride)));
+      for (size_t q = i, stride = 1; q-- > i0; stride *= in_shape[in_axes[q]])
+        in[in_axes[q]] = mod(div(flat, static_cast<int64_t>(stride)), in_shape[in_axes[q]]);
     }
-    if (simple) return direct;
-    int flat = flatten(at, n->shape);
-    Shape strides = contiguous_strides(in_shape);
-    Coords in(in_shape.size());
-    for (size_t k = 0; k < in.size(); ++k)
-      in[k] = in_shape[k] == 1 ? zero() : mod(div(flat, strides[k]), in_shape[k]);
     return in;
   }
 
@@ -288,7 +337,10 @@ class Lowerer {
   Kernel k_;
   std::vector<const Node*> args_;
   Coords domain_vars_;
+  int runtime_index_ = -1;  // the index id of the batch axis' variable, when it may be a runtime extent
   std::map<std::tuple<IndexNode::Kind, int64_t, int, int>, int> index_ids_;
+  std::vector<std::pair<int64_t, int64_t>> range_;  // per index node: its least and greatest value
+  Shape var_extents_;                               // per loop variable
   std::multimap<ValueNode::Kind, int> value_ids_;
   std::map<std::pair<const Node*, Coords>, int> memo_;
   std::map<const Node*, int> accumulators_;

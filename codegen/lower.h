@@ -16,11 +16,15 @@ struct KernelSpec {
   std::vector<int64_t> reduce_axes;              // axes of `domain` looped over innermost and reduced
   std::vector<const ir::Node*> reductions;       // reductions computed as accumulators, in order
   std::function<bool(const ir::Node*)> materialized;  // nodes read from buffers
+  // Make the extent of domain axis 0 (the batch) a launch argument where the kernel allows it
+  // (codegen/runtime_extent.h).
+  bool runtime_extent = false;
 };
 
 struct LoweredKernel {
   Kernel kernel;
   std::vector<const ir::Node*> args;  // the node whose buffer is each argument; the root is last
+  int64_t extent = 0;                 // the runtime extent to launch with, when kernel has one
 };
 
 LoweredKernel lower(const KernelSpec& spec);

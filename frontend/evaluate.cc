@@ -5,6 +5,7 @@
 #include <cstring>
 #include <unordered_set>
 
+#include "codegen/runtime_extent.h"
 #include "frontend/dump.h"
 #include "frontend/schedule.h"
 #include "ir/printer.h"
@@ -25,6 +26,7 @@ bool env_is(const char* name, const char* value) {
 
 std::atomic<Backend> g_backend{env_is("KILN_BACKEND", "reference") ? Backend::Reference : Backend::Jit};
 std::atomic<bool> g_fusion{!env_is("KILN_FUSION", "0")};
+std::atomic<bool> g_runtime_extents{!env_is("KILN_RUNTIME_EXTENTS", "0")};
 
 }  // namespace
 
@@ -32,6 +34,8 @@ void set_backend(Backend b) { g_backend = b; }
 Backend backend() { return g_backend; }
 void set_fusion(bool enabled) { g_fusion = enabled; }
 bool fusion_enabled() { return g_fusion; }
+void set_runtime_extents(bool enabled) { g_runtime_extents = enabled; }
+bool runtime_extents_enabled() { return g_runtime_extents; }
 
 namespace detail {
 
@@ -43,7 +47,7 @@ void evaluate(const std::vector<ir::NodePtr>& outputs) {
     if (!o->is_buffer()) roots.push_back(o), root_nodes.push_back(o.get());
   if (roots.empty()) return;
   std::vector<const ir::Node*> order = ir::topological_order(root_nodes);
-  std::shared_ptr<const Schedule> schedule = schedule_for(order, roots, fusion_enabled());
+  std::shared_ptr<const Schedule> schedule = schedule_for(order, roots, {fusion_enabled(), runtime_extents_enabled()});
 
   std::vector<std::shared_ptr<ir::Storage>> values(schedule->num_slots);
   for (size_t i = 0; i < order.size(); ++i)
@@ -59,10 +63,11 @@ void evaluate(const std::vector<ir::NodePtr>& outputs) {
     if (step.kind == ScheduleStep::Alias) {
       out = values[step.inputs[0]];
     } else if (step.kind == ScheduleStep::Kernel) {
-      const codegen::Arg& result = step.kernel.args.back();
-      out = ir::Storage::allocate(static_cast<size_t>(result.numel) * element_size(result.dtype));
+      int result = static_cast<int>(step.kernel.args.size()) - 1;
+      int64_t count = codegen::arg_numel(step.kernel, result, step.extent);
+      out = ir::Storage::allocate(static_cast<size_t>(count) * element_size(step.kernel.args[result].dtype));
       args.push_back(out->data());
-      runtime::launch(step.kernel, step.fn, args.data());
+      runtime::launch(step.kernel, step.fn, args.data(), step.extent);
       if (dump.any()) {
         const runtime::CompiledKernel& c = runtime::compile(step.kernel, dump.wants_code());
         ran.push_back({&step.kernel, c.llvm_ir, c.assembly});

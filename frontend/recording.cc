@@ -28,10 +28,8 @@ ir::NodePtr constant(const Scalar& value, const Shape& shape, ScalarType t, Sour
 }
 
 ir::NodePtr scalar_input(const Scalar& value, const Shape& shape, ScalarType t, SourceLoc loc) {
-  auto storage = ir::Storage::allocate(element_size(t));
-  dispatch_dtype(t, [&]<typename T>() { *static_cast<T*>(storage->data()) = value.cast(t).to<T>(); });
   // Of the result's rank, so one expand broadcasts it.
-  return broadcast_to(ir::buffer(std::move(storage), Shape(shape.size(), 1), t, loc), shape, loc);
+  return broadcast_to(ir::scalar_buffer(value, shape.size(), t, loc), shape, loc);
 }
 
 Shape broadcast_all(const std::vector<Shape>& shapes, const char* op, SourceLoc loc) {

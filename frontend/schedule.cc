@@ -22,13 +22,12 @@ namespace {
 using ir::Node;
 
 // The graph's structure as numbers: per node its op, dtype, shape, attributes and inputs'
-// positions. Buffers contribute only dtype and shape, and one-element buffers (runtime scalars)
-// the class of value simplification may use (passes::runtime_scalar_class); random nodes not
-// their seed and offset (extern steps read those from the node at run time), only which of them
-// share both.
+// positions. Buffers contribute dtype, shape and whether they are runtime scalars, never values;
+// random nodes not their seed and offset (extern steps read those from the
+// node at run time), only which of them share both.
 std::vector<uint64_t> signature(const std::vector<const Node*>& order, const std::vector<ir::NodePtr>& roots,
-                                bool fuse, std::unordered_map<const Node*, int>& position) {
-  std::vector<uint64_t> sig = {fuse, roots.size()};
+                                ScheduleOptions options, std::unordered_map<const Node*, int>& position) {
+  std::vector<uint64_t> sig = {options.fuse, options.runtime_extents, roots.size()};
   auto scalar = [&](const Scalar& s) {
     double d = s.to_double();
     uint64_t bits;
@@ -45,7 +44,7 @@ std::vector<uint64_t> signature(const std::vector<const Node*>& order, const std
     sig.push_back(uint64_t(n->is_buffer() ? ir::Op::Buffer : n->op) << 8 | uint64_t(n->dtype));
     ints(n->shape);
     if (n->is_buffer()) {
-      if (n->numel() == 1) sig.push_back(passes::runtime_scalar_class(*n));
+      sig.push_back(n->runtime_scalar);
       continue;
     }
     sig.push_back(n->inputs.size());
@@ -87,8 +86,8 @@ ir::NodePtr owning_pointer(const std::vector<ir::NodePtr>& roots, const Node* ta
   return nullptr;
 }
 
-Schedule build(const std::vector<const Node*>& order, const std::vector<ir::NodePtr>& roots, bool fuse,
-               const std::unordered_map<const Node*, int>& position) {
+Schedule build(const std::vector<const Node*>& order, const std::vector<ir::NodePtr>& roots,
+               ScheduleOptions options, const std::unordered_map<const Node*, int>& position) {
   Schedule s;
   std::vector<ir::NodePtr> simplified = passes::simplify(roots);
   std::vector<const Node*> new_roots;
@@ -105,19 +104,23 @@ Schedule build(const std::vector<const Node*>& order, const std::vector<ir::Node
   for (const Node* n : new_order)
     if (!slot.count(n)) slot[n] = s.num_slots++;
 
-  passes::FusionPlan plan = passes::plan_fusion(new_order, new_roots, fuse);
+  passes::FusionPlan plan = passes::plan_fusion(new_order, new_roots, options.fuse);
   std::unordered_set<const Node*> computed;  // values earlier steps write (not recorded buffers)
   for (const passes::FusedGroup& g : plan.groups) {
     bool is_kernel = g.kind == passes::FusedGroup::Kernel;
-    ScheduleStep step{slot.at(g.root), is_kernel ? ScheduleStep::Kernel : ScheduleStep::Extern, {}, nullptr, nullptr, {}};
+    ScheduleStep step;
+    step.root = slot.at(g.root);
+    step.kind = is_kernel ? ScheduleStep::Kernel : ScheduleStep::Extern;
     if (is_kernel && g.root->op == ir::Op::Reshape && computed.count(g.root->inputs[0].get())) {
       step.kind = ScheduleStep::Alias;
       step.inputs.push_back(slot.at(g.root->inputs[0].get()));
     } else if (is_kernel) {
-      codegen::LoweredKernel lowered = codegen::lower(
-          {g.root, g.domain, g.reduce_axes, g.reductions, [&plan](const Node* n) { return plan.materialized(n); }});
+      codegen::LoweredKernel lowered =
+          codegen::lower({g.root, g.domain, g.reduce_axes, g.reductions,
+                          [&plan](const Node* n) { return plan.materialized(n); }, options.runtime_extents});
       for (size_t i = 0; i + 1 < lowered.args.size(); ++i) step.inputs.push_back(slot.at(lowered.args[i]));
       step.fn = runtime::compile(lowered.kernel).fn;
+      step.extent = lowered.extent;
       step.kernel = std::move(lowered.kernel);
     } else {
       for (const Node* operand : g.operands) step.inputs.push_back(slot.at(operand));
@@ -156,13 +159,13 @@ constexpr size_t kMaxSchedules = 512;
 }  // namespace
 
 std::shared_ptr<const Schedule> schedule_for(const std::vector<const Node*>& order,
-                                             const std::vector<ir::NodePtr>& roots, bool fuse) {
+                                             const std::vector<ir::NodePtr>& roots, ScheduleOptions options) {
   static std::mutex mu;
   static std::unordered_map<uint64_t, std::vector<std::pair<std::vector<uint64_t>, std::shared_ptr<const Schedule>>>>
       cache;
   static size_t count = 0;
   std::unordered_map<const Node*, int> position;
-  std::vector<uint64_t> sig = signature(order, roots, fuse, position);
+  std::vector<uint64_t> sig = signature(order, roots, options, position);
   std::lock_guard<std::mutex> lock(mu);
   auto& bucket = cache[hash(sig)];
   for (const auto& [known, schedule] : bucket)
@@ -171,7 +174,7 @@ std::shared_ptr<const Schedule> schedule_for(const std::vector<const Node*>& ord
     cache.clear();
     count = 0;
   }
-  auto schedule = std::make_shared<const Schedule>(build(order, roots, fuse, position));
+  auto schedule = std::make_shared<const Schedule>(build(order, roots, options, position));
   ++count;
   cache[hash(sig)].emplace_back(std::move(sig), schedule);
   return schedule;

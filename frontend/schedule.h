@@ -23,6 +23,7 @@ struct ScheduleStep {
   Kind kind;
   codegen::Kernel kernel;      // kernel step: the code to launch
   codegen::KernelFn fn = nullptr;
+  int64_t extent = 0;          // kernel step: its runtime extent in this graph
   // Extern step: the node to run. Null when it is the recorded node in slot `root`, whose
   // attributes (a random op's seed and offset) must then be read from the current graph.
   ir::NodePtr extern_node;
@@ -39,8 +40,14 @@ struct Schedule {
   std::string fusion;                      // which step computes which node (KILN_DUMP=fused)
 };
 
+// How a schedule is built: fusion on or off; batch extents runtime or compiled in.
+struct ScheduleOptions {
+  bool fuse = true;
+  bool runtime_extents = true;
+};
+
 // The schedule for the graph whose topological order is `order`, computing `roots`.
 std::shared_ptr<const Schedule> schedule_for(const std::vector<const ir::Node*>& order,
-                                             const std::vector<ir::NodePtr>& roots, bool fuse);
+                                             const std::vector<ir::NodePtr>& roots, ScheduleOptions options);
 
 }  // namespace kiln::detail

@@ -30,20 +30,19 @@ ir::NodePtr write_through(const ViewStep& step, const ir::NodePtr& before, ir::N
 
 namespace {
 
-// A slice of an evaluated tensor that is one contiguous block of its memory is a window of that
+// Rows [a, b) of an evaluated tensor (a slice along the first axis only) are a window of its
 // memory, as a LibTorch view shares storage: a buffer, so iterating over batches sliced from one
 // tensor records graphs of one structure (the offset is not part of it) and compiles nothing new.
-// A tensor in the gradient graph keeps its slice node, through which its gradient flows.
+// Other slices stay slices even where contiguous (columns of a single row): a batch of one must
+// record the graph any other batch size records. A tensor in the gradient graph keeps its slice
+// node, through which its gradient flows.
 ir::NodePtr window(const ViewStep& step, const ir::NodePtr& x) {
-  if (!x->is_buffer() || x->grad != ir::Grad::None) return nullptr;
-  Shape strides = contiguous_strides(x->shape), expected = contiguous_strides(step.shape);
-  int64_t offset = 0;
-  for (size_t k = 0; k < step.shape.size(); ++k) {
-    offset += step.starts[k] * strides[k];
-    if (step.shape[k] > 1 && strides[k] * step.steps[k] != expected[k]) return nullptr;
-  }
+  if (!x->is_buffer() || x->grad != ir::Grad::None || step.shape.empty() || numel(step.shape) == 0) return nullptr;
+  if (step.steps[0] != 1 && step.shape[0] > 1) return nullptr;
+  for (size_t k = 1; k < step.shape.size(); ++k)
+    if (step.starts[k] != 0 || step.shape[k] != x->shape[k]) return nullptr;
+  int64_t offset = step.starts[0] * contiguous_strides(x->shape)[0];
   size_t size = element_size(x->dtype);
-  if (numel(step.shape) == 0) return nullptr;
   auto memory = ir::Storage::window(x->storage, static_cast<size_t>(offset) * size, numel(step.shape) * size);
   return ir::buffer(std::move(memory), step.shape, x->dtype, step.loc);
 }

@@ -74,6 +74,9 @@ struct Node {
   // The value reads memory the user owns (a from_blob buffer, or a graph over one): ops that own
   // their result in LibTorch (clone) must copy it before the user can change or free it.
   bool reads_borrowed = false;
+  // A one-element buffer holding a scalar the user passed (x * lr): read as one element at any
+  // shape, never a batch of one. Kernels take it as an input, so a new value compiles nothing.
+  bool runtime_scalar = false;
 
   int64_t numel() const { return kiln::numel(shape); }
   bool is_buffer() const { return op == Op::Buffer; }

@@ -28,6 +28,14 @@ NodePtr buffer(std::shared_ptr<Storage> storage, Shape shape, ScalarType dtype, 
   return n;
 }
 
+NodePtr scalar_buffer(const Scalar& value, size_t rank, ScalarType dtype, SourceLoc loc) {
+  auto storage = Storage::allocate(element_size(dtype));
+  dispatch_dtype(dtype, [&]<typename T>() { *static_cast<T*>(storage->data()) = value.cast(dtype).to<T>(); });
+  NodePtr n = buffer(std::move(storage), Shape(rank, 1), dtype, loc);
+  n->runtime_scalar = true;
+  return n;
+}
+
 NodePtr full(Scalar value, Shape shape, ScalarType dtype, SourceLoc loc) {
   Attrs a;
   a.value = value.cast(dtype);

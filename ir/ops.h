@@ -13,6 +13,8 @@ namespace kiln::ir {
 
 // Sources.
 NodePtr buffer(std::shared_ptr<Storage> storage, Shape shape, ScalarType dtype, SourceLoc loc);
+// A runtime scalar: a one-element buffer of rank `rank` holding `value` (Node::runtime_scalar).
+NodePtr scalar_buffer(const Scalar& value, size_t rank, ScalarType dtype, SourceLoc loc);
 NodePtr full(Scalar value, Shape shape, ScalarType dtype, SourceLoc loc);
 // Element i (row-major) is start + i * delta.
 NodePtr iota(Scalar start, Scalar delta, Shape shape, ScalarType dtype, SourceLoc loc);

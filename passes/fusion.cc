@@ -29,11 +29,11 @@ std::pair<const Node*, bool> extern_operand(const Node* n, size_t i) {
 }
 
 bool is_inlined_source(const Node* n) { return n->op == Op::Full || n->op == Op::Iota; }
-// A runtime scalar (a one-element buffer) or a broadcast of one: a kernel reads it once, into a
-// register, so it is inlined like a constant and costs nothing as a shared read.
+// A runtime scalar or a broadcast of one: a kernel reads it once, into a register, so it is
+// inlined like a constant and costs nothing as a shared read.
 bool is_scalar_input(const Node* n) {
   while (n->op == Op::Reshape || n->op == Op::Expand) n = n->inputs[0].get();
-  return n->is_buffer() && n->numel() == 1;
+  return n->is_buffer() && n->runtime_scalar;
 }
 bool is_reduction(const Node* n) {
   return n->op == Op::ReduceSum || n->op == Op::ReduceMax || n->op == Op::ReduceMin;

@@ -16,6 +16,14 @@ using ir::Op;
 
 namespace {
 
+// Whether `n` is a compiled constant (a `full`) equal to `v` in n's dtype (1 is true for bool).
+// Runtime scalars (one-element buffers) are never looked at: a learning rate that passes through
+// 0 or 1, or a batch of one, must not change the schedule.
+bool is_constant(const Node& n, double v) {
+  const Scalar* c = full_value(n);
+  return c && c->to_double() == v;
+}
+
 bool is_negative_zero(const Scalar& s) {
   return s.is_floating_point() && s.to_double() == 0 && std::signbit(s.to_double());
 }
@@ -56,14 +64,14 @@ bool may_be_negative_zero(const Node& n, int depth = 4) {
 bool adds_nothing(const Node& x, const Node& zero) {
   if (!is_constant(zero, 0)) return false;
   if (!is_floating(zero.dtype)) return true;
-  return is_negative_zero_constant(zero) || !may_be_negative_zero(x);
+  return is_negative_zero(zero.attrs.value) || !may_be_negative_zero(x);
 }
 
 // x - 0 -> x exactly when the zero is +0.0 (x - +0.0 is x + -0.0), or when x is never -0.0.
 bool subtracts_nothing(const Node& x, const Node& zero) {
   if (!is_constant(zero, 0)) return false;
   if (!is_floating(zero.dtype)) return true;
-  return !is_negative_zero_constant(zero) || !may_be_negative_zero(x);
+  return !is_negative_zero(zero.attrs.value) || !may_be_negative_zero(x);
 }
 
 NodePtr binary_identity(const NodePtr& n) {

@@ -20,11 +20,4 @@ namespace kiln::passes {
 // topological order survives with its location.
 std::vector<ir::NodePtr> simplify(const std::vector<ir::NodePtr>& outputs);
 
-// What simplification may use of a runtime scalar's value (a one-element buffer: a learning rate,
-// a clamp bound): 1 for one, 2 for +0, 3 for -0.0, 0 for anything else. Identities such as x * 1
-// and x + 0 apply to runtime scalars of those values; any other value is never looked at. A
-// schedule cache key holds this class for every runtime scalar, so a new value of the same class
-// reuses the schedule (and compiles nothing) and a value of another class gets its own.
-int runtime_scalar_class(const ir::Node& buffer);
-
 }  // namespace kiln::passes

@@ -25,15 +25,8 @@ bool same_scalar(const Scalar& a, const Scalar& b);
 // The value of a `full` node, or null for any other node.
 const Scalar* full_value(const ir::Node& n);
 
-// The one-element buffer (a runtime scalar the user passed) that `n` is, or broadcasts through
+// The runtime scalar (Node::runtime_scalar) that `n` is, or broadcasts through
 // reshapes and expands; null for any other node.
 const ir::NodePtr* runtime_scalar(const ir::NodePtr& n);
-
-// Whether `n` is a constant equal to `v` (0 or 1; -0.0 counts as 0) in n's dtype: a `full`, or a
-// runtime scalar, whose class of value (runtime_scalar_class in simplify.h) the schedule key
-// holds, so a schedule simplified this way is never reused for another value.
-bool is_constant(const ir::Node& n, double v);
-// Whether `n` is a constant -0.0 (a `full` or a runtime scalar).
-bool is_negative_zero_constant(const ir::Node& n);
 
 }  // namespace kiln::passes

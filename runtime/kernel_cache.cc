@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "codegen/llvm/cpu_backend.h"
+#include "codegen/runtime_extent.h"
 #include "runtime/stats.h"
 #include "runtime/thread_pool.h"
 
@@ -54,13 +55,14 @@ const CompiledKernel& compile(const codegen::Kernel& k, bool with_text) {
   return bucket.back()->compiled;
 }
 
-void launch(const codegen::Kernel& k, codegen::KernelFn fn, void* const* args) {
-  int64_t points = numel(k.outer);
-  int64_t work_per_point = std::max<int64_t>(1, numel(k.inner)) * (k.reductions.empty() ? 1 : 2);
+void launch(const codegen::Kernel& k, codegen::KernelFn fn, void* const* args, int64_t extent) {
+  int64_t points = numel(codegen::outer_extents(k, extent));
+  int64_t work_per_point =
+      std::max<int64_t>(1, numel(codegen::inner_extents(k, extent))) * (k.reductions.empty() ? 1 : 2);
   // Chunks of at least ~64K element operations amortize a thread hand-off (a few microseconds).
   int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / work_per_point);
   ++stats().kernels_launched;
-  thread_pool().parallel_for(points, grain, [&](int64_t begin, int64_t end) { fn(args, begin, end); });
+  thread_pool().parallel_for(points, grain, [&](int64_t begin, int64_t end) { fn(args, &extent, begin, end); });
 }
 
 }  // namespace kiln::runtime

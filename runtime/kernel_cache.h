@@ -18,7 +18,8 @@ struct CompiledKernel {
 // assembly too (recompiling a cached kernel that has none yet).
 const CompiledKernel& compile(const codegen::Kernel& k, bool with_text = false);
 
-// Runs `fn` over every outer point of `k` on the thread pool.
-void launch(const codegen::Kernel& k, codegen::KernelFn fn, void* const* args);
+// Runs `fn` over every outer point of `k` on the thread pool, at runtime extent `extent` (unread
+// when `k` has none).
+void launch(const codegen::Kernel& k, codegen::KernelFn fn, void* const* args, int64_t extent);
 
 }  // namespace kiln::runtime

@@ -116,7 +116,7 @@ void run_split(KernelFn fn, void* const* args, int64_t n, int pieces, uint32_t s
   std::vector<int64_t> cuts{0, n};
   for (int i = 1; i < pieces; ++i) cuts.push_back(std::uniform_int_distribution<int64_t>(0, n)(rng));
   std::sort(cuts.begin(), cuts.end());
-  for (size_t i = 0; i + 1 < cuts.size(); ++i) fn(args, cuts[i], cuts[i + 1]);
+  for (size_t i = 0; i + 1 < cuts.size(); ++i) fn(args, nullptr, cuts[i], cuts[i + 1]);
 }
 
 template <typename T>
@@ -159,7 +159,7 @@ TEST(CodegenLlvm, Elementwise1D) {
   std::vector<float> x(n), y(n), got(n, -1);
   for (int64_t j = 0; j < n; ++j) x[j] = 0.37f * j - 100, y[j] = 1.0f / (j + 1);
   void* args[] = {x.data(), y.data(), got.data()};
-  c.fn(args, 0, n);
+  c.fn(args, nullptr, 0, n);
   for (int64_t j = 0; j < n; ++j) ASSERT_EQ(got[j], x[j] * y[j] + 0.1f) << j;  // no contraction into an FMA
 }
 
@@ -207,7 +207,7 @@ TEST(CodegenLlvm, ReshapeWithFloorDivMod) {
   std::vector<int64_t> in(24), got(24);
   for (int q = 0; q < 24; ++q) in[q] = q * 1000 + 1;
   void* args[] = {in.data(), got.data()};
-  fn(args, 0, 24);
+  fn(args, nullptr, 0, 24);
   for (int r = 0; r < 6; ++r)
     for (int c = 0; c < 4; ++c) EXPECT_EQ(got[r * 4 + c], in[c * 6 + r]);
 }
@@ -273,7 +273,7 @@ TEST(CodegenLlvm, IotaInEveryDtype) {
       using Stored = std::conditional_t<std::is_same_v<T, bool>, uint8_t, T>;
       std::vector<Stored> got(n);
       void* args[] = {got.data()};
-      fn(args, 0, n);
+      fn(args, nullptr, 0, n);
       for (int64_t q = 0; q < n; ++q) EXPECT_EQ(got[q], Stored(T(3 * q - 5))) << dtype_name(t) << " " << q;
     });
   }
@@ -304,7 +304,7 @@ TEST(CodegenLlvm, CastsBetweenEveryDtype) {
           for (double v : values) in.push_back(SF(convert<F>(v)));
           std::vector<ST> got(n);
           void* args[] = {in.data(), got.data()};
-          fn(args, 0, n);
+          fn(args, nullptr, 0, n);
           for (int64_t q = 0; q < n; ++q)
             EXPECT_EQ(got[q], ST(convert<T>(F(in[q])))) << dtype_name(from) << "->" << dtype_name(to) << " " << values[q];
         });
@@ -346,7 +346,7 @@ TEST(CodegenLlvm, BoolArithmetic) {
     KernelFn fn = b.compile().fn;
     std::vector<uint8_t> got(n, 7);
     void* args[] = {x.data(), y.data(), got.data()};
-    fn(args, 0, n);
+    fn(args, nullptr, 0, n);
     for (int q = 0; q < n; ++q) {
       bool p = x[q], r = y[q];
       bool want = op == Op::Add ? (p || r) : op == Op::Mul ? (p && r) : op == Op::Sub ? (p != r)
@@ -490,7 +490,7 @@ TEST(CodegenLlvm, IntegerSumWrapsAndBoolSumCounts) {
   std::vector<uint8_t> bits{1, 0, 1, 1, 1, 0};
   int64_t count = -1;
   void* args[] = {bits.data(), &count};
-  fn(args, 0, 1);
+  fn(args, nullptr, 0, 1);
   EXPECT_EQ(count, 4);
 }
 
@@ -514,7 +514,7 @@ void check_softmax(int64_t rows, int64_t cols) {
   for (T& v : in) v = T(std::normal_distribution<double>(0, 3)(rng));
   std::vector<T> got(rows * cols), got_split(rows * cols), s(rows), s_split(rows);
   void* args[] = {in.data(), got.data(), s.data()};
-  fn(args, 0, rows);
+  fn(args, nullptr, 0, rows);
   void* args2[] = {in.data(), got_split.data(), s_split.data()};
   run_split(fn, args2, rows, 5, 11);
   EXPECT_EQ(got, got_split);
@@ -553,7 +553,7 @@ TEST(CodegenLlvm, IndependentReductionsShareALoop) {
   std::vector<double> in(rows * cols), got(rows);
   for (size_t q = 0; q < in.size(); ++q) in[q] = std::sin(double(q));
   void* args[] = {in.data(), got.data()};
-  c.fn(args, 0, rows);
+  c.fn(args, nullptr, 0, rows);
   for (int64_t r = 0; r < rows; ++r) {
     double m = 0, m2 = 0;
     for (int64_t q = 0; q < cols; ++q) m += in[r * cols + q], m2 += in[r * cols + q] * in[r * cols + q];
@@ -678,9 +678,9 @@ TEST(CodegenLlvm, DuplicateNamesAndText) {
   EXPECT_NE(add.fn, mul.fn);
   std::vector<int32_t> x{0, 1, 2, 3, 4, 5, 6, 7}, y(8);
   void* args[] = {x.data(), y.data()};
-  mul.fn(args, 0, 8);
+  mul.fn(args, nullptr, 0, 8);
   EXPECT_EQ(y[5], 15);
-  add.fn(args, 0, 8);
+  add.fn(args, nullptr, 0, 8);
   EXPECT_EQ(y[5], 8);
   CompiledKernel again = be.compile(make(Op::Add), true);  // cached, text generated on demand
   EXPECT_TRUE(again.cached);

@@ -43,7 +43,7 @@ int interpret_graph(const Tensor& t, bool fuse, std::vector<double>& out) {
       std::vector<void*> args;
       for (size_t i = 0; i + 1 < lowered.args.size(); ++i) args.push_back(value_of(lowered.args[i])->data());
       args.push_back(storage->data());
-      kiln::codegen::interpret(lowered.kernel, args.data(), 0, kiln::numel(lowered.kernel.outer));
+      kiln::codegen::interpret(lowered.kernel, args.data(), nullptr, 0, kiln::numel(lowered.kernel.outer));
       ++kernels;
     }
     values[g.root] = storage;

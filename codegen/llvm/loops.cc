@@ -12,6 +12,7 @@
 // last outer axis, e.g. a sum over the first axis): a run is cut into chunks of up to kChunk
 // points, and every loop nest of row mode gets an innermost loop over the chunk's points, with
 // the accumulators in per-reduction stack arrays; that innermost loop is what vectorizes.
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <utility>
@@ -41,11 +42,17 @@ void Lowering::emit_loop(Value* lo, Value* hi, const std::function<void(Value*)>
   b_.SetInsertPoint(exit);
 }
 
-void Lowering::emit_outer_loops() {
-  Value* begin = fn_->getArg(1);
-  Value* end = fn_->getArg(2);
+llvm::Value* Lowering::extent(size_t var) {
   size_t rank = k_.outer.size();
-  if (numel(k_.outer) == 0) {
+  int64_t e = var < rank ? k_.outer[var] : k_.inner[var - rank];
+  return e == kRuntimeExtent ? runtime_extent_ : b_.getInt64(e);
+}
+
+void Lowering::emit_outer_loops() {
+  Value* begin = fn_->getArg(2);
+  Value* end = fn_->getArg(3);
+  size_t rank = k_.outer.size();
+  if (std::find(k_.outer.begin(), k_.outer.end(), 0) != k_.outer.end()) {  // no points at any extent
     b_.CreateRetVoid();
     return;
   }
@@ -61,7 +68,7 @@ void Lowering::emit_outer_loops() {
     run_body(begin, end);
   } else {
     // Runs along the last axis: p = lead * L + j0, run = [j0, j0 + min(L - j0, end - p)).
-    Value* L = b_.getInt64(k_.outer.back());
+    Value* L = extent(rank - 1);
     llvm::BasicBlock* pre = b_.GetInsertBlock();
     auto* run = llvm::BasicBlock::Create(ctx_, "run", fn_);
     auto* exit = llvm::BasicBlock::Create(ctx_, "exit", fn_);
@@ -72,9 +79,9 @@ void Lowering::emit_outer_loops() {
     Value* lead = b_.CreateUDiv(p, L, "lead");
     Value* j0 = b_.CreateNUWSub(p, b_.CreateNUWMul(lead, L), "j0");
     for (size_t d = rank - 2; d > 0; --d) {
-      Value* extent = b_.getInt64(k_.outer[d]);
-      vars_[d] = b_.CreateURem(lead, extent);
-      lead = b_.CreateUDiv(lead, extent);
+      Value* e = extent(d);
+      vars_[d] = b_.CreateURem(lead, e);
+      lead = b_.CreateUDiv(lead, e);
     }
     vars_[0] = lead;
     Value* n = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b_.CreateNSWSub(L, j0), b_.CreateNSWSub(end, p));
@@ -113,7 +120,7 @@ void Lowering::run_body(Value* j0, Value* j_end) {
 void Lowering::inner_nest(size_t axis, const std::function<void()>& body) {
   if (axis == k_.inner.size()) return body();
   size_t var = k_.outer.size() + axis;
-  emit_loop(b_.getInt64(0), b_.getInt64(k_.inner[axis]), [&](Value* i) {
+  emit_loop(b_.getInt64(0), extent(var), [&](Value* i) {
     vars_[var] = i;
     inner_nest(axis + 1, body);
   });

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "codegen/llvm/lowering.h"
+#include "codegen/runtime_extent.h"
 #include "llvm/IR/MDBuilder.h"
 
 namespace kiln::codegen::cpu {
@@ -21,15 +22,13 @@ namespace {
 
 [[noreturn]] void bad(const std::string& what) { throw std::invalid_argument("llvm backend: malformed kernel: " + what); }
 
-I128 sat(I128 v) { return std::clamp(v, -Interval::kBig, Interval::kBig); }
-
 }  // namespace
 
 using llvm::Value;
 
 void Lowering::run(const std::string& symbol) {
   validate();
-  compute_ranges();
+  range_ = index_ranges(k_, loop_ranges(k_, kMaxRuntimeExtent));
   create_function(symbol);
   emit_outer_loops();
 }
@@ -77,80 +76,7 @@ void Lowering::validate() {
       if (s.value < 0 || size_t(s.value) >= k_.values.size()) bad("stored value out of range");
       if (!k_.args[s.arg].output) bad("store to an input argument");
     }
-}
-
-void Lowering::compute_ranges() {
-  auto extent = [&](int64_t var) {
-    size_t r = k_.outer.size();
-    return size_t(var) < r ? k_.outer[var] : k_.inner[var - r];
-  };
-  range_.resize(k_.indices.size());
-  for (size_t i = 0; i < k_.indices.size(); ++i) {
-    const IndexNode& n = k_.indices[i];
-    Interval& r = range_[i];
-    switch (n.kind) {
-      case IndexNode::Var: r = {0, std::max<I128>(0, extent(n.value) - 1)}; break;
-      case IndexNode::Const: r = {sat(n.value), sat(n.value)}; break;
-      case IndexNode::Add: r = {sat(range_[n.a].lo + range_[n.b].lo), sat(range_[n.a].hi + range_[n.b].hi)}; break;
-      case IndexNode::Mul: {
-        const Interval &x = range_[n.a], &y = range_[n.b];
-        I128 p[] = {x.lo * y.lo, x.lo * y.hi, x.hi * y.lo, x.hi * y.hi};
-        r = {sat(*std::min_element(p, p + 4)), sat(*std::max_element(p, p + 4))};
-        break;
-      }
-      case IndexNode::FloorDiv: {
-        const Interval &x = range_[n.a], &y = range_[n.b];
-        if (x.lo >= 0 && y.lo >= 1) r = {x.lo / y.hi, x.hi / y.lo};
-        else r = {-Interval::kBig, Interval::kBig};
-        break;
-      }
-      case IndexNode::Mod: {
-        const Interval &x = range_[n.a], &y = range_[n.b];
-        if (x.lo >= 0 && y.lo >= 1) r = {0, std::min(x.hi, y.hi - 1)};
-        else r = {-Interval::kBig, Interval::kBig};
-        break;
-      }
-    }
-  }
-}
-
-// The coefficient of `var` in an index expression affine in it (through Add, and Mul by an
-// expression not involving it); nullopt when not affine (FloorDiv/Mod of it) or too large.
-std::optional<int64_t> Lowering::coefficient(int id, int var) const {
-  const IndexNode& n = k_.indices[id];
-  auto constant = [&](int x) -> std::optional<int64_t> {
-    const IndexNode& c = k_.indices[x];
-    if (c.kind == IndexNode::Const) return c.value;
-    return std::nullopt;
-  };
-  auto small = [](I128 v) -> std::optional<int64_t> {
-    if (v > (I128{1} << 40) || v < -(I128{1} << 40)) return std::nullopt;
-    return int64_t(v);
-  };
-  switch (n.kind) {
-    case IndexNode::Var: return n.value == var ? 1 : 0;
-    case IndexNode::Const: return 0;
-    case IndexNode::Add: {
-      auto a = coefficient(n.a, var), b = coefficient(n.b, var);
-      if (!a || !b) return std::nullopt;
-      return small(I128(*a) + *b);
-    }
-    case IndexNode::Mul: {
-      auto a = coefficient(n.a, var), b = coefficient(n.b, var);
-      if (!a || !b) return std::nullopt;
-      if (*a == 0 && *b == 0) return 0;
-      if (*b == 0 && constant(n.b)) return small(I128(*a) * *constant(n.b));
-      if (*a == 0 && constant(n.a)) return small(I128(*b) * *constant(n.a));
-      return std::nullopt;
-    }
-    case IndexNode::FloorDiv:
-    case IndexNode::Mod: {
-      auto a = coefficient(n.a, var), b = coefficient(n.b, var);
-      if (a && b && *a == 0 && *b == 0) return 0;
-      return std::nullopt;
-    }
-  }
-  return std::nullopt;
+  if (std::string problem = runtime_extent_problem(k_); !problem.empty()) bad(problem);
 }
 
 // Column mode pays off when the reductions read memory that is strided along the innermost
@@ -158,7 +84,8 @@ std::optional<int64_t> Lowering::coefficient(int id, int var) const {
 // vectorizing across outer points then gives contiguous vector loads instead of gathers.
 bool Lowering::use_column_mode() const {
   size_t rank = k_.outer.size();
-  if (k_.reductions.empty() || k_.inner.empty() || rank == 0 || k_.outer.back() < 8) return false;
+  if (k_.reductions.empty() || k_.inner.empty() || rank == 0) return false;
+  if (k_.outer.back() != kRuntimeExtent && k_.outer.back() < 8) return false;
   int last_outer = int(rank) - 1, last_inner = int(rank + k_.inner.size()) - 1;
   std::vector<bool> seen(k_.values.size());
   std::vector<int> stack;
@@ -172,7 +99,7 @@ bool Lowering::use_column_mode() const {
     const ValueNode& v = k_.values[id];
     for (int o : v.operands) stack.push_back(o);
     if (v.kind != ValueNode::Load) continue;
-    auto inner = coefficient(v.index, last_inner), outer = coefficient(v.index, last_outer);
+    auto inner = affine_coefficient(k_, v.index, last_inner), outer = affine_coefficient(k_, v.index, last_outer);
     if (inner && (*inner == 1 || *inner == -1)) row = true;
     if (outer && *outer == 1 && !(inner && *inner == 0)) column = true;
   }
@@ -183,7 +110,7 @@ bool Lowering::use_column_mode() const {
 
 void Lowering::create_function(const std::string& symbol) {
   auto* ptr = llvm::PointerType::get(ctx_, 0);
-  auto* fty = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx_), {ptr, i64_, i64_}, false);
+  auto* fty = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx_), {ptr, ptr, i64_, i64_}, false);
   fn_ = llvm::Function::Create(fty, llvm::GlobalValue::ExternalLinkage, symbol, m_);
   fn_->addFnAttr(llvm::Attribute::NoUnwind);
   fn_->addFnAttr("target-cpu", t_.cpu);
@@ -192,7 +119,10 @@ void Lowering::create_function(const std::string& symbol) {
   fn_->addParamAttr(0, llvm::Attribute::NoCapture);
   fn_->addParamAttr(0, llvm::Attribute::ReadOnly);
   fn_->addParamAttr(0, llvm::Attribute::NoAlias);
+  fn_->addParamAttr(1, llvm::Attribute::NoCapture);
+  fn_->addParamAttr(1, llvm::Attribute::ReadOnly);
   b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", fn_));
+  if (k_.runtime_var >= 0) runtime_extent_ = b_.CreateAlignedLoad(i64_, fn_->getArg(1), llvm::Align(8), "extent");
 
   llvm::MDBuilder md(ctx_);
   llvm::MDNode* domain = md.createAnonymousAliasScopeDomain("kiln.args");
@@ -295,14 +225,15 @@ llvm::Value* Lowering::load(const ValueNode& v) {
   llvm::Type* mt = memory_type(ctx_, t);
   Value* idx = index(v.index);
   const Interval& r = range_[v.index];
-  int64_t numel = k_.args[v.arg].numel;
+  const Arg& arg = k_.args[v.arg];
+  int64_t numel = arg.numel;
   auto emit = [&] {
     auto* ld = b_.CreateAlignedLoad(mt, element_ptr(v.arg, idx), llvm::Align(element_size(t)));
     annotate(ld, v.arg);
     return ld;
   };
   Value* x;
-  if (r.lo >= 0 && r.hi < numel) {
+  if (arg.scaled || (r.lo >= 0 && r.hi < numel)) {  // scaled: in bounds (runtime_extent_problem)
     x = emit();
   } else {
     Value* in = b_.CreateAnd(b_.CreateICmpSGE(idx, b_.getInt64(0)), b_.CreateICmpSLT(idx, b_.getInt64(numel)));

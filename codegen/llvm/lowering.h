@@ -8,18 +8,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "codegen/index_range.h"
 #include "codegen/llvm/internal.h"
 
 namespace kiln::codegen::cpu {
-
-using I128 = __int128;
-
-// A conservative range of an index expression; saturates at +-2^62 ("unknown").
-struct Interval {
-  static constexpr I128 kBig = I128{1} << 62;
-  I128 lo, hi;
-  bool fits() const { return lo > -kBig && hi < kBig; }
-};
 
 class Lowering {
  public:
@@ -33,8 +25,6 @@ class Lowering {
 
   // lower.cc: analyses.
   void validate();
-  void compute_ranges();
-  std::optional<int64_t> coefficient(int index, int var) const;  // d index / d var, if affine in var
   bool use_column_mode() const;
 
   // lower.cc: function, expressions, memory.
@@ -51,6 +41,7 @@ class Lowering {
   Value* accumulator(int reduction);
 
   // loops.cc.
+  Value* extent(size_t var);  // a loop's trip count: a constant, or the runtime extent
   void emit_loop(Value* lo, Value* hi, const std::function<void(Value*)>& body, int64_t step = 1);
   void emit_outer_loops();
   void run_body(Value* j0, Value* j_end);
@@ -67,6 +58,7 @@ class Lowering {
   llvm::Type* i64_;
   llvm::Function* fn_ = nullptr;
   std::vector<Value*> args_, vars_;
+  Value* runtime_extent_ = nullptr;  // extents[0], loaded on entry when the kernel has one
   std::vector<llvm::MDNode*> scope_md_, noalias_md_;
   std::vector<Interval> range_;
   std::vector<int> red_dep_;  // per value: the highest reduction whose accumulator it reads, or -1

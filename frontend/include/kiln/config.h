@@ -15,4 +15,11 @@ Backend backend();
 void set_fusion(bool enabled);
 bool fusion_enabled();
 
+// Whether a kernel's leading (batch) extent is a launch argument where the kernel allows it (the
+// default), so that a new batch size compiles no kernel; off, every kernel is compiled for its
+// concrete shapes (to benchmark one against the other). KILN_RUNTIME_EXTENTS=0 turns it off at
+// start-up.
+void set_runtime_extents(bool enabled);
+bool runtime_extents_enabled();
+
 }  // namespace kiln
