@@ -1,6 +1,7 @@
 // The Kiln columns: each workload written once against the public API, run as
 //   kiln_fused      JIT backend, fusion on (Kiln's defaults),
 //   kiln_unfused    JIT backend, set_fusion(false): one kernel per primitive,
+//   kiln_specialized  fused, set_runtime_extents(false): every extent compiled in (W1-W3, W5),
 //   kiln_reference  set_backend(Reference): the plain-loop oracle (one iteration only: slow).
 // Inputs are evaluated once, outside the timed loop; each iteration records the graph and
 // evaluates the result (recording cost included), then drops it. W5 (a training step) keeps its
@@ -19,7 +20,7 @@
 namespace kiln_bench {
 namespace {
 
-enum class Mode { Fused, Unfused, Reference };
+enum class Mode { Fused, Unfused, Specialized, Reference };
 
 const char* ModeName(Mode m) {
   switch (m) {
@@ -27,27 +28,33 @@ const char* ModeName(Mode m) {
       return "kiln_fused";
     case Mode::Unfused:
       return "kiln_unfused";
+    case Mode::Specialized:
+      return "kiln_specialized";
     case Mode::Reference:
       return "kiln_reference";
   }
   return "?";
 }
 
-// Sets the backend and fusion for one benchmark and restores the previous settings after it.
+// Sets the backend, fusion and runtime extents for one benchmark and restores the previous
+// settings after it.
 class ModeScope {
  public:
-  explicit ModeScope(Mode m) : backend_(kiln::backend()), fusion_(kiln::fusion_enabled()) {
+  explicit ModeScope(Mode m)
+      : backend_(kiln::backend()), fusion_(kiln::fusion_enabled()), runtime_extents_(kiln::runtime_extents_enabled()) {
     kiln::set_backend(m == Mode::Reference ? kiln::Backend::Reference : kiln::Backend::Jit);
-    kiln::set_fusion(m == Mode::Fused);
+    kiln::set_fusion(m == Mode::Fused || m == Mode::Specialized);
+    kiln::set_runtime_extents(m != Mode::Specialized);
   }
   ~ModeScope() {
     kiln::set_backend(backend_);
     kiln::set_fusion(fusion_);
+    kiln::set_runtime_extents(runtime_extents_);
   }
 
  private:
   kiln::Backend backend_;
-  bool fusion_;
+  bool fusion_, runtime_extents_;
 };
 
 // --- The workloads, as a Kiln user writes them ---
@@ -262,7 +269,8 @@ std::string Describe(double max_abs, double max_ref) {
 }  // namespace
 
 void RegisterKilnBenchmarks(Work w) {
-  for (Mode m : {Mode::Fused, Mode::Unfused, Mode::Reference}) {
+  for (Mode m : {Mode::Fused, Mode::Unfused, Mode::Specialized, Mode::Reference}) {
+    if (m == Mode::Specialized && !IsMemoryBound(w) && w != Work::Mlp) continue;
     auto* b = benchmark::RegisterBenchmark((std::string(WorkName(w)) + "/" + ModeName(m)).c_str(),
                                            [w, m](benchmark::State& s) {
                                              if (w == Work::Mlp)
