@@ -67,10 +67,10 @@ void evaluate(const std::vector<ir::NodePtr>& outputs) {
       int64_t count = codegen::arg_numel(step.kernel, result, step.extent);
       out = ir::Storage::allocate(static_cast<size_t>(count) * element_size(step.kernel.args[result].dtype));
       args.push_back(out->data());
-      runtime::launch(step.kernel, step.fn, args.data(), step.extent);
+      runtime::launch(step.kernel, step.compiled->fn, args.data(), step.extent);
       if (dump.any()) {
-        const runtime::CompiledKernel& c = runtime::compile(step.kernel, dump.wants_code());
-        ran.push_back({&step.kernel, c.llvm_ir, c.assembly});
+        runtime::KernelText text = dump.wants_code() ? runtime::kernel_text(step.kernel) : runtime::KernelText{};
+        ran.push_back({&step.kernel, std::move(text.llvm_ir), std::move(text.assembly)});
       }
     } else {
       const ir::Node& node = step.extern_node ? *step.extern_node : *order[step.root];

@@ -1,6 +1,8 @@
 // Tensor factories and the random generator's state.
 #include <cmath>
 #include <cstring>
+#include <mutex>
+#include <utility>
 
 #include "frontend/recording.h"
 #include "kiln/functions.h"
@@ -10,14 +12,26 @@ namespace kiln {
 namespace {
 
 // The generator: a seed and a counter that each random tensor advances, so consecutive calls
-// draw disjoint Philox streams.
+// draw disjoint Philox streams. Threads share it (as LibTorch's default CPU generator), under a
+// lock.
 struct Generator {
+  std::mutex mu;
   uint64_t seed = 67280421310721ULL;  // PyTorch's default seed
   uint64_t offset = 0;
+
+  void reset(uint64_t s) {
+    std::lock_guard<std::mutex> lock(mu);
+    seed = s;
+    offset = 0;
+  }
+  std::pair<uint64_t, uint64_t> next() {  // (seed, offset) of a new random tensor
+    std::lock_guard<std::mutex> lock(mu);
+    return {seed, offset++};
+  }
 };
 Generator& generator() {
-  static Generator g;
-  return g;
+  static Generator* g = new Generator();  // never destroyed: static destructors may draw
+  return *g;
 }
 
 // Applies the options' requires_grad, which PyTorch allows on floating tensors only.
@@ -47,8 +61,8 @@ Tensor random(ir::Distribution d, IntArrayRef size, const TensorOptions& options
   ScalarType t = options.dtype();
   check(is_floating(t), op, loc, [&] { return "is not implemented for dtype " + std::string(dtype_name(t)); });
   Shape shape = checked_size(size, op, loc);
-  Generator& g = generator();
-  Tensor out = detail::make_tensor(ir::random(d, g.seed, g.offset++, std::move(shape), t, loc), options.device());
+  auto [seed, offset] = generator().next();
+  Tensor out = detail::make_tensor(ir::random(d, seed, offset, std::move(shape), t, loc), options.device());
   return with_grad_option(std::move(out), options, op, loc);
 }
 
@@ -134,7 +148,7 @@ Tensor randn(IntArrayRef size, TensorOptions o, Loc loc) {
   return random(ir::Distribution::Normal, size, o, "randn", SourceLoc::from(loc));
 }
 
-void manual_seed(uint64_t seed) { generator() = {seed, 0}; }
+void manual_seed(uint64_t seed) { generator().reset(seed); }
 
 Tensor from_blob(void* data, IntArrayRef sizes, TensorOptions o, Loc loc) { return from_blob(data, sizes, {}, o, loc); }
 

@@ -1,7 +1,9 @@
 #include "frontend/schedule.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -119,7 +121,7 @@ Schedule build(const std::vector<const Node*>& order, const std::vector<ir::Node
           codegen::lower({g.root, g.domain, g.reduce_axes, g.reductions,
                           [&plan](const Node* n) { return plan.materialized(n); }, options.runtime_extents});
       for (size_t i = 0; i + 1 < lowered.args.size(); ++i) step.inputs.push_back(slot.at(lowered.args[i]));
-      step.fn = runtime::compile(lowered.kernel).fn;
+      step.compiled = runtime::compile(lowered.kernel);
       step.extent = lowered.extent;
       step.kernel = std::move(lowered.kernel);
     } else {
@@ -152,32 +154,68 @@ Schedule build(const std::vector<const Node*>& order, const std::vector<ir::Node
   return s;
 }
 
-// Distinct graphs a process keeps schedules for; past it the cache starts over (a program whose
-// graphs never repeat must not grow memory without bound).
-constexpr size_t kMaxSchedules = 512;
+// The schedules of the most recently used graphs, at most KILN_SCHEDULE_CACHE of them (read once,
+// default 512): a program whose graphs never repeat must not grow memory without bound. Building a
+// schedule (simplify, plan, lower, compile) happens outside the lock, so two threads evaluating
+// different graphs do not wait for each other; two that build the same one keep the first.
+class ScheduleCache {
+ public:
+  using Signature = std::vector<uint64_t>;
+
+  std::shared_ptr<const Schedule> find(const Signature& sig) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = index_.find(hash(sig));
+    if (it == index_.end()) return nullptr;
+    for (List::iterator e : it->second)
+      if (e->first == sig) {
+        lru_.splice(lru_.end(), lru_, e);
+        return e->second;
+      }
+    return nullptr;
+  }
+
+  // Inserts `schedule` unless another thread inserted one for `sig` first; returns the cached one.
+  std::shared_ptr<const Schedule> insert(Signature sig, std::shared_ptr<const Schedule> schedule) {
+    if (auto known = find(sig)) return known;
+    std::lock_guard<std::mutex> lock(mu_);
+    uint64_t h = hash(sig);
+    lru_.emplace_back(std::move(sig), schedule);
+    index_[h].push_back(std::prev(lru_.end()));
+    while (lru_.size() > capacity_) {
+      List::iterator oldest = lru_.begin();
+      auto bucket = index_.find(hash(oldest->first));
+      bucket->second.erase(std::find(bucket->second.begin(), bucket->second.end(), oldest));
+      if (bucket->second.empty()) index_.erase(bucket);
+      lru_.erase(oldest);
+    }
+    return schedule;
+  }
+
+ private:
+  using List = std::list<std::pair<Signature, std::shared_ptr<const Schedule>>>;
+
+  static size_t capacity_from_env() {
+    const char* v = std::getenv("KILN_SCHEDULE_CACHE");
+    long n = v ? std::strtol(v, nullptr, 10) : 0;
+    return n > 0 ? static_cast<size_t>(n) : 512;
+  }
+
+  std::mutex mu_;
+  size_t capacity_ = capacity_from_env();
+  List lru_;  // least recently used first
+  std::unordered_map<uint64_t, std::vector<List::iterator>> index_;
+};
 
 }  // namespace
 
 std::shared_ptr<const Schedule> schedule_for(const std::vector<const Node*>& order,
                                              const std::vector<ir::NodePtr>& roots, ScheduleOptions options) {
-  static std::mutex mu;
-  static std::unordered_map<uint64_t, std::vector<std::pair<std::vector<uint64_t>, std::shared_ptr<const Schedule>>>>
-      cache;
-  static size_t count = 0;
+  static ScheduleCache* cache = new ScheduleCache();  // never destroyed: evaluation may run at exit
   std::unordered_map<const Node*, int> position;
   std::vector<uint64_t> sig = signature(order, roots, options, position);
-  std::lock_guard<std::mutex> lock(mu);
-  auto& bucket = cache[hash(sig)];
-  for (const auto& [known, schedule] : bucket)
-    if (known == sig) return schedule;
-  if (count >= kMaxSchedules) {
-    cache.clear();
-    count = 0;
-  }
+  if (auto known = cache->find(sig)) return known;
   auto schedule = std::make_shared<const Schedule>(build(order, roots, options, position));
-  ++count;
-  cache[hash(sig)].emplace_back(std::move(sig), schedule);
-  return schedule;
+  return cache->insert(std::move(sig), std::move(schedule));
 }
 
 }  // namespace kiln::detail

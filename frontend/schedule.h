@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "codegen/kernel.h"
+#include "runtime/kernel_cache.h"
 #include "ir/node.h"
 
 namespace kiln::detail {
@@ -22,7 +23,7 @@ struct ScheduleStep {
   int root;                    // slot this step writes
   Kind kind;
   codegen::Kernel kernel;      // kernel step: the code to launch
-  codegen::KernelFn fn = nullptr;
+  std::shared_ptr<const runtime::CompiledKernel> compiled;  // kernel step: its code, kept alive
   int64_t extent = 0;          // kernel step: its runtime extent in this graph
   // Extern step: the node to run. Null when it is the recorded node in slot `root`, whose
   // attributes (a random op's seed and offset) must then be read from the current graph.

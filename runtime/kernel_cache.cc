@@ -1,10 +1,13 @@
 #include "runtime/kernel_cache.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
+#include <future>
+#include <list>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -17,11 +20,6 @@ namespace kiln::runtime {
 
 namespace {
 
-struct Entry {
-  codegen::Kernel kernel;  // kept to tell hash collisions apart
-  CompiledKernel compiled;
-};
-
 bool log_compiles() {
   static const bool enabled = [] {
     const char* v = std::getenv("KILN_LOG");
@@ -30,30 +28,134 @@ bool log_compiles() {
   return enabled;
 }
 
+size_t capacity_from_env() {
+  const char* v = std::getenv("KILN_KERNEL_CACHE");
+  long n = v ? std::strtol(v, nullptr, 10) : 0;
+  return n > 0 ? static_cast<size_t>(n) : 4096;
+}
+
+using Compiled = std::shared_ptr<const CompiledKernel>;
+
+// One kernel: its compile (a future other threads may wait on) and, once a dump asked, its text.
+struct Entry {
+  codegen::Kernel kernel;  // kept to tell hash collisions apart
+  std::shared_future<Compiled> compiled;
+  std::optional<KernelText> text;
+  uint64_t serial;  // which insertion this is
+};
+
+// Least recently used first; entries found by structural hash.
+class KernelCache {
+ public:
+  Compiled get(const codegen::Kernel& k) {
+    std::promise<Compiled> promise;
+    std::shared_future<Compiled> future;
+    uint64_t mine = 0;  // the serial of the entry this thread inserted, and so compiles
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (auto it = find(k)) {
+        ++stats().kernel_cache_hits;
+        future = (*it)->compiled;
+      } else {
+        future = promise.get_future().share();
+        mine = ++serial_;
+        insert(Entry{k, future, std::nullopt, mine});
+      }
+    }
+    if (!mine) return future.get();  // compiled, or being compiled by another thread
+    try {
+      codegen::CompiledKernel c = codegen::CpuBackend::instance().compile(k);
+      ++stats().kernels_compiled;
+      stats().compile_ms += c.compile_ms;
+      if (log_compiles()) std::fprintf(stderr, "kiln: compiled %s in %.2f ms\n", k.name.c_str(), c.compile_ms);
+      promise.set_value(std::make_shared<const CompiledKernel>(CompiledKernel{c.fn, std::move(c.code)}));
+    } catch (...) {
+      forget(k, mine);  // a failed compile is not cached: the next call tries again
+      promise.set_exception(std::current_exception());
+    }
+    return future.get();
+  }
+
+  KernelText text(const codegen::Kernel& k) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (auto it = find(k); it && (*it)->text) return *(*it)->text;
+    }
+    codegen::KernelText t = codegen::CpuBackend::instance().text(k);  // outside the lock: slow
+    KernelText text{std::move(t.llvm_ir), std::move(t.assembly)};
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = find(k)) (*it)->text = text;
+    return text;
+  }
+
+  void set_capacity(size_t n) {
+    std::lock_guard<std::mutex> lock(mu_);
+    capacity_ = std::max<size_t>(1, n);
+    evict();
+  }
+
+  size_t size() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return lru_.size();
+  }
+
+ private:
+  using List = std::list<Entry>;
+
+  // The entry for `k`, moved to the most recently used end; null if absent. Caller holds mu_.
+  std::optional<List::iterator> find(const codegen::Kernel& k) {
+    auto bucket = by_hash_.find(codegen::structural_hash(k));
+    if (bucket == by_hash_.end()) return std::nullopt;
+    for (List::iterator it : bucket->second)
+      if (it->kernel == k) {
+        lru_.splice(lru_.end(), lru_, it);
+        return it;
+      }
+    return std::nullopt;
+  }
+
+  void insert(Entry e) {
+    uint64_t h = codegen::structural_hash(e.kernel);
+    lru_.push_back(std::move(e));
+    by_hash_[h].push_back(std::prev(lru_.end()));
+    evict();
+  }
+
+  void evict() {
+    while (lru_.size() > capacity_) remove(lru_.begin());
+  }
+
+  void remove(List::iterator it) {
+    auto bucket = by_hash_.find(codegen::structural_hash(it->kernel));
+    std::vector<List::iterator>& v = bucket->second;
+    v.erase(std::find(v.begin(), v.end(), it));
+    if (v.empty()) by_hash_.erase(bucket);
+    lru_.erase(it);
+  }
+
+  void forget(const codegen::Kernel& k, uint64_t serial) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = find(k); it && (*it)->serial == serial) remove(*it);
+  }
+
+  std::mutex mu_;
+  size_t capacity_ = capacity_from_env();
+  uint64_t serial_ = 0;
+  List lru_;
+  std::unordered_map<uint64_t, std::vector<List::iterator>> by_hash_;
+};
+
+KernelCache& cache() {
+  static KernelCache* c = new KernelCache();  // never destroyed: kernels may run at exit
+  return *c;
+}
+
 }  // namespace
 
-const CompiledKernel& compile(const codegen::Kernel& k, bool with_text) {
-  static std::mutex mu;
-  static std::unordered_map<uint64_t, std::vector<std::unique_ptr<Entry>>> cache;
-  std::lock_guard<std::mutex> lock(mu);
-  auto& bucket = cache[codegen::structural_hash(k)];
-  for (const std::unique_ptr<Entry>& e : bucket) {
-    if (!(e->kernel == k)) continue;
-    ++stats().kernel_cache_hits;
-    if (with_text && e->compiled.assembly.empty()) {  // a dump asks for text the first compile skipped
-      codegen::CompiledKernel c = codegen::CpuBackend::instance().compile(k, true);
-      e->compiled.llvm_ir = std::move(c.llvm_ir);
-      e->compiled.assembly = std::move(c.assembly);
-    }
-    return e->compiled;
-  }
-  codegen::CompiledKernel c = codegen::CpuBackend::instance().compile(k, with_text);
-  ++stats().kernels_compiled;
-  stats().compile_ms += c.compile_ms;
-  if (log_compiles()) std::fprintf(stderr, "kiln: compiled %s in %.2f ms\n", k.name.c_str(), c.compile_ms);
-  bucket.push_back(std::make_unique<Entry>(Entry{k, {c.fn, std::move(c.llvm_ir), std::move(c.assembly)}}));
-  return bucket.back()->compiled;
-}
+std::shared_ptr<const CompiledKernel> compile(const codegen::Kernel& k) { return cache().get(k); }
+KernelText kernel_text(const codegen::Kernel& k) { return cache().text(k); }
+void set_kernel_cache_capacity(size_t kernels) { cache().set_capacity(kernels); }
+size_t kernel_cache_size() { return cache().size(); }
 
 void launch(const codegen::Kernel& k, codegen::KernelFn fn, void* const* args, int64_t extent) {
   int64_t points = numel(codegen::outer_extents(k, extent));

@@ -104,10 +104,13 @@ struct Builder {
   void inner_store(int a, int index, int v) { k.inner_stores.push_back({a, index, v}); }
   void outer_store(int a, int index, int v) { k.outer_stores.push_back({a, index, v}); }
 
+  // The builder keeps the code alive (a CompiledKernel owns its machine code), so `b.compile().fn`
+  // stays callable while `b` lives.
   CompiledKernel compile(bool text = false) {
     k.name += "_" + std::to_string(structural_hash(k));
-    return CpuBackend::instance().compile(k, text);
+    return compiled.emplace_back(CpuBackend::instance().compile(k, text));
   }
+  std::vector<CompiledKernel> compiled;
 };
 
 // Runs fn over [0, n) as the given number of pieces with random cut points.
@@ -246,7 +249,7 @@ TEST(CodegenLlvm, PadWithInRangeAndWhere) {
     b.inner_store(out, b.affine({{0, W + 4}, {1, 1}}), w);
     CompiledKernel c = b.compile(true);
     if (W == 1000) {
-      EXPECT_NE(c.llvm_ir.find("llvm.masked.load"), std::string::npos) << "expected a masked vector load";
+      EXPECT_NE(c.text.llvm_ir.find("llvm.masked.load"), std::string::npos) << "expected a masked vector load";
     }
     for (bool guard_after : {true, false}) {
       GuardedFloats x(3 * W, guard_after);
@@ -561,7 +564,7 @@ TEST(CodegenLlvm, IndependentReductionsShareALoop) {
     EXPECT_NEAR(got[r], m2 - m * m, 1e-12);
   }
   // <8 x double> with AVX-512, <4 x double> with AVX2: any vector of doubles shows the loop vectorized.
-  EXPECT_NE(c.llvm_ir.find(" x double>"), std::string::npos) << "reduction loop not vectorized";
+  EXPECT_NE(c.text.llvm_ir.find(" x double>"), std::string::npos) << "reduction loop not vectorized";
 }
 
 // Reductions over a strided axis ("column mode": vectorized across outer points). x is
@@ -580,7 +583,7 @@ void check_column_reductions(int64_t B, int64_t N, int64_t M) {
     int r = k.reduce(op, t, k.load(t, ax, k.affine({{0, N * M}, {2, M}, {1, 1}})));
     k.outer_store(out, k.affine({{0, M}, {1, 1}}), k.acc(t, r));
     CompiledKernel c = k.compile(true);
-    EXPECT_EQ(c.llvm_ir.find("masked.gather"), std::string::npos) << "column mode should load contiguously";
+    EXPECT_EQ(c.text.llvm_ir.find("masked.gather"), std::string::npos) << "column mode should load contiguously";
     for (int pieces : {1, 3, 7}) {
       std::vector<T> got(B * M);
       void* args[] = {x.data(), got.data()};
@@ -606,7 +609,7 @@ void check_column_reductions(int64_t B, int64_t N, int64_t M) {
     int r1 = k.reduce(Op::ReduceSum, t, e);
     k.inner_store(out, idx, k.ew(Op::Div, t, {e, k.acc(t, r1)}));
     CompiledKernel c = k.compile(true);
-    EXPECT_NE(c.llvm_ir.find(t == kFloat32 ? "x float>" : "x double>"), std::string::npos);
+    EXPECT_NE(c.text.llvm_ir.find(t == kFloat32 ? "x float>" : "x double>"), std::string::npos);
     std::vector<T> got(B * N * M);
     void* args[] = {x.data(), got.data()};
     run_split(c.fn, args, B * M, 4, 2);
@@ -674,19 +677,29 @@ TEST(CodegenLlvm, DuplicateNamesAndText) {
   };
   CpuBackend& be = CpuBackend::instance();
   CompiledKernel add = be.compile(make(Op::Add), false), mul = be.compile(make(Op::Mul), false);
-  EXPECT_FALSE(add.cached);
   EXPECT_NE(add.fn, mul.fn);
+  EXPECT_TRUE(add.text.llvm_ir.empty());
   std::vector<int32_t> x{0, 1, 2, 3, 4, 5, 6, 7}, y(8);
   void* args[] = {x.data(), y.data()};
   mul.fn(args, nullptr, 0, 8);
   EXPECT_EQ(y[5], 15);
   add.fn(args, nullptr, 0, 8);
   EXPECT_EQ(y[5], 8);
-  CompiledKernel again = be.compile(make(Op::Add), true);  // cached, text generated on demand
-  EXPECT_TRUE(again.cached);
-  EXPECT_EQ(again.fn, add.fn);
-  EXPECT_NE(again.llvm_ir.find("define"), std::string::npos);
-  EXPECT_FALSE(again.assembly.empty());
+  // Every compile is a new function (caching is the kernel cache's job), with text on request,
+  // under a symbol of its own while the others live; dropping a handle frees its code.
+  CompiledKernel again = be.compile(make(Op::Add), true);
+  EXPECT_NE(again.fn, add.fn);
+  EXPECT_NE(again.text.llvm_ir.find("define void @same_name_for_two_kernels.v2("), std::string::npos);
+  EXPECT_FALSE(again.text.assembly.empty());
+  EXPECT_EQ(be.text(make(Op::Add)).llvm_ir.find("define void @same_name_for_two_kernels("), 0u + be.text(make(Op::Add)).llvm_ir.find("define"));
+  add = CompiledKernel{};
+  mul = CompiledKernel{};
+  CompiledKernel reused = be.compile(make(Op::Mul), true);  // the name is free again
+  EXPECT_NE(reused.text.llvm_ir.find("define void @same_name_for_two_kernels("), std::string::npos);
+  reused.fn(args, nullptr, 0, 8);
+  EXPECT_EQ(y[5], 15);
+  again.fn(args, nullptr, 0, 8);
+  EXPECT_EQ(y[5], 8);
   std::printf("target: %s\n", be.target_description().c_str());
 }
 
@@ -722,9 +735,9 @@ TEST(CodegenLlvm, Float32ExpAssemblyIsVectorWithoutLibmCalls) {
   int ax = b.arg(kFloat32, 4096), out = b.arg(kFloat32, 4096, true);
   b.inner_store(out, b.var(0), b.ew(Op::Exp, kFloat32, {b.load(kFloat32, ax, b.var(0))}));
   CompiledKernel c = b.compile(true);
-  EXPECT_TRUE(std::regex_search(c.assembly, std::regex(R"(\bv\w+ps\s+[^\n]*%[yz]mm)"))) << c.assembly;
-  EXPECT_FALSE(std::regex_search(c.assembly, std::regex(R"(\bcall\w*\s+[^\n]*\bexpf?\b)"))) << c.assembly;
-  EXPECT_FALSE(std::regex_search(c.llvm_ir, std::regex(R"(call [^\n]*@expf?\()")));
+  EXPECT_TRUE(std::regex_search(c.text.assembly, std::regex(R"(\bv\w+ps\s+[^\n]*%[yz]mm)"))) << c.text.assembly;
+  EXPECT_FALSE(std::regex_search(c.text.assembly, std::regex(R"(\bcall\w*\s+[^\n]*\bexpf?\b)"))) << c.text.assembly;
+  EXPECT_FALSE(std::regex_search(c.text.llvm_ir, std::regex(R"(call [^\n]*@expf?\()")));
 }
 
 TEST(CodegenLlvm, EveryTranscendentalVectorizesWithoutCalls) {
@@ -740,10 +753,10 @@ TEST(CodegenLlvm, EveryTranscendentalVectorizesWithoutCalls) {
       b.inner_store(out, at, b.ew(op, t, operands));
       CompiledKernel c = b.compile(true);
       std::string what = std::string(ir::op_name(op)) + " " + std::string(dtype_name(t));
-      EXPECT_FALSE(std::regex_search(c.assembly, std::regex(R"(\n\s*call)"))) << what << "\n" << c.assembly;
-      EXPECT_FALSE(std::regex_search(c.llvm_ir, std::regex(R"(call [^\n]*@(?!llvm\.))"))) << what;
-      EXPECT_TRUE(std::regex_search(c.assembly, std::regex(R"(%zmm|%ymm)"))) << what;
-      EXPECT_NE(c.llvm_ir.find(t == kFloat32 ? "x float>" : "x double>"), std::string::npos) << what;
+      EXPECT_FALSE(std::regex_search(c.text.assembly, std::regex(R"(\n\s*call)"))) << what << "\n" << c.text.assembly;
+      EXPECT_FALSE(std::regex_search(c.text.llvm_ir, std::regex(R"(call [^\n]*@(?!llvm\.))"))) << what;
+      EXPECT_TRUE(std::regex_search(c.text.assembly, std::regex(R"(%zmm|%ymm)"))) << what;
+      EXPECT_NE(c.text.llvm_ir.find(t == kFloat32 ? "x float>" : "x double>"), std::string::npos) << what;
 
       Builder r(std::string("vecsum_") + std::string(ir::op_name(op)), {3}, {1000});
       int ar = r.arg(t, 3000), sums = r.arg(t, 3, true);
@@ -752,8 +765,8 @@ TEST(CodegenLlvm, EveryTranscendentalVectorizesWithoutCalls) {
       int red = r.reduce(Op::ReduceSum, t, r.ew(op, t, ops2));
       r.outer_store(sums, r.var(0), r.acc(t, red));
       CompiledKernel rc = r.compile(true);
-      EXPECT_FALSE(std::regex_search(rc.assembly, std::regex(R"(\n\s*call)"))) << what << " (reduction)";
-      EXPECT_NE(rc.llvm_ir.find(t == kFloat32 ? "x float>" : "x double>"), std::string::npos) << what;
+      EXPECT_FALSE(std::regex_search(rc.text.assembly, std::regex(R"(\n\s*call)"))) << what << " (reduction)";
+      EXPECT_NE(rc.text.llvm_ir.find(t == kFloat32 ? "x float>" : "x double>"), std::string::npos) << what;
     }
 }
 

@@ -20,12 +20,16 @@
 
 namespace kiln::codegen {
 
+struct KernelText {
+  std::string llvm_ir;   // the optimized LLVM IR
+  std::string assembly;  // the host assembly
+};
+
 struct CompiledKernel {
-  KernelFn fn = nullptr;
-  std::string llvm_ir;    // the optimized LLVM IR (only when compiled with want_text)
-  std::string assembly;   // the host assembly (only when compiled with want_text)
-  double compile_ms = 0;  // wall time of this compile() (after taking the backend's lock)
-  bool cached = false;    // the kernel had been compiled before: fn is that earlier function
+  KernelFn fn = nullptr;       // valid while `code` (or a copy of it) is alive
+  std::shared_ptr<void> code;  // owns the machine code: the last copy removes it from the JIT
+  KernelText text;             // only when compiled with want_text
+  double compile_ms = 0;       // wall time of this compile()
 };
 
 class CpuBackend {
@@ -33,11 +37,13 @@ class CpuBackend {
   // The process-wide backend (one LLJIT). Initializes LLVM's native target on first use.
   static CpuBackend& instance();
 
-  // Compiles `k` (thread-safe; compiles are serialized). A kernel whose name and structure were
-  // compiled before returns the earlier function without recompiling (regenerating only the text
-  // when `want_text` asks for it and the first compile skipped it); a different kernel that
-  // reuses a name gets its own, renamed symbol. Throws std::runtime_error if LLVM fails.
+  // Compiles `k`, every call anew (caching is runtime/kernel_cache's job). Thread-safe: threads
+  // compile concurrently. A kernel whose name is in use by live code gets a renamed symbol.
+  // Throws std::runtime_error if LLVM fails, std::invalid_argument for a malformed kernel.
   CompiledKernel compile(const Kernel& k, bool want_text = false);
+
+  // The optimized LLVM IR and assembly `k` compiles to, without adding code to the JIT (dumps).
+  KernelText text(const Kernel& k);
 
   // "x86_64-unknown-linux-gnu, cpu znver4, +avx512f,+avx2,...": what code is generated for.
   std::string target_description() const;

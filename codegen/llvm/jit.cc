@@ -1,19 +1,21 @@
 // CpuBackend: one ORC LLJIT for the process, targeting the host CPU with all its features
 // (JITTargetMachineBuilder::detectHost), and the O3 new-pass-manager pipeline with loop and SLP
-// vectorization. Each kernel is lowered into its own module and LLVMContext, optimized, optionally
-// printed (IR, and assembly from a clone), then handed to the JIT and looked up by its symbol.
+// vectorization. Each kernel is lowered into its own module, LLVMContext and TargetMachine (so
+// threads compile concurrently), optimized, optionally printed (IR, and assembly from a clone),
+// then handed to the JIT under its own resource tracker and looked up by its symbol; the code is
+// removed from the JIT when the last copy of its CompiledKernel goes.
 #include <cctype>
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
-#include <unordered_map>
 #include <unordered_set>
-#include <vector>
 
 #include "codegen/llvm/cpu_backend.h"
 #include "codegen/llvm/internal.h"
 #include "llvm/Analysis/TargetLibraryInfo.h"
+#include "llvm/ExecutionEngine/Orc/CompileUtils.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
@@ -65,40 +67,46 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 struct CpuBackend::Impl {
-  struct Entry {
-    Kernel kernel;
-    std::string symbol;
-    KernelFn fn = nullptr;
-    std::string llvm_ir, assembly;
-  };
-
-  std::mutex mu;
   cpu::TargetInfo target;
-  std::unique_ptr<llvm::TargetMachine> tm;  // for the optimizer's cost models and assembly text
+  std::optional<llvm::orc::JITTargetMachineBuilder> jtmb;
   std::unique_ptr<llvm::orc::LLJIT> jit;
-  std::unordered_map<std::string, std::vector<Entry>> by_name;
-  std::unordered_set<std::string> symbols;
+  std::mutex symbols_mu;
+  std::unordered_set<std::string> symbols;  // symbols of code in the JIT now, guarded by symbols_mu
 
   Impl() {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
     llvm::InitializeNativeTargetAsmParser();
-    auto jtmb = check(llvm::orc::JITTargetMachineBuilder::detectHost(), "detecting the host");
-    jtmb.setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
-    target.triple = jtmb.getTargetTriple().str();
-    target.cpu = jtmb.getCPU();
-    target.features = jtmb.getFeatures().getString();
+    jtmb = check(llvm::orc::JITTargetMachineBuilder::detectHost(), "detecting the host");
+    jtmb->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+    target.triple = jtmb->getTargetTriple().str();
+    target.cpu = jtmb->getCPU();
+    target.features = jtmb->getFeatures().getString();
     target.has_fma = has_feature(target.features, "fma");
     target.has_avx512 = has_feature(target.features, "avx512f");
-    tm = check(jtmb.createTargetMachine(), "creating the target machine");
-    jit = check(llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(jtmb).create(), "creating the JIT");
+    // ConcurrentIRCompiler: a TargetMachine per module, so threads may compile at once.
+    jit = check(llvm::orc::LLJITBuilder()
+                    .setJITTargetMachineBuilder(*jtmb)
+                    .setCompileFunctionCreator([](llvm::orc::JITTargetMachineBuilder b)
+                                                   -> llvm::Expected<std::unique_ptr<llvm::orc::IRCompileLayer::IRCompiler>> {
+                      return std::make_unique<llvm::orc::ConcurrentIRCompiler>(std::move(b));
+                    })
+                    .create(),
+                "creating the JIT");
     // Kernels call no library function themselves, but LLVM may emit memset/memcpy.
     char prefix = jit->getDataLayout().getGlobalPrefix();
     jit->getMainJITDylib().addGenerator(
         check(llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(prefix), "resolving process symbols"));
   }
 
-  std::unique_ptr<llvm::Module> lower(const Kernel& k, const std::string& symbol, llvm::LLVMContext& ctx) {
+  // TargetMachine is not thread-safe: each compile makes its own (for the optimizer's cost
+  // models and for assembly text).
+  std::unique_ptr<llvm::TargetMachine> target_machine() {
+    return check(jtmb->createTargetMachine(), "creating the target machine");
+  }
+
+  std::unique_ptr<llvm::Module> lower(const Kernel& k, const std::string& symbol, llvm::LLVMContext& ctx,
+                                      llvm::TargetMachine& tm) {
     auto m = std::make_unique<llvm::Module>(symbol, ctx);
     m->setTargetTriple(target.triple);
     m->setDataLayout(jit->getDataLayout());
@@ -106,11 +114,11 @@ struct CpuBackend::Impl {
     std::string err;
     llvm::raw_string_ostream os(err);
     if (llvm::verifyModule(*m, &os)) throw std::runtime_error("llvm backend: invalid IR for " + symbol + ": " + err);
-    optimize(*m);
+    optimize(*m, tm);
     return m;
   }
 
-  void optimize(llvm::Module& m) {
+  static void optimize(llvm::Module& m, llvm::TargetMachine& tm) {
     llvm::LoopAnalysisManager lam;
     llvm::FunctionAnalysisManager fam;
     llvm::CGSCCAnalysisManager cgam;
@@ -120,7 +128,7 @@ struct CpuBackend::Impl {
     pto.SLPVectorization = true;
     pto.LoopInterleaving = true;
     pto.LoopUnrolling = true;
-    llvm::PassBuilder pb(tm.get(), pto);
+    llvm::PassBuilder pb(&tm, pto);
     llvm::TargetLibraryInfoImpl tlii(llvm::Triple(m.getTargetTriple()));
     fam.registerPass([&] { return llvm::TargetLibraryAnalysis(tlii); });
     pb.registerModuleAnalyses(mam);
@@ -131,46 +139,67 @@ struct CpuBackend::Impl {
     pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(m, mam);
   }
 
-  void text(llvm::Module& m, Entry& e) {
-    llvm::raw_string_ostream ir(e.llvm_ir);
+  static KernelText text(llvm::Module& m, llvm::TargetMachine& tm) {
+    KernelText t;
+    llvm::raw_string_ostream ir(t.llvm_ir);
     m.print(ir, nullptr);
     std::unique_ptr<llvm::Module> clone = llvm::CloneModule(m);  // codegen passes modify the IR
     llvm::SmallString<0> buf;
     llvm::raw_svector_ostream os(buf);
     llvm::legacy::PassManager pm;
-    if (tm->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::AssemblyFile))
+    if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::AssemblyFile))
       throw std::runtime_error("llvm backend: the target cannot emit assembly");
     pm.run(*clone);
-    e.assembly = std::string(buf.str());
+    t.assembly = std::string(buf.str());
+    return t;
+  }
+
+  // The kernel's name, or with a suffix while code under that name is still in the JIT.
+  std::string claim_symbol(const std::string& name) {
+    std::lock_guard<std::mutex> lock(symbols_mu);
+    std::string symbol = sanitize(name);
+    for (int n = 1; symbols.count(symbol); ++n) symbol = sanitize(name) + ".v" + std::to_string(n);
+    symbols.insert(symbol);
+    return symbol;
+  }
+
+  void release_symbol(const std::string& symbol) {
+    std::lock_guard<std::mutex> lock(symbols_mu);
+    symbols.erase(symbol);
   }
 
   CompiledKernel compile(const Kernel& k, bool want_text) {
-    std::lock_guard<std::mutex> lock(mu);
     auto t0 = std::chrono::steady_clock::now();
-    std::vector<Entry>& same_name = by_name[k.name];
-    for (Entry& e : same_name) {
-      if (!(e.kernel == k)) continue;
-      if (want_text && e.assembly.empty()) {
-        llvm::LLVMContext ctx;
-        text(*lower(k, e.symbol, ctx), e);
-      }
-      CompiledKernel out{e.fn, want_text ? e.llvm_ir : "", want_text ? e.assembly : "", 0, true};
+    std::string symbol = claim_symbol(k.name);
+    try {
+      auto ctx = std::make_unique<llvm::LLVMContext>();
+      std::unique_ptr<llvm::TargetMachine> tm = target_machine();
+      std::unique_ptr<llvm::Module> m = lower(k, symbol, *ctx, *tm);
+      CompiledKernel out;
+      if (want_text) out.text = text(*m, *tm);
+      llvm::orc::ResourceTrackerSP tracker = jit->getMainJITDylib().createResourceTracker();
+      if (llvm::Error err = jit->addIRModule(tracker, llvm::orc::ThreadSafeModule(std::move(m), std::move(ctx))))
+        fail("adding " + symbol, std::move(err));
+      // From here the code lives as long as the handle: its last owner removes it from the JIT.
+      auto release = [this, symbol, tracker](void*) {
+        llvm::consumeError(tracker->remove());
+        release_symbol(symbol);
+      };
+      out.code = std::shared_ptr<void>(static_cast<void*>(nullptr), release);
+      out.fn = check(jit->lookup(symbol), "looking up " + symbol).toPtr<KernelFn>();
       out.compile_ms = ms_since(t0);
       return out;
+    } catch (...) {
+      release_symbol(symbol);  // harmless if the handle did it already
+      throw;
     }
-    Entry e{k, sanitize(k.name), nullptr, {}, {}};
-    for (int n = 1; symbols.count(e.symbol); ++n) e.symbol = sanitize(k.name) + ".v" + std::to_string(n);
-    auto ctx = std::make_unique<llvm::LLVMContext>();
-    std::unique_ptr<llvm::Module> m = lower(k, e.symbol, *ctx);
-    if (want_text) text(*m, e);
-    if (llvm::Error err = jit->addIRModule(llvm::orc::ThreadSafeModule(std::move(m), std::move(ctx))))
-      fail("adding " + e.symbol, std::move(err));
-    symbols.insert(e.symbol);
-    e.fn = check(jit->lookup(e.symbol), "looking up " + e.symbol).toPtr<KernelFn>();
-    CompiledKernel out{e.fn, e.llvm_ir, e.assembly, 0, false};
-    same_name.push_back(std::move(e));
-    out.compile_ms = ms_since(t0);
-    return out;
+  }
+
+  KernelText text(const Kernel& k) {
+    llvm::LLVMContext ctx;
+    std::unique_ptr<llvm::TargetMachine> tm = target_machine();
+    std::string symbol = sanitize(k.name);
+    return text(*lower(k, symbol, ctx, *tm), *tm);
   }
 };
 
@@ -183,6 +212,8 @@ CpuBackend& CpuBackend::instance() {
 }
 
 CompiledKernel CpuBackend::compile(const Kernel& k, bool want_text) { return impl_->compile(k, want_text); }
+
+KernelText CpuBackend::text(const Kernel& k) { return impl_->text(k); }
 
 std::string CpuBackend::target_description() const {
   return impl_->target.triple + ", cpu " + impl_->target.cpu + ", " + impl_->target.features;
