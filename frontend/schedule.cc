@@ -16,6 +16,7 @@
 #include "passes/fusion.h"
 #include "passes/simplify.h"
 #include "runtime/kernel_cache.h"
+#include "runtime/stats.h"
 
 namespace kiln::detail {
 
@@ -164,20 +165,13 @@ class ScheduleCache {
 
   std::shared_ptr<const Schedule> find(const Signature& sig) {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = index_.find(hash(sig));
-    if (it == index_.end()) return nullptr;
-    for (List::iterator e : it->second)
-      if (e->first == sig) {
-        lru_.splice(lru_.end(), lru_, e);
-        return e->second;
-      }
-    return nullptr;
+    return find_locked(sig);
   }
 
   // Inserts `schedule` unless another thread inserted one for `sig` first; returns the cached one.
   std::shared_ptr<const Schedule> insert(Signature sig, std::shared_ptr<const Schedule> schedule) {
-    if (auto known = find(sig)) return known;
     std::lock_guard<std::mutex> lock(mu_);
+    if (auto known = find_locked(sig)) return known;
     uint64_t h = hash(sig);
     lru_.emplace_back(std::move(sig), schedule);
     index_[h].push_back(std::prev(lru_.end()));
@@ -187,12 +181,26 @@ class ScheduleCache {
       bucket->second.erase(std::find(bucket->second.begin(), bucket->second.end(), oldest));
       if (bucket->second.empty()) index_.erase(bucket);
       lru_.erase(oldest);
+      ++runtime::stats().schedules_evicted;
     }
+    runtime::stats().schedules_cached = static_cast<int64_t>(lru_.size());
     return schedule;
   }
 
  private:
   using List = std::list<std::pair<Signature, std::shared_ptr<const Schedule>>>;
+
+  std::shared_ptr<const Schedule> find_locked(const Signature& sig) {
+    auto it = index_.find(hash(sig));
+    if (it == index_.end()) return nullptr;
+    for (List::iterator e : it->second)
+      if (e->first == sig) {
+        lru_.splice(lru_.end(), lru_, e);
+        ++runtime::stats().schedule_cache_hits;
+        return e->second;
+      }
+    return nullptr;
+  }
 
   static size_t capacity_from_env() {
     const char* v = std::getenv("KILN_SCHEDULE_CACHE");
@@ -215,6 +223,7 @@ std::shared_ptr<const Schedule> schedule_for(const std::vector<const Node*>& ord
   std::vector<uint64_t> sig = signature(order, roots, options, position);
   if (auto known = cache->find(sig)) return known;
   auto schedule = std::make_shared<const Schedule>(build(order, roots, options, position));
+  ++runtime::stats().schedules_built;
   return cache->insert(std::move(sig), std::move(schedule));
 }
 

@@ -118,11 +118,15 @@ class KernelCache {
     uint64_t h = codegen::structural_hash(e.kernel);
     lru_.push_back(std::move(e));
     by_hash_[h].push_back(std::prev(lru_.end()));
+    stats().kernels_cached = static_cast<int64_t>(lru_.size());
     evict();
   }
 
   void evict() {
-    while (lru_.size() > capacity_) remove(lru_.begin());
+    while (lru_.size() > capacity_) {
+      remove(lru_.begin());
+      ++stats().kernels_evicted;
+    }
   }
 
   void remove(List::iterator it) {
@@ -131,6 +135,7 @@ class KernelCache {
     v.erase(std::find(v.begin(), v.end(), it));
     if (v.empty()) by_hash_.erase(bucket);
     lru_.erase(it);
+    stats().kernels_cached = static_cast<int64_t>(lru_.size());
   }
 
   void forget(const codegen::Kernel& k, uint64_t serial) {

@@ -14,6 +14,12 @@ struct Stats {
   std::atomic<int64_t> kernels_compiled{0};  // kernels JIT-compiled (cache misses)
   std::atomic<int64_t> kernel_cache_hits{0};
   std::atomic<double> compile_ms{0};         // JIT compile time, summed
+  std::atomic<int64_t> kernels_cached{0};    // entries in the kernel cache now
+  std::atomic<int64_t> kernels_evicted{0};
+  std::atomic<int64_t> schedules_built{0};
+  std::atomic<int64_t> schedule_cache_hits{0};
+  std::atomic<int64_t> schedules_cached{0};  // entries in the schedule cache now
+  std::atomic<int64_t> schedules_evicted{0};
 };
 
 Stats& stats();

@@ -39,10 +39,15 @@ TEST(KernelCache, EvictsTheLeastRecentlyUsedAndRecompilesOnlyWhatItLost) {
   for (int k = 1; k <= 5; ++k) check(x, k);
   EXPECT_EQ(stats().kernels_compiled - start, 5);
   EXPECT_EQ(runtime::kernel_cache_size(), 3u);
+  EXPECT_EQ(stats().kernels_cached, 3);
+  EXPECT_EQ(stats().kernels_evicted, 2);
   // Graph 1's schedule is still cached and holds its kernel's code: it runs, compiling nothing.
   int64_t before = stats().kernels_compiled;
+  Stats s0 = stats();
   check(x, 1);
   EXPECT_EQ(stats().kernels_compiled, before);
+  EXPECT_EQ(stats().schedule_cache_hits, s0.schedule_cache_hits + 1);
+  EXPECT_EQ(stats().schedules_built, s0.schedules_built);
   // A 4-element x makes new schedules whose kernels are those of the 3-element graphs (the extent
   // is a runtime argument): graph 5's kernel is still cached, graph 1's was evicted.
   Tensor x4 = tensor({0.0, 0.5, 1.0, 2.0}, dtype(kFloat64)).eval();
@@ -50,6 +55,7 @@ TEST(KernelCache, EvictsTheLeastRecentlyUsedAndRecompilesOnlyWhatItLost) {
   EXPECT_EQ(stats().kernels_compiled, before);
   check(x4, 1);
   EXPECT_EQ(stats().kernels_compiled, before + 1);
+  EXPECT_EQ(stats().kernels_evicted, 3);
   runtime::set_kernel_cache_capacity(4096);
 }
 

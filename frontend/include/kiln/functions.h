@@ -108,6 +108,12 @@ struct Stats {
   int64_t kernels_compiled;  // kernels JIT-compiled (kernel cache misses)
   int64_t kernel_cache_hits;
   double compile_ms;         // JIT compile time, summed
+  int64_t kernels_cached;    // compiled kernels the kernel cache holds now (KILN_KERNEL_CACHE bounds it)
+  int64_t kernels_evicted;   // kernels the kernel cache dropped as least recently used
+  int64_t schedules_built;   // schedule cache misses: graphs simplified, planned and lowered
+  int64_t schedule_cache_hits;
+  int64_t schedules_cached;  // schedules the schedule cache holds now (KILN_SCHEDULE_CACHE bounds it)
+  int64_t schedules_evicted;
 };
 Stats stats();
 
