@@ -80,7 +80,7 @@ Seeds seeds(const tensor_list& outputs, const tensor_list& grad_outputs, const c
         return "grad can be implicitly created only for scalar outputs, but output " + std::to_string(i) +
                " has shape " + shape_str(out->shape) + "; pass a gradient";
       });
-      s.cotangents.push_back(detail::constant(1, out->shape, out->dtype, loc));
+      s.cotangents.push_back(detail::constant(1, out->shape, out->dtype, loc, out->device));
       continue;
     }
     const ir::NodePtr& gn = detail::node_of(g);

@@ -41,7 +41,12 @@ struct UserGradient : ir::CustomGradient {
   bool materialize_grads = true;  // undefined output gradients arrive as zeros
   // Every output of forward (shape, dtype) and its index in `outputs`, or -1 for one that takes
   // no gradient (not floating, or marked non-differentiable): backward gets one gradient each.
-  std::vector<std::pair<Shape, ScalarType>> forward_outputs;
+  struct Output {
+    Shape shape;
+    ScalarType dtype;
+    Device device;
+  };
+  std::vector<Output> forward_outputs;
   std::vector<int> differentiable_index;
   std::string name;
   SourceLoc loc;
@@ -54,7 +59,8 @@ struct UserGradient : ir::CustomGradient {
         grads.push_back(detail::make_tensor(output_grads[d]));
       else if (materialize_grads)
         grads.push_back(
-            detail::make_tensor(detail::constant(0, forward_outputs[o].first, forward_outputs[o].second, loc)));
+            detail::make_tensor(detail::constant(0, forward_outputs[o].shape, forward_outputs[o].dtype, loc,
+                                                 forward_outputs[o].device)));
       else
         grads.emplace_back();
     }
@@ -136,7 +142,7 @@ tensor_list FunctionCall::finish(const std::shared_ptr<AutogradContext>& ctx, co
     const ir::NodePtr& n = detail::node_of(outputs[i]);
     bool marked = std::any_of(ctx->non_differentiable_.begin(), ctx->non_differentiable_.end(),
                               [&](const Tensor& t) { return t.defined() && detail::node_of(t) == n; });
-    rule->forward_outputs.push_back({n->shape, n->dtype});
+    rule->forward_outputs.push_back({n->shape, n->dtype, n->device});
     rule->differentiable_index.push_back(-1);
     if (!is_floating(n->dtype) || marked) continue;
     rule->loc = n->loc;

@@ -63,12 +63,15 @@ std::vector<ir::NodePtr> align(const std::vector<Operand>& xs, ScalarType dtype,
   std::vector<Shape> shapes;
   for (const Operand& x : xs) shapes.push_back(x.node ? x.node->shape : Shape{});
   Shape shape = detail::broadcast_all(shapes, op, loc);
+  Device device;  // the tensors' (ir builders check they share one); scalars join them there
+  for (const Operand& x : xs)
+    if (x.node) device = x.node->device;
   std::vector<ir::NodePtr> out;
   for (const Operand& x : xs) {
     // A scalar is a constant: build it at the right type and shape directly.
     if (!x.node)
-      out.push_back(x.runtime ? detail::scalar_input(x.scalar, shape, dtype, loc)
-                              : detail::constant(x.scalar, shape, dtype, loc));
+      out.push_back(x.runtime ? detail::scalar_input(x.scalar, shape, dtype, loc, device)
+                              : detail::constant(x.scalar, shape, dtype, loc, device));
     else out.push_back(detail::broadcast_to(detail::cast_to(x.node, dtype, loc), shape, loc));
   }
   return out;
@@ -89,7 +92,7 @@ Tensor binary(Op op, const Operand& a, const Operand& b, SourceLoc loc, const Sc
   if (op == Op::Div && !is_floating(t)) t = kFloat32;  // true division
   std::vector<ir::NodePtr> xs = align({a, b}, t, name, loc);
   if (!(alpha == Scalar(1)))
-    xs[1] = ir::binary(Op::Mul, xs[1], detail::scalar_input(alpha, xs[1]->shape, t, loc), loc);
+    xs[1] = ir::binary(Op::Mul, xs[1], detail::scalar_input(alpha, xs[1]->shape, t, loc, xs[1]->device), loc);
   return detail::make_tensor(ir::binary(op, xs[0], xs[1], loc));
 }
 
@@ -159,7 +162,7 @@ Tensor relu(const Tensor& x, Loc call) {
   check(!x.defined() || x.dtype() != kBool, "relu", loc, "is not supported for bool tensors");
   // x <= 0 ? 0 : x keeps NaN and has PyTorch's gradient, 0 at 0 (maximum would split it).
   ir::NodePtr v = T(x, "relu", loc).node;
-  ir::NodePtr zero = detail::constant(0, v->shape, v->dtype, loc);
+  ir::NodePtr zero = detail::constant(0, v->shape, v->dtype, loc, v->device);
   return detail::make_tensor(ir::where(ir::binary(Op::Le, v, zero, loc), zero, v, loc));
 }
 

@@ -47,6 +47,8 @@ void evaluate(const std::vector<ir::NodePtr>& outputs) {
     if (!o->is_buffer()) roots.push_back(o), root_nodes.push_back(o.get());
   if (roots.empty()) return;
   std::vector<const ir::Node*> order = ir::topological_order(root_nodes);
+  for (const ir::Node* n : order)  // the CPU is the one backend so far (tensors elsewhere cannot be made)
+    check(n->device.is_cpu(), "evaluate", n->loc, [&] { return "no backend runs " + n->device.str() + " in this build"; });
   std::shared_ptr<const Schedule> schedule = schedule_for(order, roots, {fusion_enabled(), runtime_extents_enabled()});
 
   std::vector<std::shared_ptr<ir::Storage>> values(schedule->num_slots);

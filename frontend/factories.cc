@@ -52,7 +52,7 @@ Shape checked_size(IntArrayRef size, const char* op, SourceLoc loc) {
 Tensor filled(IntArrayRef size, const Scalar& value, ScalarType t, const TensorOptions& options, const char* op,
               SourceLoc loc) {
   detail::check_device(options.device(), op, loc);
-  Tensor out = detail::make_tensor(detail::constant(value, checked_size(size, op, loc), t, loc), options.device());
+  Tensor out = detail::make_tensor(detail::constant(value, checked_size(size, op, loc), t, loc, options.device()));
   return with_grad_option(std::move(out), options, op, loc);
 }
 
@@ -62,7 +62,7 @@ Tensor random(ir::Distribution d, IntArrayRef size, const TensorOptions& options
   check(is_floating(t), op, loc, [&] { return "is not implemented for dtype " + std::string(dtype_name(t)); });
   Shape shape = checked_size(size, op, loc);
   auto [seed, offset] = generator().next();
-  Tensor out = detail::make_tensor(ir::random(d, seed, offset, std::move(shape), t, loc), options.device());
+  Tensor out = detail::make_tensor(ir::random(d, seed, offset, std::move(shape), t, loc, options.device()));
   return with_grad_option(std::move(out), options, op, loc);
 }
 
@@ -72,9 +72,9 @@ Tensor from_values(const V* values, size_t count, Shape shape, ScalarType natura
   detail::check_device(options.device(), "tensor", loc);
   auto storage = ir::Storage::allocate(count * sizeof(V));
   std::memcpy(storage->data(), values, count * sizeof(V));
-  ir::NodePtr n = ir::buffer(std::move(storage), std::move(shape), dtype_of<V>, loc);
+  ir::NodePtr n = ir::buffer(std::move(storage), std::move(shape), dtype_of<V>, loc, options.device());
   ScalarType t = options.has_dtype() ? options.dtype() : natural;
-  Tensor out = detail::make_tensor(detail::cast_to(n, t, loc), options.device());
+  Tensor out = detail::make_tensor(detail::cast_to(n, t, loc));
   return with_grad_option(std::move(out), options, "tensor", loc);
 }
 
@@ -91,7 +91,7 @@ Tensor full(IntArrayRef size, const Scalar& value, TensorOptions o, Loc call) {
   ScalarType t = o.has_dtype() ? o.dtype() : value.type() == kFloat64 ? kFloat32 : value.type();
   detail::check_device(o.device(), "full", loc);
   // The user's value (a fill_, a schedule's constant) is a runtime input, as in scalar operands.
-  Tensor out = detail::make_tensor(detail::scalar_input(value, checked_size(size, "full", loc), t, loc), o.device());
+  Tensor out = detail::make_tensor(detail::scalar_input(value, checked_size(size, "full", loc), t, loc, o.device()));
   return with_grad_option(std::move(out), o, "full", loc);
 }
 
@@ -137,7 +137,7 @@ Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, Tensor
   ScalarType t = o.has_dtype() ? o.dtype() : integral ? kInt64 : kFloat32;
   int64_t n = integral ? (end.to_long() - start.to_long() + step.to_long() - (d > 0 ? 1 : -1)) / step.to_long()
                        : static_cast<int64_t>(std::ceil((e - s) / d));
-  Tensor out = detail::make_tensor(ir::iota(start, step, {n}, t, loc), o.device());
+  Tensor out = detail::make_tensor(ir::iota(start, step, {n}, t, loc, o.device()));
   return with_grad_option(std::move(out), o, "arange", loc);
 }
 
@@ -158,8 +158,8 @@ Tensor from_blob(void* data, IntArrayRef sizes, std::function<void(void*)> delet
   check(data != nullptr || numel(Shape(sizes.begin(), sizes.end())) == 0, "from_blob", loc, "data is null");
   Shape shape = checked_size(sizes, "from_blob", loc);
   size_t bytes = static_cast<size_t>(numel(shape)) * element_size(o.dtype());
-  ir::NodePtr n = ir::buffer(ir::Storage::borrow(data, bytes, std::move(deleter)), std::move(shape), o.dtype(), loc);
-  Tensor out = detail::make_tensor(std::move(n), o.device());
+  ir::NodePtr n = ir::buffer(ir::Storage::borrow(data, bytes, std::move(deleter)), std::move(shape), o.dtype(), loc, o.device());
+  Tensor out = detail::make_tensor(std::move(n));
   return with_grad_option(std::move(out), o, "from_blob", loc);
 }
 

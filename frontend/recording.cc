@@ -1,5 +1,7 @@
 #include "frontend/recording.h"
 
+#include "runtime/cuda/driver.h"
+
 namespace kiln::detail {
 
 const ir::NodePtr& operand(const Tensor& t, const char* op, SourceLoc loc) {
@@ -23,13 +25,13 @@ ir::NodePtr cast_to(ir::NodePtr x, ScalarType t, SourceLoc loc) {
   return x->dtype == t ? x : ir::cast(std::move(x), t, loc);
 }
 
-ir::NodePtr constant(const Scalar& value, const Shape& shape, ScalarType t, SourceLoc loc) {
-  return ir::full(value, shape, t, loc);
+ir::NodePtr constant(const Scalar& value, const Shape& shape, ScalarType t, SourceLoc loc, Device device) {
+  return ir::full(value, shape, t, loc, device);
 }
 
-ir::NodePtr scalar_input(const Scalar& value, const Shape& shape, ScalarType t, SourceLoc loc) {
+ir::NodePtr scalar_input(const Scalar& value, const Shape& shape, ScalarType t, SourceLoc loc, Device device) {
   // Of the result's rank, so one expand broadcasts it.
-  return broadcast_to(ir::scalar_buffer(value, shape.size(), t, loc), shape, loc);
+  return broadcast_to(ir::scalar_buffer(value, shape.size(), t, loc, device), shape, loc);
 }
 
 Shape broadcast_all(const std::vector<Shape>& shapes, const char* op, SourceLoc loc) {
@@ -53,7 +55,20 @@ int64_t check_dim(int64_t dim, const Shape& shape, const char* op, SourceLoc loc
 }
 
 void check_device(Device d, const char* op, SourceLoc loc) {
-  check(d.is_cpu(), op, loc, [&] { return "device " + d.str() + " has no backend in this build; use kCPU"; });
+  if (d.is_cpu()) {
+    check(d.index() <= 0, op, loc, [&] { return "there is one CPU device (cpu or cpu:0), got " + d.str(); });
+    return;
+  }
+  const runtime::cuda::DriverStatus& cuda = runtime::cuda::driver();
+  check(cuda.device_count > 0, op, loc, [&] {
+    return "device " + d.str() + " requested, but CUDA is not available (kiln::cuda::is_available() is false: " +
+           cuda.reason + ")";
+  });
+  check(d.index() < cuda.device_count, op, loc, [&] {
+    return "device " + d.str() + " requested, but this machine has " + std::to_string(cuda.device_count) +
+           " CUDA device(s)";
+  });
+  check(false, op, loc, [&] { return "device " + d.str() + " has no backend in this build yet; use kCPU"; });
 }
 
 }  // namespace kiln::detail

@@ -19,11 +19,11 @@ std::string describe(const Tensor& t);  // "float32[2, 3]"
 // operands of one shape).
 ir::NodePtr broadcast_to(ir::NodePtr x, const Shape& shape, SourceLoc loc);
 ir::NodePtr cast_to(ir::NodePtr x, ScalarType t, SourceLoc loc);
-// A constant of `shape`, compiled into the kernels that read it.
-ir::NodePtr constant(const Scalar& value, const Shape& shape, ScalarType t, SourceLoc loc);
+// A constant of `shape` on `device`, compiled into the kernels that read it.
+ir::NodePtr constant(const Scalar& value, const Shape& shape, ScalarType t, SourceLoc loc, Device device);
 // A scalar the user passed, broadcast to `shape`: a zero-dim buffer, so kernels read it as an input
 // and a new value between steps compiles nothing (the schedule key sees only its dtype and shape).
-ir::NodePtr scalar_input(const Scalar& value, const Shape& shape, ScalarType t, SourceLoc loc);
+ir::NodePtr scalar_input(const Scalar& value, const Shape& shape, ScalarType t, SourceLoc loc, Device device);
 
 // The common shape of `shapes`, or kiln::Error naming `op` and every shape.
 Shape broadcast_all(const std::vector<Shape>& shapes, const char* op, SourceLoc loc);
@@ -31,7 +31,8 @@ Shape broadcast_all(const std::vector<Shape>& shapes, const char* op, SourceLoc 
 // Normalizes `dim` for a tensor of `rank`, or kiln::Error naming `op`, the dim and the shape.
 int64_t check_dim(int64_t dim, const Shape& shape, const char* op, SourceLoc loc);
 
-// Rejects devices without a backend yet.
+// Rejects a device that does not exist on this machine, or has no backend in this build (CUDA,
+// until its backend lands), with kiln::Error saying which.
 void check_device(Device d, const char* op, SourceLoc loc);
 
 }  // namespace kiln::detail

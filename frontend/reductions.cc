@@ -83,10 +83,10 @@ ir::NodePtr with_gradient_to_index(Op value_op, const ir::NodePtr& x, const ir::
   rule->fn = [shape = x->shape, index, axis, loc](const std::vector<ir::NodePtr>& g) -> std::vector<ir::NodePtr> {
     Shape line(shape.size(), 1);
     line[axis] = shape[axis];
-    ir::NodePtr position = ir::reshape(ir::iota(0, 1, {shape[axis]}, kInt64, loc), line, loc);
+    ir::NodePtr position = ir::reshape(ir::iota(0, 1, {shape[axis]}, kInt64, loc, index->device), line, loc);
     ir::NodePtr hit = ir::binary(Op::Eq, detail::broadcast_to(position, shape, loc),
                                  detail::broadcast_to(index, shape, loc), loc);
-    ir::NodePtr zero = detail::constant(0, shape, g[0]->dtype, loc);
+    ir::NodePtr zero = detail::constant(0, shape, g[0]->dtype, loc, g[0]->device);
     return {ir::where(hit, detail::broadcast_to(g[0], shape, loc), zero, loc)};
   };
   ir::NodePtr value;
@@ -102,7 +102,7 @@ std::tuple<Tensor, Tensor> extreme_along(const Tensor& self, Op value_op, Op ind
   const ir::NodePtr& x = operand(self, name, loc);
   std::vector<int64_t> axes = reduction_axes({dim}, x->shape, name, loc);
   check_nonempty_extreme(self, axes, name, loc);
-  if (axes.empty()) return {self, detail::make_tensor(detail::constant(0, {}, kInt64, loc))};
+  if (axes.empty()) return {self, detail::make_tensor(detail::constant(0, {}, kInt64, loc, x->device))};
   ir::NodePtr index = ir::reduce(index_op, x, axes, loc);
   ir::NodePtr value = ir::grad_mode_enabled() && x->grad != ir::Grad::None
                           ? with_gradient_to_index(value_op, x, index, axes[0], loc)
@@ -123,7 +123,7 @@ Tensor arg_extreme(const Tensor& self, Op op, std::optional<int64_t> dim, bool k
   }
   std::vector<int64_t> axes = reduction_axes({*dim}, x->shape, name, loc);
   check_nonempty_extreme(self, axes, name, loc);
-  if (axes.empty()) return detail::make_tensor(detail::constant(0, {}, kInt64, loc));
+  if (axes.empty()) return detail::make_tensor(detail::constant(0, {}, kInt64, loc, x->device));
   return detail::make_tensor(reduce(op, x, axes, keepdim, loc));
 }
 
@@ -165,7 +165,7 @@ Tensor Tensor::mean(IntArrayRef dims, bool keepdim, Loc call) const {
   for (int64_t a : axes) count *= x->shape[a];
   ir::NodePtr total = reduce(Op::ReduceSum, x, axes, keepdim, loc);
   // The count is a runtime input: a new batch size changes it without compiling a kernel.
-  ir::NodePtr n = detail::scalar_input(static_cast<double>(count), total->shape, x->dtype, loc);
+  ir::NodePtr n = detail::scalar_input(static_cast<double>(count), total->shape, x->dtype, loc, x->device);
   return detail::make_tensor(ir::binary(Op::Div, total, n, loc));
 }
 
@@ -195,7 +195,7 @@ Tensor softmax(const Tensor& x, int64_t dim, std::optional<ScalarType> dtype, Lo
   ir::NodePtr e = ir::unary(Op::Exp, shifted(x, dim, dtype, "softmax", loc, axis), loc);
   ir::NodePtr total = reduce_keep(Op::ReduceSum, e, axis, loc);
   // One reciprocal per row and a multiply per element, as PyTorch's vectorized softmax does.
-  ir::NodePtr inverse = ir::binary(Op::Div, detail::constant(1, total->shape, total->dtype, loc), total, loc);
+  ir::NodePtr inverse = ir::binary(Op::Div, detail::constant(1, total->shape, total->dtype, loc, total->device), total, loc);
   return detail::make_tensor(ir::binary(Op::Mul, e, detail::broadcast_to(inverse, e->shape, loc), loc));
 }
 

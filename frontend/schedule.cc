@@ -45,6 +45,7 @@ std::vector<uint64_t> signature(const std::vector<const Node*>& order, const std
   for (const Node* n : order) {
     position.emplace(n, static_cast<int>(position.size()));
     sig.push_back(uint64_t(n->is_buffer() ? ir::Op::Buffer : n->op) << 8 | uint64_t(n->dtype));
+    sig.push_back(uint64_t(n->device.type()) << 32 | uint32_t(n->device.index()));
     ints(n->shape);
     if (n->is_buffer()) {
       sig.push_back(n->runtime_scalar);

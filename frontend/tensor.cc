@@ -9,11 +9,6 @@
 
 namespace kiln {
 
-std::string Device::str() const {
-  std::string s = type_ == kCPU ? "cpu" : "cuda";
-  return index_ >= 0 ? s + ":" + std::to_string(index_) : s;
-}
-
 namespace {
 const ir::NodePtr& defined_node(const Tensor& t, const char* what) {
   if (!t.defined()) throw Error(what, "called on an undefined tensor", {});
@@ -27,7 +22,7 @@ const Shape& Tensor::sizes() const { return defined_node(*this, "sizes")->shape;
 Shape Tensor::strides() const { return detail::impl(*this).layout().strides; }
 int64_t Tensor::numel() const { return kiln::numel(sizes()); }
 ScalarType Tensor::dtype() const { return defined_node(*this, "dtype")->dtype; }
-Device Tensor::device() const { return detail::impl(*this).device; }
+Device Tensor::device() const { return detail::impl(*this).node()->device; }
 TensorOptions Tensor::options() const { return TensorOptions().dtype(dtype()).device(device()); }
 
 int64_t Tensor::size(int64_t d, Loc loc) const {
@@ -100,7 +95,7 @@ void* Tensor::data_ptr_checked(ScalarType expected, Loc call) const {
   if ((value.use_count() > 1 || value->storage.use_count() > 1) && !value->storage->borrowed()) {
     auto copy = ir::Storage::allocate(value->storage->bytes());
     std::memcpy(copy->data(), value->storage->data(), value->storage->bytes());
-    ir::NodePtr private_copy = ir::buffer(std::move(copy), value->shape, value->dtype, value->loc);
+    ir::NodePtr private_copy = ir::buffer(std::move(copy), value->shape, value->dtype, value->loc, value->device);
     // To autograd the copy is an identity of the value it copies, so gradients reach that node
     // and whatever rule it has (its recipe, a built-in or user-written custom rule, the other
     // outputs of a multi-output rule). The old buffer stays alive until backward releases it.
@@ -123,15 +118,19 @@ Tensor Tensor::to(ScalarType t, Loc call) const {
   SourceLoc loc = SourceLoc::from(call);
   const ir::NodePtr& n = detail::operand(*this, "to", loc);
   if (n->dtype == t) return *this;
-  return detail::make_tensor(ir::cast(n, t, loc), device());
+  return detail::make_tensor(ir::cast(n, t, loc));
 }
 
 Tensor Tensor::to(Device d, Loc call) const {
   SourceLoc loc = SourceLoc::from(call);
-  detail::operand(*this, "to", loc);
+  const ir::NodePtr& n = detail::operand(*this, "to", loc);
+  if (n->device == d) return *this;
   detail::check_device(d, "to", loc);
-  return *this;
+  return detail::make_tensor(ir::transfer(n, d, loc));
 }
+
+Tensor Tensor::cpu(Loc loc) const { return to(Device(kCPU), loc); }
+Tensor Tensor::cuda(Loc loc) const { return to(Device(kCUDA, 0), loc); }
 
 Tensor Tensor::clone(Loc call) const {
   // Nodes are immutable, so sharing one is a copy; data_ptr copies on write if needed. A tensor
@@ -143,9 +142,9 @@ Tensor Tensor::clone(Loc call) const {
   if (n->reads_borrowed) {
     ir::NodePtr copy = ir::alias(n, loc);
     detail::evaluate({copy});  // an output that is an input buffer gets memory of its own
-    return detail::make_tensor(std::move(copy), device());
+    return detail::make_tensor(std::move(copy));
   }
-  return detail::make_tensor(n->grad == ir::Grad::None ? n : ir::alias(n, loc), device());
+  return detail::make_tensor(n->grad == ir::Grad::None ? n : ir::alias(n, loc));
 }
 
 std::string dump_ir(const TensorList& tensors) {

@@ -16,7 +16,7 @@ ir::NodePtr write_through(const ViewStep& step, const ir::NodePtr& before, ir::N
     case ViewStep::Permute: return ir::permute(std::move(value), ir::inverse_permutation(step.perm), step.loc);
     case ViewStep::Slice: {
       // Scatter: put the slice back in place and select it where its elements lie.
-      ir::NodePtr inside = ir::unslice(constant(true, value->shape, kBool, step.loc), before->shape, step.starts,
+      ir::NodePtr inside = ir::unslice(constant(true, value->shape, kBool, step.loc, value->device), before->shape, step.starts,
                                        step.steps, false, step.loc);
       ir::NodePtr scattered = ir::unslice(std::move(value), before->shape, step.starts, step.steps, 0, step.loc);
       return ir::where(std::move(inside), std::move(scattered), before, step.loc);
@@ -44,7 +44,7 @@ ir::NodePtr window(const ViewStep& step, const ir::NodePtr& x) {
   int64_t offset = step.starts[0] * contiguous_strides(x->shape)[0];
   size_t size = element_size(x->dtype);
   auto memory = ir::Storage::window(x->storage, static_cast<size_t>(offset) * size, numel(step.shape) * size);
-  return ir::buffer(std::move(memory), step.shape, x->dtype, step.loc);
+  return ir::buffer(std::move(memory), step.shape, x->dtype, step.loc, x->device);
 }
 
 }  // namespace
@@ -154,8 +154,8 @@ Layout TensorImpl::layout() const {
   return {node_->shape, contiguous_strides(node_->shape), 0};
 }
 
-Tensor make_tensor(ir::NodePtr node, Device device) {
-  return Tensor(std::make_shared<TensorImpl>(std::move(node), device));
+Tensor make_tensor(ir::NodePtr node) {
+  return Tensor(std::make_shared<TensorImpl>(std::move(node)));
 }
 
 }  // namespace kiln::detail

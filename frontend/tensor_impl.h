@@ -30,7 +30,7 @@ struct Layout {
 };
 
 struct TensorImpl : std::enable_shared_from_this<TensorImpl> {
-  TensorImpl(ir::NodePtr node, Device device) : node_(std::move(node)), device(device) {}
+  explicit TensorImpl(ir::NodePtr node) : node_(std::move(node)) {}
 
   // The node for the current value: a view re-derives it when its base has changed.
   const ir::NodePtr& node();
@@ -47,7 +47,6 @@ struct TensorImpl : std::enable_shared_from_this<TensorImpl> {
   Layout layout() const;
 
   ir::NodePtr node_;
-  Device device;
   uint64_t version = 0;  // bumped by every in-place change
 
   // Autograd (docs/AUTOGRAD.md). requires_grad and is_leaf follow from node_->grad.
@@ -78,6 +77,6 @@ inline TensorImpl& impl(const Tensor& t) { return *t.impl(); }
 inline const ir::NodePtr& node_of(const Tensor& t) { return t.impl()->node(); }
 
 // Wraps a node in a new root tensor on the CPU.
-Tensor make_tensor(ir::NodePtr node, Device device = {});
+Tensor make_tensor(ir::NodePtr node);
 
 }  // namespace kiln::detail

@@ -48,7 +48,7 @@ Tensor make_view(const Tensor& self, std::optional<ViewStep> step, Layout layout
   detail::TensorImpl& src = detail::impl(self);
   ir::NodePtr node = step ? detail::apply_view_step(*step, src.node()) : src.node();
   if (!records_grad) node = detail::cut_gradient(node, node->loc);
-  auto view = std::make_shared<detail::TensorImpl>(std::move(node), src.device);
+  auto view = std::make_shared<detail::TensorImpl>(std::move(node));
   view->records_grad = records_grad;
   view->base = src.base ? src.base : self.impl_ptr();
   view->view_steps = src.view_steps;
@@ -92,7 +92,7 @@ Tensor reshape_impl(const Tensor& self, IntArrayRef shape, bool must_view, const
              shape_str(from.sizes) + " and stride " + shape_str(from.strides) +
              " (at least one dimension spans across two contiguous subspaces); use reshape instead";
     });
-    return detail::make_tensor(ir::reshape(detail::node_of(self), target, loc), self.device());
+    return detail::make_tensor(ir::reshape(detail::node_of(self), target, loc));
   }
   ViewStep step{ViewStep::Reshape, target, {}, {}, {}, {}, loc};
   return make_view(self, std::move(step), {target, *strides, from.offset});
@@ -287,7 +287,7 @@ Tensor Tensor::select(int64_t d, int64_t index, Loc call) const {
 
 Tensor Tensor::contiguous(Loc call) const {
   detail::operand(*this, "contiguous", SourceLoc::from(call));
-  return is_contiguous() ? *this : detail::make_tensor(detail::node_of(*this), device());
+  return is_contiguous() ? *this : detail::make_tensor(detail::node_of(*this));
 }
 
 Tensor Tensor::detach() const {

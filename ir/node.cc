@@ -37,6 +37,7 @@ Node::Node(Op op, ScalarType dtype, Shape shape, std::vector<NodePtr> inputs, At
       inputs(std::move(inputs)),
       attrs(std::move(attrs)),
       loc(loc),
+      device(this->inputs.empty() ? Device() : this->inputs[0]->device),
       serial(g_serial++) {
   ++g_live_nodes;
   if (grad_mode_enabled() && is_floating(dtype) &&
@@ -54,6 +55,7 @@ Node::~Node() {
 void Node::materialize(std::shared_ptr<Storage> value) {
   if (grad == Grad::Derived && !recipe && !grad_released) {
     recipe = std::make_shared<Node>(op, dtype, shape, std::move(inputs), std::move(attrs), loc);
+    recipe->device = device;
     recipe->grad = Grad::Derived;
   }
   op = Op::Buffer;

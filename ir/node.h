@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "ir/device.h"
 #include "ir/dtype.h"
 #include "ir/error.h"
 #include "ir/op.h"
@@ -62,6 +63,7 @@ struct Node {
   std::vector<NodePtr> inputs;
   Attrs attrs;
   SourceLoc loc;
+  Device device;                     // an op's is its inputs' (the builders check they agree)
   std::shared_ptr<Storage> storage;  // set for Buffer: contiguous, row-major
   uint64_t serial;                   // creation order: nodes built later have larger serials
 

@@ -7,7 +7,7 @@
 
 namespace kiln::ir {
 
-enum class OpKind : uint8_t { Source, Unary, Binary, Compare, Select, Cast, Reduce, Movement, Contraction };
+enum class OpKind : uint8_t { Source, Unary, Binary, Compare, Select, Cast, Reduce, Movement, Contraction, Transfer };
 
 // X(enumerator, textual name, kind)
 #define KILN_PRIMITIVES(X)              \
@@ -50,7 +50,8 @@ enum class OpKind : uint8_t { Source, Unary, Binary, Compare, Select, Cast, Redu
   X(Slice, "slice", Movement)           \
   X(Pad, "pad", Movement)               \
   X(Concat, "concat", Movement)         \
-  X(MatMul, "matmul", Contraction)
+  X(MatMul, "matmul", Contraction)       \
+  X(Transfer, "transfer", Transfer)
 
 enum class Op : uint8_t {
 #define KILN_OP_ENUM(name, text, kind) name,

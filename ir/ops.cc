@@ -8,7 +8,17 @@ namespace kiln::ir {
 namespace {
 
 NodePtr make(Op op, ScalarType dtype, Shape shape, std::vector<NodePtr> inputs, SourceLoc loc, Attrs attrs = {}) {
+  for (const NodePtr& in : inputs)
+    check(in->device == inputs[0]->device, std::string(op_name(op)).c_str(), loc, [&] {
+      return "expected all tensors to be on the same device, but found at least two devices, " +
+             inputs[0]->device.str() + " and " + in->device.str();
+    });
   return std::make_shared<Node>(op, dtype, std::move(shape), std::move(inputs), std::move(attrs), loc);
+}
+
+NodePtr on(Device device, NodePtr n) {
+  n->device = device;
+  return n;
 }
 
 void check_rank(const Node& x, const std::vector<int64_t>& v, const char* op, SourceLoc loc) {
@@ -19,43 +29,52 @@ void check_rank(const Node& x, const std::vector<int64_t>& v, const char* op, So
 
 }  // namespace
 
-NodePtr buffer(std::shared_ptr<Storage> storage, Shape shape, ScalarType dtype, SourceLoc loc) {
+NodePtr buffer(std::shared_ptr<Storage> storage, Shape shape, ScalarType dtype, SourceLoc loc, Device device) {
   check(storage && storage->bytes() >= static_cast<size_t>(kiln::numel(shape)) * element_size(dtype), "buffer",
         loc, "storage is smaller than the shape");
   NodePtr n = make(Op::Buffer, dtype, std::move(shape), {}, loc);
   n->storage = std::move(storage);
   n->reads_borrowed = n->storage->borrowed();
+  n->device = device;
   return n;
 }
 
-NodePtr scalar_buffer(const Scalar& value, size_t rank, ScalarType dtype, SourceLoc loc) {
+NodePtr scalar_buffer(const Scalar& value, size_t rank, ScalarType dtype, SourceLoc loc, Device device) {
   auto storage = Storage::allocate(element_size(dtype));
   dispatch_dtype(dtype, [&]<typename T>() { *static_cast<T*>(storage->data()) = value.cast(dtype).to<T>(); });
-  NodePtr n = buffer(std::move(storage), Shape(rank, 1), dtype, loc);
+  NodePtr n = buffer(std::move(storage), Shape(rank, 1), dtype, loc, device);
   n->runtime_scalar = true;
   return n;
 }
 
-NodePtr full(Scalar value, Shape shape, ScalarType dtype, SourceLoc loc) {
+NodePtr full(Scalar value, Shape shape, ScalarType dtype, SourceLoc loc, Device device) {
   Attrs a;
   a.value = value.cast(dtype);
-  return make(Op::Full, dtype, std::move(shape), {}, loc, std::move(a));
+  return on(device, make(Op::Full, dtype, std::move(shape), {}, loc, std::move(a)));
 }
 
-NodePtr iota(Scalar start, Scalar delta, Shape shape, ScalarType dtype, SourceLoc loc) {
+NodePtr iota(Scalar start, Scalar delta, Shape shape, ScalarType dtype, SourceLoc loc, Device device) {
   Attrs a;
   a.value = start;
   a.delta = delta;
-  return make(Op::Iota, dtype, std::move(shape), {}, loc, std::move(a));
+  return on(device, make(Op::Iota, dtype, std::move(shape), {}, loc, std::move(a)));
 }
 
-NodePtr random(Distribution d, uint64_t seed, uint64_t offset, Shape shape, ScalarType dtype, SourceLoc loc) {
+NodePtr random(Distribution d, uint64_t seed, uint64_t offset, Shape shape, ScalarType dtype, SourceLoc loc,
+               Device device) {
   check(is_floating(dtype), "random", loc, "needs a floating dtype");
   Attrs a;
   a.distribution = d;
   a.seed = seed;
   a.offset = offset;
-  return make(Op::Random, dtype, std::move(shape), {}, loc, std::move(a));
+  return on(device, make(Op::Random, dtype, std::move(shape), {}, loc, std::move(a)));
+}
+
+NodePtr transfer(NodePtr x, Device device, SourceLoc loc) {
+  if (x->device == device) return x;
+  ScalarType t = x->dtype;
+  Shape s = x->shape;
+  return on(device, make(Op::Transfer, t, std::move(s), {std::move(x)}, loc));
 }
 
 NodePtr unary(Op op, NodePtr x, SourceLoc loc) {

@@ -11,15 +11,20 @@
 
 namespace kiln::ir {
 
-// Sources.
-NodePtr buffer(std::shared_ptr<Storage> storage, Shape shape, ScalarType dtype, SourceLoc loc);
+// Sources, on `device`. Every other builder gives its node its inputs' device, and rejects inputs
+// on different devices (kiln::Error naming both).
+NodePtr buffer(std::shared_ptr<Storage> storage, Shape shape, ScalarType dtype, SourceLoc loc, Device device = {});
 // A runtime scalar: a one-element buffer of rank `rank` holding `value` (Node::runtime_scalar).
-NodePtr scalar_buffer(const Scalar& value, size_t rank, ScalarType dtype, SourceLoc loc);
-NodePtr full(Scalar value, Shape shape, ScalarType dtype, SourceLoc loc);
+NodePtr scalar_buffer(const Scalar& value, size_t rank, ScalarType dtype, SourceLoc loc, Device device = {});
+NodePtr full(Scalar value, Shape shape, ScalarType dtype, SourceLoc loc, Device device = {});
 // Element i (row-major) is start + i * delta.
-NodePtr iota(Scalar start, Scalar delta, Shape shape, ScalarType dtype, SourceLoc loc);
+NodePtr iota(Scalar start, Scalar delta, Shape shape, ScalarType dtype, SourceLoc loc, Device device = {});
 // Element i is drawn from Philox(seed, counter = (i, offset)); see ir/philox.h.
-NodePtr random(Distribution d, uint64_t seed, uint64_t offset, Shape shape, ScalarType dtype, SourceLoc loc);
+NodePtr random(Distribution d, uint64_t seed, uint64_t offset, Shape shape, ScalarType dtype, SourceLoc loc,
+               Device device = {});
+
+// x's value on `device` (x itself when it is there already): the only op that changes device.
+NodePtr transfer(NodePtr x, Device device, SourceLoc loc);
 
 // Elementwise: same dtype in and out.
 NodePtr unary(Op op, NodePtr x, SourceLoc loc);

@@ -39,7 +39,7 @@ std::string attributes(const Node& n) {
   const Attrs& a = n.attrs;
   switch (n.op) {
     case Op::Buffer:  // a runtime scalar shows its current value (it is not part of the structure)
-      if (n.numel() != 1 || !n.storage) return "";
+      if (!n.runtime_scalar || !n.storage) return "";
       return "value=" + dispatch_dtype(n.dtype, [&]<typename T>() { return Scalar(n.data<T>()[0]).str(); });
     case Op::Full: return "value=" + a.value.str();
     case Op::Iota: return "start=" + a.value.str() + ", step=" + a.delta.str();
@@ -75,7 +75,9 @@ std::string print_graph(const std::vector<const Node*>& outputs, const NodeNote&
     id[n] = k;
     text += "%" + std::to_string(k) + " = " + std::string(op_name(n->op));
     for (size_t i = 0; i < n->inputs.size(); ++i) text += (i ? ", %" : " %") + std::to_string(id.at(n->inputs[i].get()));
+    // A node off the CPU names its device (a transfer always does: it is the op's one attribute).
     std::string attrs = attributes(*n);
+    if (!n->device.is_cpu() || n->op == Op::Transfer) attrs += (attrs.empty() ? "" : ", ") + ("device=" + n->device.str());
     if (!attrs.empty()) text += " {" + attrs + "}";
     text += " : " + std::string(dtype_short_name(n->dtype)) + shape_str(n->shape) + "  loc(" + n->loc.str() + ")";
     std::string comment = note ? note(*n, name) : "";

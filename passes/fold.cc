@@ -155,7 +155,7 @@ NodePtr fold_constants(const NodePtr& n) {
     default: break;
   }
   if (!value) return nullptr;
-  return ir::full(*value, n->shape, n->dtype, n->loc);
+  return ir::full(*value, n->shape, n->dtype, n->loc, n->device);
 }
 
 }  // namespace kiln::passes

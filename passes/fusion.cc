@@ -14,7 +14,8 @@ using ir::Op;
 using ir::OpKind;
 
 bool is_extern(const Node* n) {
-  return n->op == Op::MatMul || n->op == Op::ArgMax || n->op == Op::ArgMin || n->op == Op::Random;
+  return n->op == Op::MatMul || n->op == Op::ArgMax || n->op == Op::ArgMin || n->op == Op::Random ||
+         n->op == Op::Transfer;
 }
 // The node an extern op reads for input `i`, and whether it reads it transposed (see fusion.h).
 std::pair<const Node*, bool> extern_operand(const Node* n, size_t i) {

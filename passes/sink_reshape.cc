@@ -23,7 +23,7 @@ NodePtr sink_reshape(const NodePtr& n) {
   std::vector<NodePtr> inputs;
   for (const NodePtr& in : n->inputs) {
     if (const Scalar* c = full_value(*in)) {
-      inputs.push_back(ir::full(*c, *from, in->dtype, in->loc));
+      inputs.push_back(ir::full(*c, *from, in->dtype, in->loc, in->device));
     } else if (const NodePtr* s = runtime_scalar(in)) {
       inputs.push_back(ir::expand(ir::reshape(*s, Shape(from->size(), 1), in->loc), *from, in->loc));
     } else {

@@ -21,7 +21,7 @@ struct Rule {
   const NodePtr& g;
 
   const NodePtr& in(size_t i) const { return n.inputs[i]; }
-  NodePtr c(double v, const NodePtr& like) const { return ir::full(v, like->shape, like->dtype, n.loc); }
+  NodePtr c(double v, const NodePtr& like) const { return ir::full(v, like->shape, like->dtype, n.loc, like->device); }
   NodePtr add(NodePtr a, NodePtr b) const { return ir::binary(Op::Add, std::move(a), std::move(b), n.loc); }
   NodePtr sub(NodePtr a, NodePtr b) const { return ir::binary(Op::Sub, std::move(a), std::move(b), n.loc); }
   NodePtr mul(NodePtr a, NodePtr b) const { return ir::binary(Op::Mul, std::move(a), std::move(b), n.loc); }
@@ -85,7 +85,7 @@ Grads pow(const Rule& r) {
   NodePtr exponent_zero = r.cmp(Op::Eq, b, r.c(0, b));
   NodePtr ga = r.where(exponent_zero, r.c(0, a), base);
   NodePtr no_log =
-      r.where(r.cmp(Op::Eq, a, r.c(0, a)), r.cmp(Op::Ge, b, r.c(0, b)), ir::full(false, a->shape, kBool, r.n.loc));
+      r.where(r.cmp(Op::Eq, a, r.c(0, a)), r.cmp(Op::Ge, b, r.c(0, b)), ir::full(false, a->shape, kBool, r.n.loc, a->device));
   NodePtr gb = r.where(std::move(no_log), r.c(0, b), r.mul(r.g, r.mul(r.out, r.unary(Op::Log, a))));
   return {ga, gb};
 }
@@ -157,6 +157,9 @@ Grads matmul(const Rule& r) {
           ir::matmul(transpose_last_two(r.in(0), r.n.loc), r.g, r.n.loc)};
 }
 
+// The gradient goes back to the device the input lives on.
+Grads transfer(const Rule& r) { return {ir::transfer(r.g, r.in(0)->device, r.n.loc)}; }
+
 // Sources have no inputs; comparisons and indices are not differentiable.
 Grads none(const Rule& r) { return Grads(r.n.inputs.size()); }
 
@@ -193,6 +196,7 @@ std::vector<NodePtr> vjp(const ir::Node& n, const NodePtr& out, const NodePtr& g
     case Op::Pad: return pad(r);
     case Op::Concat: return concat(r);
     case Op::MatMul: return matmul(r);
+    case Op::Transfer: return transfer(r);
     case Op::Buffer:
     case Op::Full:
     case Op::Iota:

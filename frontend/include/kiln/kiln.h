@@ -3,6 +3,7 @@
 
 #include "kiln/autograd.h"
 #include "kiln/config.h"
+#include "kiln/cuda.h"
 #include "kiln/functions.h"
 #include "kiln/tensor.h"
 #include "kiln/tensor_options.h"

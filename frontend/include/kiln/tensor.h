@@ -109,7 +109,11 @@ class Tensor {
 
   // Conversion and copies.
   Tensor to(ScalarType dtype, Loc loc = Loc::current()) const;
+  // On `device`, recorded as a transfer node (the tensor itself when already there). A device
+  // this machine lacks, or one without a backend in this build, is a kiln::Error at the call.
   Tensor to(Device device, Loc loc = Loc::current()) const;
+  Tensor cpu(Loc loc = Loc::current()) const;
+  Tensor cuda(Loc loc = Loc::current()) const;
   Tensor detach() const;
   Tensor clone(Loc loc = Loc::current()) const;
 

@@ -5,27 +5,10 @@
 #include <optional>
 #include <string>
 
+#include "ir/device.h"
 #include "ir/dtype.h"
 
 namespace kiln {
-
-enum class DeviceType : uint8_t { CPU, CUDA };
-inline constexpr DeviceType kCPU = DeviceType::CPU;
-inline constexpr DeviceType kCUDA = DeviceType::CUDA;
-
-struct Device {
-  Device(DeviceType type = kCPU, int index = -1) : type_(type), index_(index) {}
-  DeviceType type() const { return type_; }
-  int index() const { return index_; }
-  bool is_cpu() const { return type_ == kCPU; }
-  bool is_cuda() const { return type_ == kCUDA; }
-  std::string str() const;
-  bool operator==(const Device& o) const { return type_ == o.type_ && index_ == o.index_; }
-
- private:
-  DeviceType type_;
-  int index_;
-};
 
 class TensorOptions {
  public:
