@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "codegen/runtime_extent.h"
+#include "ir/philox.h"
 #include "ir/semantics.h"
 
 namespace kiln::codegen {
@@ -116,6 +117,18 @@ class Interpreter {
         return put<bool>(n.lo <= at && at < n.hi);
       }
       case ValueNode::Accumulator: return acc[n.reduction];
+      case ValueNode::Random: {
+        const int64_t* p = static_cast<const int64_t*>(args_[n.arg]);
+        uint64_t seed = static_cast<uint64_t>(p[0]), offset = static_cast<uint64_t>(p[1]);
+        uint64_t at = static_cast<uint64_t>(index(n.index));
+        return dispatch_dtype(n.dtype, [&]<typename T>() {
+          if constexpr (std::is_floating_point_v<T>)
+            return put<T>(n.distribution == ir::Distribution::Normal ? ir::philox_normal<T>(seed, at, offset)
+                                                                     : ir::philox_uniform<T>(seed, at, offset));
+          else
+            return V{};
+        });
+      }
       case ValueNode::Elementwise: break;
     }
     std::vector<V> in;

@@ -52,6 +52,9 @@ std::string value_str(const Kernel& k, const ValueNode& v) {
     case ValueNode::InRange:
       return "in_range " + std::to_string(v.lo) + " <= " + index_str(k, v.index) + " < " + std::to_string(v.hi);
     case ValueNode::Accumulator: return "acc" + std::to_string(v.reduction);
+    case ValueNode::Random:
+      return std::string(v.distribution == ir::Distribution::Normal ? "philox_normal" : "philox_uniform") + " a" +
+             std::to_string(v.arg) + " at " + index_str(k, v.index);
     case ValueNode::Elementwise: {
       std::string s(ir::op_name(v.op));
       for (size_t i = 0; i < v.operands.size(); ++i) s += (i ? ", v" : " v") + std::to_string(v.operands[i]);
@@ -151,6 +154,7 @@ uint64_t structural_hash(const Kernel& k) {
     h.add(static_cast<uint64_t>(v.hi));
     h.add(v.constant);
     h.add(static_cast<uint64_t>(v.reduction));
+    h.add(static_cast<uint64_t>(v.distribution));
   }
   h.add(k.reductions.size());
   for (const Reduction& r : k.reductions) h.add((uint64_t(r.op) << 40) | (uint64_t(r.dtype) << 32) | uint32_t(r.value));

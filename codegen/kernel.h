@@ -45,6 +45,7 @@ struct ValueNode {
     InRange,       // bool: lo <= index < hi (`lo`, `hi`), for pad and concat
     Elementwise,   // `op` (unary, binary, compare, where or cast) over `operands`
     Accumulator,   // the result of reductions[reduction]
+    Random,        // element `index` of a Philox stream (ir/philox.h): args[arg] holds {seed, offset}
   } kind;
   ScalarType dtype;
   ir::Op op = ir::Op::Add;    // Elementwise
@@ -54,6 +55,7 @@ struct ValueNode {
   int64_t lo = 0, hi = 0;     // InRange
   Scalar constant;            // Constant
   int reduction = -1;         // Accumulator
+  ir::Distribution distribution = ir::Distribution::Uniform;  // Random
   bool operator==(const ValueNode&) const = default;
 };
 

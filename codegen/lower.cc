@@ -63,9 +63,11 @@ class Lowerer {
     // The output argument goes last: move it there, renumbering stores.
     std::rotate(args_.begin() + out, args_.begin() + out + 1, args_.end());
     std::rotate(k_.args.begin() + out, k_.args.begin() + out + 1, k_.args.end());
+    random_params_.erase(random_params_.begin() + out);
+    random_params_.push_back(false);
     auto renumber = [&](int a) { return a == out ? static_cast<int>(k_.args.size()) - 1 : (a > out ? a - 1 : a); };
     for (ValueNode& v : k_.values)
-      if (v.kind == ValueNode::Load) v.arg = renumber(v.arg);
+      if (v.kind == ValueNode::Load || v.kind == ValueNode::Random) v.arg = renumber(v.arg);
     for (Store& s : k_.inner_stores) s.arg = renumber(s.arg);
     for (Store& s : k_.outer_stores) s.arg = renumber(s.arg);
     remove_unused(k_);
@@ -74,7 +76,7 @@ class Lowerer {
     char name[32];
     std::snprintf(name, sizeof name, "kiln_%016llx", static_cast<unsigned long long>(structural_hash(k_)));
     k_.name = name;
-    return {std::move(k_), std::move(args_), extent};
+    return {std::move(k_), std::move(args_), std::move(random_params_), extent};
   }
 
  private:
@@ -186,10 +188,22 @@ class Lowerer {
   }
 
   int arg_of(const Node* n, bool output = false) {
-    auto it = std::find(args_.begin(), args_.end(), n);
-    if (it != args_.end()) return static_cast<int>(it - args_.begin());
+    for (size_t i = 0; i < args_.size(); ++i)
+      if (args_[i] == n && !random_params_[i]) return static_cast<int>(i);
     args_.push_back(n);
+    random_params_.push_back(false);
     k_.args.push_back({n->dtype, n->numel(), output});
+    return static_cast<int>(args_.size()) - 1;
+  }
+
+  // The argument holding random node n's {seed, offset}: launch-time values, so a new seed or
+  // offset (every dropout mask of a training loop) compiles nothing.
+  int random_params_of(const Node* n) {
+    for (size_t i = 0; i < args_.size(); ++i)
+      if (args_[i] == n && random_params_[i]) return static_cast<int>(i);
+    args_.push_back(n);
+    random_params_.push_back(true);
+    k_.args.push_back({kInt64, 2, false});
     return static_cast<int>(args_.size()) - 1;
   }
 
@@ -223,6 +237,13 @@ class Lowerer {
     auto input = [&](size_t i, const Coords& c) { return emit(n->inputs[i].get(), c); };
     switch (n->op) {
       case Op::Full: return constant_value(a.value, n->dtype);
+      case Op::Random: {
+        ValueNode v = make_value(ValueNode::Random, n->dtype);
+        v.arg = random_params_of(n);
+        v.index = flatten(at, n->shape);
+        v.distribution = a.distribution;
+        return value(std::move(v));
+      }
       case Op::Iota: {
         ValueNode v = make_value(ValueNode::IndexValue, n->dtype);
         v.index = flatten(at, n->shape);
@@ -336,6 +357,7 @@ class Lowerer {
   const KernelSpec& spec_;
   Kernel k_;
   std::vector<const Node*> args_;
+  std::vector<bool> random_params_;  // per argument
   Coords domain_vars_;
   int runtime_index_ = -1;  // the index id of the batch axis' variable, when it may be a runtime extent
   std::map<std::tuple<IndexNode::Kind, int64_t, int, int>, int> index_ids_;

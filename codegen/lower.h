@@ -23,7 +23,10 @@ struct KernelSpec {
 
 struct LoweredKernel {
   Kernel kernel;
-  std::vector<const ir::Node*> args;  // the node whose buffer is each argument; the root is last
+  // The node whose buffer is each argument (the root is last), or, where `random_params` says so,
+  // the random node whose {seed, offset} (two int64) the argument holds.
+  std::vector<const ir::Node*> args;
+  std::vector<bool> random_params;
   int64_t extent = 0;                 // the runtime extent to launch with, when kernel has one
 };
 

@@ -1,5 +1,6 @@
 #include "frontend/evaluate.h"
 
+#include <array>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -57,10 +58,22 @@ void evaluate(const std::vector<ir::NodePtr>& outputs) {
   const DumpOptions& dump = dump_options();
   std::vector<RanKernel> ran;
   std::vector<void*> args;
+  std::vector<std::array<int64_t, 2>> random_params;
   for (size_t i = 0; i < schedule->steps.size(); ++i) {
     const ScheduleStep& step = schedule->steps[i];
     args.clear();
-    for (int p : step.inputs) args.push_back(values[p]->data());
+    random_params.clear();
+    random_params.reserve(step.inputs.size());  // no reallocation: args point into it
+    for (size_t i = 0; i < step.inputs.size(); ++i) {
+      int p = step.inputs[i];
+      if (step.random_params.empty() || !step.random_params[i]) {
+        args.push_back(values[p]->data());
+        continue;
+      }
+      const ir::Attrs& a = order[p]->attrs;  // this graph's draw: its seed and offset
+      random_params.push_back({static_cast<int64_t>(a.seed), static_cast<int64_t>(a.offset)});
+      args.push_back(random_params.back().data());
+    }
     std::shared_ptr<ir::Storage> out;
     if (step.kind == ScheduleStep::Alias) {
       out = values[step.inputs[0]];

@@ -115,6 +115,19 @@ Tensor full_like(const Tensor& t, const Scalar& value, TensorOptions o, Loc loc)
 Tensor rand_like(const Tensor& t, TensorOptions o, Loc loc) {
   return rand(t.sizes(), like(t, o, "rand_like", SourceLoc::from(loc)), loc);
 }
+Tensor bernoulli(const Tensor& p, Loc loc) {
+  SourceLoc l = SourceLoc::from(loc);
+  check(is_floating(p.dtype()), "bernoulli", l, [&] { return "expects floating probabilities, got " + detail::describe(p); });
+  return (rand_like(p, {}, loc) < p).to(p.dtype(), loc);
+}
+
+Tensor bernoulli(const Tensor& like, double p, Loc loc) {
+  SourceLoc l = SourceLoc::from(loc);
+  check(is_floating(like.dtype()), "bernoulli", l, [&] { return "expects a floating tensor, got " + detail::describe(like); });
+  check(p >= 0 && p <= 1, "bernoulli", l, [&] { return "p must be in [0, 1], got " + std::to_string(p); });
+  return (rand_like(like, {}, loc) < p).to(like.dtype(), loc);
+}
+
 Tensor randn_like(const Tensor& t, TensorOptions o, Loc loc) {
   return randn(t.sizes(), like(t, o, "randn_like", SourceLoc::from(loc)), loc);
 }

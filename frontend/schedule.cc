@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <list>
+#include <stdexcept>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -122,7 +123,13 @@ Schedule build(const std::vector<const Node*>& order, const std::vector<ir::Node
       codegen::LoweredKernel lowered =
           codegen::lower({g.root, g.domain, g.reduce_axes, g.reductions,
                           [&plan](const Node* n) { return plan.materialized(n); }, options.runtime_extents});
-      for (size_t i = 0; i + 1 < lowered.args.size(); ++i) step.inputs.push_back(slot.at(lowered.args[i]));
+      for (size_t i = 0; i + 1 < lowered.args.size(); ++i) {
+        // A random node's parameters come from the recorded node in its slot at run time.
+        if (lowered.random_params[i] && !position.count(lowered.args[i]))
+          throw std::logic_error("schedule: a random node the passes made has no recorded seed and offset");
+        step.inputs.push_back(slot.at(lowered.args[i]));
+      }
+      step.random_params.assign(lowered.random_params.begin(), lowered.random_params.end() - 1);
       step.compiled = runtime::compile(lowered.kernel);
       step.extent = lowered.extent;
       step.kernel = std::move(lowered.kernel);

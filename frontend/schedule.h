@@ -29,6 +29,9 @@ struct ScheduleStep {
   // attributes (a random op's seed and offset) must then be read from the current graph.
   ir::NodePtr extern_node;
   std::vector<int> inputs;     // slots it reads, in argument order (alias: the one it reshapes)
+  // Kernel step: input i is not the slot's value but its random node's {seed, offset}, read from
+  // the graph being evaluated (the schedule serves every draw).
+  std::vector<bool> random_params;
   std::vector<bool> transposed;  // extern step: input i is read with its last two axes swapped
 };
 

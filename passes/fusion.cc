@@ -14,8 +14,7 @@ using ir::Op;
 using ir::OpKind;
 
 bool is_extern(const Node* n) {
-  return n->op == Op::MatMul || n->op == Op::ArgMax || n->op == Op::ArgMin || n->op == Op::Random ||
-         n->op == Op::Transfer;
+  return n->op == Op::MatMul || n->op == Op::ArgMax || n->op == Op::ArgMin || n->op == Op::Transfer;
 }
 // The node an extern op reads for input `i`, and whether it reads it transposed (see fusion.h).
 std::pair<const Node*, bool> extern_operand(const Node* n, size_t i) {
@@ -29,7 +28,9 @@ std::pair<const Node*, bool> extern_operand(const Node* n, size_t i) {
   return {in->inputs[0].get(), true};
 }
 
-bool is_inlined_source(const Node* n) { return n->op == Op::Full || n->op == Op::Iota; }
+// Sources every kernel that reads them computes itself: constants, iotas and random streams (a
+// pure function of seed, offset and element index, so recomputing gives the same numbers).
+bool is_inlined_source(const Node* n) { return n->op == Op::Full || n->op == Op::Iota || n->op == Op::Random; }
 // A runtime scalar or a broadcast of one: a kernel reads it once, into a register, so it is
 // inlined like a constant and costs nothing as a shared read.
 bool is_scalar_input(const Node* n) {

@@ -2,6 +2,7 @@
 // the kernel IR interpreter and the results are compared with the reference executor.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <unordered_map>
 
 #include "codegen/interpreter.h"
@@ -41,7 +42,16 @@ int interpret_graph(const Tensor& t, bool fuse, std::vector<double>& out) {
       auto lowered = kiln::codegen::lower(
           {g.root, g.domain, g.reduce_axes, g.reductions, [&](const kiln::ir::Node* n) { return plan.materialized(n); }});
       std::vector<void*> args;
-      for (size_t i = 0; i + 1 < lowered.args.size(); ++i) args.push_back(value_of(lowered.args[i])->data());
+      std::vector<std::array<int64_t, 2>> random_params;
+      random_params.reserve(lowered.args.size());
+      for (size_t i = 0; i + 1 < lowered.args.size(); ++i) {
+        if (lowered.random_params[i]) {  // a random node's {seed, offset}
+          random_params.push_back({int64_t(lowered.args[i]->attrs.seed), int64_t(lowered.args[i]->attrs.offset)});
+          args.push_back(random_params.back().data());
+        } else {
+          args.push_back(value_of(lowered.args[i])->data());
+        }
+      }
       args.push_back(storage->data());
       kiln::codegen::interpret(lowered.kernel, args.data(), nullptr, 0, kiln::numel(lowered.kernel.outer));
       ++kernels;

@@ -6,7 +6,8 @@
 // maximum/minimum propagate NaN, integer pow squares, cast to bool tests for non-zero. The
 // transcendentals (exp log tanh erf sin cos pow) are Kiln's own branch-free approximations
 // (codegen/llvm/math*.cc, error bounds there) so that they vectorize: the generated code calls no
-// libm function. Floating-point sums are reassociated (vectorized partial sums in the reduction's
+// libm function, except log and cos for normal random numbers (codegen/llvm/random.cc), whose
+// stream must be the reference executor's bit for bit. Floating-point sums are reassociated (vectorized partial sums in the reduction's
 // dtype); everything else is evaluated exactly as written, without contraction into FMAs.
 //
 // Arguments are assumed not to overlap, except that an output may be the very buffer of an input

@@ -56,8 +56,12 @@ void Lowering::validate() {
       if (o < 0 || size_t(o) >= i) bad("value operand order");
       red_dep_[i] = std::max(red_dep_[i], red_dep_[o]);
     }
-    if (v.kind == ValueNode::Load) check_arg(v.arg);
-    if (v.kind == ValueNode::Load || v.kind == ValueNode::IndexValue || v.kind == ValueNode::InRange)
+    if (v.kind == ValueNode::Load || v.kind == ValueNode::Random) check_arg(v.arg);
+    if (v.kind == ValueNode::Random && (k_.args[v.arg].dtype != kInt64 || k_.args[v.arg].numel < 2 ||
+                                        !is_floating(v.dtype)))
+      bad("random values need an int64[2] {seed, offset} argument and a floating dtype");
+    if (v.kind == ValueNode::Load || v.kind == ValueNode::IndexValue || v.kind == ValueNode::InRange ||
+        v.kind == ValueNode::Random)
       check_index(v.index);
     if (v.kind == ValueNode::Accumulator) {
       if (v.reduction < 0 || size_t(v.reduction) >= k_.reductions.size()) bad("accumulator out of range");
@@ -279,6 +283,7 @@ llvm::Value* Lowering::value(int id) {
     case ValueNode::Accumulator:
       v = emit_convert(b_, accumulator(n.reduction), k_.reductions[n.reduction].dtype, n.dtype);
       break;
+    case ValueNode::Random: v = random(n); break;
     case ValueNode::Elementwise: {
       std::vector<Value*> xs;
       std::vector<ScalarType> ts;

@@ -38,6 +38,7 @@ class Lowering {
   Value* load(const ValueNode& v);
   void store(const Store& s);
   Value* value(int id);
+  Value* random(const ValueNode& v);  // random.cc
   Value* accumulator(int reduction);
 
   // loops.cc.

@@ -30,6 +30,11 @@ Tensor rand(IntArrayRef size, TensorOptions options = {}, Loc loc = Loc::current
 Tensor randn(IntArrayRef size, TensorOptions options = {}, Loc loc = Loc::current());
 Tensor rand_like(const Tensor& t, TensorOptions options = {}, Loc loc = Loc::current());
 Tensor randn_like(const Tensor& t, TensorOptions options = {}, Loc loc = Loc::current());
+// 1 with probability p[i], else 0, in p's dtype (floating), as torch::bernoulli; the second form
+// draws every element with probability `p` in the shape and dtype of `like`. Kiln's stream (a
+// uniform draw compared with p), not PyTorch's: a mask in a graph fuses with what it multiplies.
+Tensor bernoulli(const Tensor& p, Loc loc = Loc::current());
+Tensor bernoulli(const Tensor& like, double p, Loc loc = Loc::current());
 void manual_seed(uint64_t seed);
 // Wraps `data` without copying; the memory must outlive the tensor and must not change while
 // graphs that read it are pending. `deleter` runs when the last user of the memory is gone.
