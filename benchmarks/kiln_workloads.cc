@@ -41,20 +41,14 @@ const char* ModeName(Mode m) {
 class ModeScope {
  public:
   explicit ModeScope(Mode m)
-      : backend_(kiln::backend()), fusion_(kiln::fusion_enabled()), runtime_extents_(kiln::runtime_extents_enabled()) {
-    kiln::set_backend(m == Mode::Reference ? kiln::Backend::Reference : kiln::Backend::Jit);
-    kiln::set_fusion(m == Mode::Fused || m == Mode::Specialized);
-    kiln::set_runtime_extents(m != Mode::Specialized);
-  }
-  ~ModeScope() {
-    kiln::set_backend(backend_);
-    kiln::set_fusion(fusion_);
-    kiln::set_runtime_extents(runtime_extents_);
-  }
+      : backend_(m == Mode::Reference ? kiln::Backend::Reference : kiln::Backend::Jit),
+        fusion_(m == Mode::Fused || m == Mode::Specialized),
+        runtime_extents_(m != Mode::Specialized) {}
 
  private:
-  kiln::Backend backend_;
-  bool fusion_, runtime_extents_;
+  kiln::BackendGuard backend_;
+  kiln::FusionGuard fusion_;
+  kiln::RuntimeExtentsGuard runtime_extents_;
 };
 
 // --- The workloads, as a Kiln user writes them ---

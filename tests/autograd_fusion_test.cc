@@ -52,7 +52,7 @@ StepCost measure(Mlp& m) {
 }
 
 TEST(AutogradFusion, MlpTrainingStepCompilesToAFixedSetOfKernels) {
-  set_fusion(true);
+  FusionGuard fused(true);
   Mlp m;
   // Step 1, parameters in buffers: 11 kernels beside the 8 BLAS matmuls (3 forward; 5 backward,
   // none for x, which does not require grad). Forward: bias+relu twice (2), log_softmax's row max
@@ -77,8 +77,8 @@ TEST(AutogradFusion, MlpTrainingStepCompilesToAFixedSetOfKernels) {
 
 TEST(AutogradFusion, FusedUnfusedAndReferenceTrainTheSame) {
   auto train = [](Backend backend, bool fuse) {
-    set_backend(backend);
-    set_fusion(fuse);
+    BackendGuard on(backend);
+    FusionGuard fusion(fuse);
     Mlp m;
     std::vector<double> losses;
     for (int i = 0; i < 4; ++i) losses.push_back(m.step().item<double>());
@@ -86,8 +86,6 @@ TEST(AutogradFusion, FusedUnfusedAndReferenceTrainTheSame) {
       std::vector<double> v = p->to_vector<double>();
       losses.insert(losses.end(), v.begin(), v.end());
     }
-    set_backend(Backend::Jit);
-    set_fusion(true);
     return losses;
   };
   std::vector<double> fused = train(Backend::Jit, true), unfused = train(Backend::Jit, false),

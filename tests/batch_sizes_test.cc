@@ -77,9 +77,10 @@ Training train(const std::vector<int64_t>& batches) {
 TEST(BatchSizes, ATrainingStepAtNewBatchSizesCompilesOnlyForTheFirst) {
   const std::vector<int64_t> batches = {256, 256, 100, 1, 1000, 100, 1};
   Training jit = train(batches);
-  set_backend(Backend::Reference);
-  Training reference = train(batches);
-  set_backend(Backend::Jit);
+  Training reference = [&] {
+    BackendGuard on(Backend::Reference);
+    return train(batches);
+  }();
   // Step 1 compiles the forward and backward kernels, step 2 the SGD updates it now contains;
   // every later step, whatever its batch size, compiles nothing.
   EXPECT_GT(jit.compiled[0], 0);
@@ -140,9 +141,10 @@ TEST(BatchSizes, EveryKindOfKernelMatchesTheReferenceAtEveryBatchSize) {
     int64_t compiled_after_first = -1;
     for (int64_t rows : {5, 1, 2, 17, 64}) {
       auto input = [&] { return (arange(rows * 6, dtype(kFloat64)).reshape({rows, 6}) * 0.37).sin(); };
-      set_backend(Backend::Reference);
-      std::vector<double> want = p.run(input()).to_vector<double>();
-      set_backend(Backend::Jit);
+      std::vector<double> want = [&] {
+        BackendGuard on(Backend::Reference);
+        return p.run(input()).to_vector<double>();
+      }();
       Tensor x = input().eval();
       std::vector<double> got = p.run(x).to_vector<double>();
       ASSERT_EQ(got.size(), want.size()) << p.name << " at batch " << rows;
@@ -157,8 +159,8 @@ TEST(BatchSizes, EveryKindOfKernelMatchesTheReferenceAtEveryBatchSize) {
 }
 
 TEST(BatchSizes, SpecializedKernelsCompileAgainAndComputeTheSame) {
-  set_runtime_extents(false);
   std::vector<int64_t> compiled;
+  RuntimeExtentsGuard specialized(false);
   for (int64_t rows : {3, 5}) {
     int64_t before = stats().kernels_compiled;
     Tensor x = arange(rows * 4, dtype(kFloat64)).reshape({rows, 4});
@@ -172,7 +174,6 @@ TEST(BatchSizes, SpecializedKernelsCompileAgainAndComputeTheSame) {
     expect_tensor<double>(y, {rows}, expected, 1e-12);
     compiled.push_back(stats().kernels_compiled - before);
   }
-  set_runtime_extents(true);
   EXPECT_GT(compiled[1], 0);  // batch 5 compiles its own kernel when extents are compiled in
 }
 

@@ -23,16 +23,13 @@ struct Outcome {
 };
 
 Outcome run(const std::function<Tensor()>& build, kiln::Backend backend, bool fuse) {
-  kiln::set_backend(backend);
-  kiln::set_fusion(fuse);
+  kiln::BackendGuard on(backend);
+  kiln::FusionGuard fusion(fuse);
   Tensor t = build();
   int64_t before = kiln::stats().kernels_launched;
   t.eval();
   int64_t kernels = kiln::stats().kernels_launched - before;
-  Outcome r{t.to_vector<double>(), t.sizes(), t.dtype(), kernels};
-  kiln::set_backend(kiln::Backend::Jit);
-  kiln::set_fusion(true);
-  return r;
+  return {t.to_vector<double>(), t.sizes(), t.dtype(), kernels};
 }
 
 int64_t kernels_of(const std::function<Tensor()>& build) { return run(build, kiln::Backend::Jit, true).kernels; }
@@ -137,9 +134,11 @@ TEST(ScheduleCache, RandomNodesSharingASeedAreToldApartFromOnesThatDoNot) {
   std::vector<double> zeros = draw_pair(true).to_vector<double>();
   EXPECT_EQ(zeros, std::vector<double>(4, 0.0));
   std::vector<double> differ = draw_pair(false).to_vector<double>();
-  kiln::set_backend(kiln::Backend::Reference);
-  std::vector<double> expected = draw_pair(false).to_vector<double>();
-  kiln::set_backend(kiln::Backend::Jit);
+  std::vector<double> expected;
+  {
+    kiln::BackendGuard reference(kiln::Backend::Reference);
+    expected = draw_pair(false).to_vector<double>();
+  }
   EXPECT_EQ(differ, expected);
   EXPECT_NE(differ, zeros);
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <optional>
 #include <unordered_map>
 
 #include "codegen/interpreter.h"
@@ -79,7 +80,7 @@ void expect_same(const std::vector<double>& want, const std::vector<double>& got
 TEST(Lowering, RandomGraphsMatchTheReferenceExecutor) {
   for (uint32_t seed = 1; seed <= 300; ++seed) {
     kiln::testing::RandomGraph graph(seed);
-    kiln::set_backend(kiln::Backend::Reference);
+    std::optional<kiln::BackendGuard> reference(kiln::Backend::Reference);
     Tensor want = graph.build();
     std::vector<double> expected = want.to_vector<double>();
     bool floating = want.is_floating_point();
@@ -92,13 +93,13 @@ TEST(Lowering, RandomGraphsMatchTheReferenceExecutor) {
       interpret_graph(t, fuse, got);
       expect_same(expected, got, floating, tol, what);
     }
-    kiln::set_backend(kiln::Backend::Jit);
+    reference.reset();
     if (::testing::Test::HasFatalFailure()) return;
   }
 }
 
 TEST(Lowering, SoftmaxAndLayernormAreOneKernelEach) {
-  kiln::set_backend(kiln::Backend::Reference);
+  kiln::BackendGuard reference(kiln::Backend::Reference);
   Tensor x = kiln::randn({8, 32}).eval(), w = kiln::randn({32}).eval(), b = kiln::randn({32}).eval();
   std::vector<double> got;
   EXPECT_EQ(interpret_graph(kiln::softmax(x, 1), true, got), 1);
@@ -108,7 +109,6 @@ TEST(Lowering, SoftmaxAndLayernormAreOneKernelEach) {
   Tensor ln = centered * ((centered * centered).mean({1}, true) + 1e-5).rsqrt() * w + b;
   EXPECT_EQ(interpret_graph(ln, true, got), 1);
   expect_same(ln.to_vector<double>(), got, true, 1e-5, "layernorm");
-  kiln::set_backend(kiln::Backend::Jit);
 }
 
 }  // namespace

@@ -46,14 +46,13 @@ void expect_bitwise(const std::vector<T>& got, const std::vector<T>& want, const
 
 TEST(RandomKernels, FusedStreamsAreTheReferenceStreamsBitForBit) {
   auto draw = [](Backend backend) {
-    set_backend(backend);
+    BackendGuard on(backend);
     manual_seed(1234);
     Tensor u32 = rand({1000}), n32 = randn({1000});
     Tensor u64 = rand({7, 33}, dtype(kFloat64)), n64 = randn({999}, dtype(kFloat64));
     Tensor fused = randn({64, 16}) * 2 + rand({64, 16});  // two draws inside one kernel
     std::vector<std::vector<double>> out;
     for (const Tensor& t : {u32, n32, u64, n64, fused}) out.push_back(t.to_vector<double>());
-    set_backend(Backend::Jit);
     return out;
   };
   std::vector<std::vector<double>> jit = draw(Backend::Jit), ref = draw(Backend::Reference);
@@ -81,10 +80,11 @@ TEST(RandomKernels, ABernoulliMaskFusesAndNewDrawsCompileNothing) {
   std::vector<float> got = y.to_vector<float>();
   EXPECT_EQ(stats().kernels_launched - before.kernels_launched, plain);  // the mask added no kernel
   // The same draw through the reference executor.
-  set_backend(Backend::Reference);
-  manual_seed(3);
-  std::vector<float> want = step(true).to_vector<float>();
-  set_backend(Backend::Jit);
+  std::vector<float> want = [&] {
+    BackendGuard on(Backend::Reference);
+    manual_seed(3);
+    return step(true).to_vector<float>();
+  }();
   for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-4 * (1 + std::abs(want[i]))) << i;
   // Each later step draws a new mask (a new offset) and compiles nothing.
   int64_t compiled = stats().kernels_compiled;

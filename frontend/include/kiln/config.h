@@ -22,4 +22,39 @@ bool fusion_enabled();
 void set_runtime_extents(bool enabled);
 bool runtime_extents_enabled();
 
+// Scope guards, as torch::NoGradGuard: set a setting for their scope and restore the previous
+// value when it ends, also when an exception leaves it.
+class BackendGuard {
+ public:
+  explicit BackendGuard(Backend b) : previous_(backend()) { set_backend(b); }
+  ~BackendGuard() { set_backend(previous_); }
+  BackendGuard(const BackendGuard&) = delete;
+  BackendGuard& operator=(const BackendGuard&) = delete;
+
+ private:
+  Backend previous_;
+};
+
+class FusionGuard {
+ public:
+  explicit FusionGuard(bool enabled) : previous_(fusion_enabled()) { set_fusion(enabled); }
+  ~FusionGuard() { set_fusion(previous_); }
+  FusionGuard(const FusionGuard&) = delete;
+  FusionGuard& operator=(const FusionGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+class RuntimeExtentsGuard {
+ public:
+  explicit RuntimeExtentsGuard(bool enabled) : previous_(runtime_extents_enabled()) { set_runtime_extents(enabled); }
+  ~RuntimeExtentsGuard() { set_runtime_extents(previous_); }
+  RuntimeExtentsGuard(const RuntimeExtentsGuard&) = delete;
+  RuntimeExtentsGuard& operator=(const RuntimeExtentsGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
 }  // namespace kiln
