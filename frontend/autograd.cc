@@ -4,7 +4,7 @@
 #include "kiln/autograd.h"
 
 #include "frontend/autograd_registry.h"
-#include "frontend/dump.h"
+#include "runtime/dump.h"
 #include "frontend/recording.h"
 #include "ir/grad_mode.h"
 #include "kiln/functions.h"
@@ -98,11 +98,11 @@ Seeds seeds(const tensor_list& outputs, const tensor_list& grad_outputs, const c
 std::vector<ir::NodePtr> differentiate(const std::vector<ir::NodePtr>& graph, const Seeds& s,
                                        const std::vector<ir::NodePtr>& wrt, bool create_graph) {
   ir::GradModeGuard mode(create_graph);
-  bool dump = detail::dump_options().backward;
+  bool dump = runtime::dump_options().backward;
   std::unordered_map<const ir::Node*, const ir::Node*> origins;
   std::vector<ir::NodePtr> grads =
       passes::differentiate(graph, s.outputs, s.cotangents, wrt, dump ? &origins : nullptr);
-  if (dump) detail::dump_backward(s.outputs, grads, origins);
+  if (dump) runtime::dump_backward(s.outputs, grads, origins);
   return grads;
 }
 

@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "codegen/llvm/cpu_backend.h"
+#include "codegen/cpu/compiler.h"
 #include "codegen/runtime_extent.h"
 #include "runtime/stats.h"
 #include "runtime/thread_pool.h"
@@ -64,7 +64,7 @@ class KernelCache {
     }
     if (!mine) return future.get();  // compiled, or being compiled by another thread
     try {
-      codegen::CompiledKernel c = codegen::CpuBackend::instance().compile(k);
+      codegen::cpu::CompiledKernel c = codegen::cpu::Compiler::instance().compile(k);
       ++stats().kernels_compiled;
       stats().compile_ms += c.compile_ms;
       if (log_compiles()) std::fprintf(stderr, "kiln: compiled %s in %.2f ms\n", k.name.c_str(), c.compile_ms);
@@ -81,7 +81,7 @@ class KernelCache {
       std::lock_guard<std::mutex> lock(mu_);
       if (auto it = find(k); it && (*it)->text) return *(*it)->text;
     }
-    codegen::KernelText t = codegen::CpuBackend::instance().text(k);  // outside the lock: slow
+    codegen::cpu::KernelText t = codegen::cpu::Compiler::instance().text(k);  // outside the lock: slow
     KernelText text{std::move(t.llvm_ir), std::move(t.assembly)};
     std::lock_guard<std::mutex> lock(mu_);
     if (auto it = find(k)) (*it)->text = text;

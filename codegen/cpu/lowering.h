@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "codegen/index_range.h"
-#include "codegen/llvm/internal.h"
+#include "codegen/cpu/internal.h"
 
 namespace kiln::codegen::cpu {
 

@@ -1,5 +1,5 @@
 // sin, cos, tanh and erf for float and double as straight-line IR (see math_exp_log.cc for how
-// the coefficients were obtained). Error bounds, measured maxima in [] (codegen_llvm_test.cc):
+// the coefficients were obtained). Error bounds, measured maxima in [] (codegen_cpu_test.cc):
 //   sin, cos  f32: <= 1 ulp for |x| <= 1e8 [0.51] (reduction and polynomial in double, one
 //             final rounding); f64: <= 2 ulp for |x| <= 1e8 [1.49]. Beyond 2^26 pi/2 ~ 1.05e8
 //             the Cody-Waite reduction is no longer exact (there is no Payne-Hanek path): the
@@ -12,7 +12,7 @@
 //             [1.3e-16]. erf(+-inf) = +-1, NaN -> NaN, erf(-0) = -0.
 #include <cmath>
 
-#include "codegen/llvm/internal.h"
+#include "codegen/cpu/internal.h"
 
 namespace kiln::codegen::cpu {
 

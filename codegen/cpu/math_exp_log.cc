@@ -2,7 +2,7 @@
 // them vectorize. Polynomial coefficients are near-minimax fits (iteratively reweighted least
 // squares in 60-digit mpmath) rounded to the target format, written as exact hex literals.
 //
-// Error bounds (max over the stated ranges; tests/codegen_llvm_test.cc measures them against
+// Error bounds (max over the stated ranges; tests/codegen_cpu_test.cc measures them against
 // glibc's long double functions, far more precise than either format; measured maxima in []):
 //   exp  f32: <= 1.1 ulp on [-88, 88] [1.02]; subnormal results are rounded once, <= 1 ulp of
 //             the subnormal grid [0.75]. f64: <= 1 ulp on [-708, 708] [0.96; subnormals 0.93].
@@ -17,7 +17,7 @@
 //             integer exponents keep the sign, pow(-1, +-inf) = 1, zeros and infinities).
 #include <cmath>
 
-#include "codegen/llvm/internal.h"
+#include "codegen/cpu/internal.h"
 
 namespace kiln::codegen::cpu {
 

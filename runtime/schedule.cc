@@ -1,4 +1,4 @@
-#include "frontend/schedule.h"
+#include "runtime/schedule.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -12,14 +12,14 @@
 #include <unordered_set>
 
 #include "codegen/lower.h"
-#include "frontend/dump.h"
+#include "runtime/dump.h"
 #include "ir/printer.h"
 #include "passes/fusion.h"
 #include "passes/simplify.h"
 #include "runtime/kernel_cache.h"
 #include "runtime/stats.h"
 
-namespace kiln::detail {
+namespace kiln::runtime {
 
 namespace {
 
@@ -130,7 +130,7 @@ Schedule build(const std::vector<const Node*>& order, const std::vector<ir::Node
         step.inputs.push_back(slot.at(lowered.args[i]));
       }
       step.random_params.assign(lowered.random_params.begin(), lowered.random_params.end() - 1);
-      step.compiled = runtime::compile(lowered.kernel);
+      step.compiled = compile(lowered.kernel);
       step.extent = lowered.extent;
       step.kernel = std::move(lowered.kernel);
     } else {
@@ -189,9 +189,9 @@ class ScheduleCache {
       bucket->second.erase(std::find(bucket->second.begin(), bucket->second.end(), oldest));
       if (bucket->second.empty()) index_.erase(bucket);
       lru_.erase(oldest);
-      ++runtime::stats().schedules_evicted;
+      ++stats().schedules_evicted;
     }
-    runtime::stats().schedules_cached = static_cast<int64_t>(lru_.size());
+    stats().schedules_cached = static_cast<int64_t>(lru_.size());
     return schedule;
   }
 
@@ -204,7 +204,7 @@ class ScheduleCache {
     for (List::iterator e : it->second)
       if (e->first == sig) {
         lru_.splice(lru_.end(), lru_, e);
-        ++runtime::stats().schedule_cache_hits;
+        ++stats().schedule_cache_hits;
         return e->second;
       }
     return nullptr;
@@ -231,8 +231,8 @@ std::shared_ptr<const Schedule> schedule_for(const std::vector<const Node*>& ord
   std::vector<uint64_t> sig = signature(order, roots, options, position);
   if (auto known = cache->find(sig)) return known;
   auto schedule = std::make_shared<const Schedule>(build(order, roots, options, position));
-  ++runtime::stats().schedules_built;
+  ++stats().schedules_built;
   return cache->insert(std::move(sig), std::move(schedule));
 }
 
-}  // namespace kiln::detail
+}  // namespace kiln::runtime

@@ -1,4 +1,4 @@
-#include "frontend/dump.h"
+#include "runtime/dump.h"
 
 #include <atomic>
 #include <functional>
@@ -10,7 +10,7 @@
 
 #include "ir/printer.h"
 
-namespace kiln::detail {
+namespace kiln::runtime {
 
 const DumpOptions& dump_options() {
   static const DumpOptions options = [] {
@@ -84,9 +84,9 @@ void dump_evaluation(const std::vector<const ir::Node*>& recorded, const std::st
   }
 }
 
-}  // namespace kiln::detail
+}  // namespace kiln::runtime
 
-namespace kiln::detail {
+namespace kiln::runtime {
 
 void dump_backward(const std::vector<ir::NodePtr>& outputs, const std::vector<ir::NodePtr>& grads,
                    const std::unordered_map<const ir::Node*, const ir::Node*>& origins) {
@@ -104,4 +104,4 @@ void dump_backward(const std::vector<ir::NodePtr>& outputs, const std::vector<ir
   write(dump_options().dir + "/backward" + std::to_string(counter++) + ".ir", ir::print_graph(roots, note));
 }
 
-}  // namespace kiln::detail
+}  // namespace kiln::runtime

@@ -1,4 +1,4 @@
-// The LLVM CPU backend: hand-built Kernels compiled with CpuBackend and compared with plain C++
+// The LLVM CPU backend: hand-built Kernels compiled with Compiler and compared with plain C++
 // loops, the vectorized transcendentals measured against glibc (long double for double inputs),
 // and the generated assembly inspected for vector code without library calls.
 #include <gtest/gtest.h>
@@ -19,12 +19,14 @@
 #include <vector>
 
 #include "codegen/kernel.h"
-#include "codegen/llvm/cpu_backend.h"
+#include "codegen/cpu/compiler.h"
 
 namespace kiln::codegen {
 namespace {
 
 using ir::Op;
+using cpu::CompiledKernel;
+using cpu::Compiler;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -108,7 +110,7 @@ struct Builder {
   // stays callable while `b` lives.
   CompiledKernel compile(bool text = false) {
     k.name += "_" + std::to_string(structural_hash(k));
-    return compiled.emplace_back(CpuBackend::instance().compile(k, text));
+    return compiled.emplace_back(Compiler::instance().compile(k, text));
   }
   std::vector<CompiledKernel> compiled;
 };
@@ -675,7 +677,7 @@ TEST(CodegenLlvm, DuplicateNamesAndText) {
     k.inner_stores = {{1, 0, 2}};
     return k;
   };
-  CpuBackend& be = CpuBackend::instance();
+  Compiler& be = Compiler::instance();
   CompiledKernel add = be.compile(make(Op::Add), false), mul = be.compile(make(Op::Mul), false);
   EXPECT_NE(add.fn, mul.fn);
   EXPECT_TRUE(add.text.llvm_ir.empty());

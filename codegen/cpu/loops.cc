@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "codegen/llvm/lowering.h"
+#include "codegen/cpu/lowering.h"
 
 namespace kiln::codegen::cpu {
 

@@ -17,10 +17,10 @@
 #include <vector>
 
 #include "codegen/kernel.h"
-#include "frontend/schedule.h"
+#include "runtime/schedule.h"
 #include "ir/node.h"
 
-namespace kiln::detail {
+namespace kiln::runtime {
 
 struct DumpOptions {
   bool graph = false, fused = false, kernels = false, llvm = false, assembly = false, backward = false;
@@ -53,4 +53,4 @@ void dump_evaluation(const std::vector<const ir::Node*>& recorded, const std::st
 void dump_backward(const std::vector<ir::NodePtr>& outputs, const std::vector<ir::NodePtr>& grads,
                    const std::unordered_map<const ir::Node*, const ir::Node*>& origins);
 
-}  // namespace kiln::detail
+}  // namespace kiln::runtime

@@ -14,7 +14,7 @@
 #include "runtime/kernel_cache.h"
 #include "ir/node.h"
 
-namespace kiln::detail {
+namespace kiln::runtime {
 
 struct ScheduleStep {
   // Alias: a reshape of a value computed by an earlier step takes that value's memory (the
@@ -23,7 +23,7 @@ struct ScheduleStep {
   int root;                    // slot this step writes
   Kind kind;
   codegen::Kernel kernel;      // kernel step: the code to launch
-  std::shared_ptr<const runtime::CompiledKernel> compiled;  // kernel step: its code, kept alive
+  std::shared_ptr<const CompiledKernel> compiled;  // kernel step: its code, kept alive
   int64_t extent = 0;          // kernel step: its runtime extent in this graph
   // Extern step: the node to run. Null when it is the recorded node in slot `root`, whose
   // attributes (a random op's seed and offset) must then be read from the current graph.
@@ -54,4 +54,4 @@ struct ScheduleOptions {
 std::shared_ptr<const Schedule> schedule_for(const std::vector<const ir::Node*>& order,
                                              const std::vector<ir::NodePtr>& roots, ScheduleOptions options);
 
-}  // namespace kiln::detail
+}  // namespace kiln::runtime

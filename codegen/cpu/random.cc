@@ -9,7 +9,7 @@
 // the backend. (The only libm calls generated code makes.)
 #include <array>
 
-#include "codegen/llvm/lowering.h"
+#include "codegen/cpu/lowering.h"
 
 namespace kiln::codegen::cpu {
 

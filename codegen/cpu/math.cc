@@ -3,7 +3,7 @@
 // inliner expands it into the loop body before the loop vectorizer runs, so no call survives.
 #include <string>
 
-#include "codegen/llvm/internal.h"
+#include "codegen/cpu/internal.h"
 
 namespace kiln::codegen::cpu {
 

@@ -12,7 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "codegen/llvm/lowering.h"
+#include "codegen/cpu/lowering.h"
 #include "codegen/runtime_extent.h"
 #include "llvm/IR/MDBuilder.h"
 

@@ -1,12 +1,12 @@
-// The CPU backend: lowers a codegen::Kernel to LLVM IR, optimizes it at O3 for the host CPU (its
+// The CPU code generator: lowers a codegen::Kernel to LLVM IR, optimizes it at O3 for the host CPU (its
 // vector extensions included) and JIT-compiles it with ORC LLJIT into a KernelFn. This header
 // deliberately includes nothing from LLVM.
 //
 // Semantics match the reference executor (ir/semantics.h): integer add/sub/mul/neg wrap, float
 // maximum/minimum propagate NaN, integer pow squares, cast to bool tests for non-zero. The
 // transcendentals (exp log tanh erf sin cos pow) are Kiln's own branch-free approximations
-// (codegen/llvm/math*.cc, error bounds there) so that they vectorize: the generated code calls no
-// libm function, except log and cos for normal random numbers (codegen/llvm/random.cc), whose
+// (codegen/cpu/math*.cc, error bounds there) so that they vectorize: the generated code calls no
+// libm function, except log and cos for normal random numbers (codegen/cpu/random.cc), whose
 // stream must be the reference executor's bit for bit. Floating-point sums are reassociated (vectorized partial sums in the reduction's
 // dtype); everything else is evaluated exactly as written, without contraction into FMAs.
 //
@@ -19,7 +19,7 @@
 
 #include "codegen/kernel.h"
 
-namespace kiln::codegen {
+namespace kiln::codegen::cpu {
 
 struct KernelText {
   std::string llvm_ir;   // the optimized LLVM IR
@@ -33,10 +33,10 @@ struct CompiledKernel {
   double compile_ms = 0;       // wall time of this compile()
 };
 
-class CpuBackend {
+class Compiler {
  public:
   // The process-wide backend (one LLJIT). Initializes LLVM's native target on first use.
-  static CpuBackend& instance();
+  static Compiler& instance();
 
   // Compiles `k`, every call anew (caching is runtime/kernel_cache's job). Thread-safe: threads
   // compile concurrently. A kernel whose name is in use by live code gets a renamed symbol.
@@ -49,14 +49,14 @@ class CpuBackend {
   // "x86_64-unknown-linux-gnu, cpu znver4, +avx512f,+avx2,...": what code is generated for.
   std::string target_description() const;
 
-  CpuBackend(const CpuBackend&) = delete;
-  CpuBackend& operator=(const CpuBackend&) = delete;
+  Compiler(const Compiler&) = delete;
+  Compiler& operator=(const Compiler&) = delete;
 
  private:
-  CpuBackend();
-  ~CpuBackend();
+  Compiler();
+  ~Compiler();
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace kiln::codegen
+}  // namespace kiln::codegen::cpu

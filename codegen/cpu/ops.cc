@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "codegen/llvm/internal.h"
+#include "codegen/cpu/internal.h"
 
 namespace kiln::codegen::cpu {
 

@@ -1,4 +1,4 @@
-// CpuBackend: one ORC LLJIT for the process, targeting the host CPU with all its features
+// Compiler: one ORC LLJIT for the process, targeting the host CPU with all its features
 // (JITTargetMachineBuilder::detectHost), and the O3 new-pass-manager pipeline with loop and SLP
 // vectorization. Each kernel is lowered into its own module, LLVMContext and TargetMachine (so
 // threads compile concurrently), optimized, optionally printed (IR, and assembly from a clone),
@@ -12,8 +12,8 @@
 #include <string>
 #include <unordered_set>
 
-#include "codegen/llvm/cpu_backend.h"
-#include "codegen/llvm/internal.h"
+#include "codegen/cpu/compiler.h"
+#include "codegen/cpu/internal.h"
 #include "llvm/Analysis/TargetLibraryInfo.h"
 #include "llvm/ExecutionEngine/Orc/CompileUtils.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
@@ -28,7 +28,7 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Transforms/Utils/Cloning.h"
 
-namespace kiln::codegen {
+namespace kiln::codegen::cpu {
 
 namespace {
 
@@ -66,8 +66,8 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
-struct CpuBackend::Impl {
-  cpu::TargetInfo target;
+struct Compiler::Impl {
+  TargetInfo target;
   std::optional<llvm::orc::JITTargetMachineBuilder> jtmb;
   std::unique_ptr<llvm::orc::LLJIT> jit;
   std::mutex symbols_mu;
@@ -110,7 +110,7 @@ struct CpuBackend::Impl {
     auto m = std::make_unique<llvm::Module>(symbol, ctx);
     m->setTargetTriple(target.triple);
     m->setDataLayout(jit->getDataLayout());
-    cpu::lower_kernel(k, symbol, *m, target);
+    lower_kernel(k, symbol, *m, target);
     std::string err;
     llvm::raw_string_ostream os(err);
     if (llvm::verifyModule(*m, &os)) throw std::runtime_error("llvm backend: invalid IR for " + symbol + ": " + err);
@@ -203,20 +203,20 @@ struct CpuBackend::Impl {
   }
 };
 
-CpuBackend::CpuBackend() : impl_(std::make_unique<Impl>()) {}
-CpuBackend::~CpuBackend() = default;
+Compiler::Compiler() : impl_(std::make_unique<Impl>()) {}
+Compiler::~Compiler() = default;
 
-CpuBackend& CpuBackend::instance() {
-  static CpuBackend* backend = new CpuBackend();  // never destroyed: kernels may run at exit
+Compiler& Compiler::instance() {
+  static Compiler* backend = new Compiler();  // never destroyed: kernels may run at exit
   return *backend;
 }
 
-CompiledKernel CpuBackend::compile(const Kernel& k, bool want_text) { return impl_->compile(k, want_text); }
+CompiledKernel Compiler::compile(const Kernel& k, bool want_text) { return impl_->compile(k, want_text); }
 
-KernelText CpuBackend::text(const Kernel& k) { return impl_->text(k); }
+KernelText Compiler::text(const Kernel& k) { return impl_->text(k); }
 
-std::string CpuBackend::target_description() const {
+std::string Compiler::target_description() const {
   return impl_->target.triple + ", cpu " + impl_->target.cpu + ", " + impl_->target.features;
 }
 
-}  // namespace kiln::codegen
+}  // namespace kiln::codegen::cpu
