@@ -79,8 +79,10 @@ void dump_evaluation(const std::vector<const ir::Node*>& recorded, const std::st
   for (const RanKernel& k : kernels) {
     const std::string base = o.dir + "/" + k.kernel->name;
     if (o.kernels) write(base + ".kernel.txt", codegen::print_kernel(*k.kernel));
-    if (o.llvm) write(base + ".ll", k.llvm_ir);
-    if (o.assembly) write(base + ".s", k.assembly);
+    for (const Artifact& a : k.artifacts) {
+      bool wanted = a.extension == ".ll" ? o.llvm : a.extension == ".s" ? o.assembly : o.wants_code();
+      if (wanted) write(base + a.extension, a.text);
+    }
   }
 }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "codegen/kernel.h"
+#include "runtime/backend.h"
 #include "runtime/schedule.h"
 #include "ir/node.h"
 
@@ -44,7 +45,7 @@ std::string describe_fusion(const std::vector<const ir::Node*>& graph, const std
 // The code of one kernel an evaluation ran.
 struct RanKernel {
   const codegen::Kernel* kernel;
-  std::string llvm_ir, assembly;
+  std::vector<Artifact> artifacts;  // its backend's text forms (runtime/backend.h), when asked for
 };
 void dump_evaluation(const std::vector<const ir::Node*>& recorded, const std::string& simplified_ir,
                      const std::string& fusion, const std::vector<RanKernel>& kernels);

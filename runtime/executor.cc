@@ -7,7 +7,7 @@
 #include "codegen/runtime_extent.h"
 #include "ir/printer.h"
 #include "runtime/dump.h"
-#include "runtime/extern_ops.h"
+#include "runtime/backend.h"
 #include "runtime/kernel_cache.h"
 #include "runtime/schedule.h"
 #include "runtime/stats.h"
@@ -21,8 +21,8 @@ void execute(const std::vector<ir::NodePtr>& outputs, ScheduleOptions options) {
     if (!o->is_buffer()) roots.push_back(o), root_nodes.push_back(o.get());
   if (roots.empty()) return;
   std::vector<const ir::Node*> order = ir::topological_order(root_nodes);
-  for (const ir::Node* n : order)  // the CPU is the one backend so far (tensors elsewhere cannot be made)
-    check(n->device.is_cpu(), "evaluate", n->loc, [&] { return "no backend runs " + n->device.str() + " in this build"; });
+  for (const ir::Node* n : order)
+    check(has_backend(n->device), "evaluate", n->loc, [&] { return "no backend runs " + n->device.str() + " in this build"; });
   std::shared_ptr<const Schedule> schedule = schedule_for(order, roots, options);
 
   std::vector<std::shared_ptr<ir::Storage>> values(schedule->num_slots);
@@ -51,19 +51,20 @@ void execute(const std::vector<ir::NodePtr>& outputs, ScheduleOptions options) {
     if (step.kind == ScheduleStep::Alias) {
       out = values[step.inputs[0]];
     } else if (step.kind == ScheduleStep::Kernel) {
+      Backend& backend = backend_for(step.device);
       int result = static_cast<int>(step.kernel.args.size()) - 1;
       int64_t count = codegen::arg_numel(step.kernel, result, step.extent);
-      out = ir::Storage::allocate(static_cast<size_t>(count) * element_size(step.kernel.args[result].dtype));
+      out = backend.allocate(static_cast<size_t>(count) * element_size(step.kernel.args[result].dtype));
       args.push_back(out->data());
-      launch(step.kernel, step.compiled->fn, args.data(), step.extent);
-      if (dump.any()) {
-        KernelText text = dump.wants_code() ? kernel_text(step.kernel) : KernelText{};
-        ran.push_back({&step.kernel, std::move(text.llvm_ir), std::move(text.assembly)});
-      }
+      ++stats().kernels_launched;
+      backend.launch(*step.program, step.kernel, args.data(), step.extent);
+      if (dump.any())
+        ran.push_back({&step.kernel, dump.wants_code() ? artifacts(backend, step.kernel) : std::vector<Artifact>{}});
     } else {
+      Backend& backend = backend_for(step.device);
       const ir::Node& node = step.extern_node ? *step.extern_node : *order[step.root];
-      out = ir::Storage::allocate(static_cast<size_t>(node.numel()) * element_size(node.dtype));
-      run_extern(node, reference::Inputs(args.begin(), args.end()), out->data(), step.transposed);
+      out = backend.allocate(static_cast<size_t>(node.numel()) * element_size(node.dtype));
+      backend.run_extern(node, std::vector<const void*>(args.begin(), args.end()), out->data(), step.transposed);
     }
     values[step.root] = std::move(out);
     for (int p : schedule->last_use[i]) values[p].reset();
@@ -85,8 +86,9 @@ void execute(const std::vector<ir::NodePtr>& outputs, ScheduleOptions options) {
     std::shared_ptr<ir::Storage> v = values[schedule->outputs[r]];
     int s = schedule->outputs[r];
     if ((s < static_cast<int>(order.size()) && order[s]->is_buffer()) || !given.insert(v.get()).second) {
-      auto copy = ir::Storage::allocate(v->bytes());
-      std::memcpy(copy->data(), v->data(), v->bytes());
+      Backend& backend = backend_for(roots[r]->device);
+      auto copy = backend.allocate(v->bytes());
+      backend.copy(copy->data(), v->data(), v->bytes());
       v = std::move(copy);
     }
     results[r] = std::move(v);

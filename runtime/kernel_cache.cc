@@ -1,6 +1,7 @@
 #include "runtime/kernel_cache.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -11,10 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "codegen/cpu/compiler.h"
-#include "codegen/runtime_extent.h"
 #include "runtime/stats.h"
-#include "runtime/thread_pool.h"
 
 namespace kiln::runtime {
 
@@ -34,58 +32,62 @@ size_t capacity_from_env() {
   return n > 0 ? static_cast<size_t>(n) : 4096;
 }
 
-using Compiled = std::shared_ptr<const CompiledKernel>;
+using Compiled = std::shared_ptr<const Program>;
 
-// One kernel: its compile (a future other threads may wait on) and, once a dump asked, its text.
+// One kernel on one backend: its compile (a future other threads may wait on) and, once a dump
+// asked, its text forms.
 struct Entry {
+  Backend* backend;
   codegen::Kernel kernel;  // kept to tell hash collisions apart
   std::shared_future<Compiled> compiled;
-  std::optional<KernelText> text;
+  std::optional<std::vector<Artifact>> artifacts;
   uint64_t serial;  // which insertion this is
 };
 
 // Least recently used first; entries found by structural hash.
 class KernelCache {
  public:
-  Compiled get(const codegen::Kernel& k) {
+  Compiled get(Backend& backend, const codegen::Kernel& k) {
     std::promise<Compiled> promise;
     std::shared_future<Compiled> future;
     uint64_t mine = 0;  // the serial of the entry this thread inserted, and so compiles
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (auto it = find(k)) {
+      if (auto it = find(backend, k)) {
         ++stats().kernel_cache_hits;
         future = (*it)->compiled;
       } else {
         future = promise.get_future().share();
         mine = ++serial_;
-        insert(Entry{k, future, std::nullopt, mine});
+        insert(Entry{&backend, k, future, std::nullopt, mine});
       }
     }
     if (!mine) return future.get();  // compiled, or being compiled by another thread
     try {
-      codegen::cpu::CompiledKernel c = codegen::cpu::Compiler::instance().compile(k);
+      auto t0 = std::chrono::steady_clock::now();
+      Compiled program = backend.compile(k);
+      double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       ++stats().kernels_compiled;
-      stats().compile_ms += c.compile_ms;
-      if (log_compiles()) std::fprintf(stderr, "kiln: compiled %s in %.2f ms\n", k.name.c_str(), c.compile_ms);
-      promise.set_value(std::make_shared<const CompiledKernel>(CompiledKernel{c.fn, std::move(c.code)}));
+      stats().compile_ms += ms;
+      if (log_compiles())
+        std::fprintf(stderr, "kiln: compiled %s for %s in %.2f ms\n", k.name.c_str(), backend.device().str().c_str(), ms);
+      promise.set_value(std::move(program));
     } catch (...) {
-      forget(k, mine);  // a failed compile is not cached: the next call tries again
+      forget(backend, k, mine);  // a failed compile is not cached: the next call tries again
       promise.set_exception(std::current_exception());
     }
     return future.get();
   }
 
-  KernelText text(const codegen::Kernel& k) {
+  std::vector<Artifact> artifacts(Backend& backend, const codegen::Kernel& k) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (auto it = find(k); it && (*it)->text) return *(*it)->text;
+      if (auto it = find(backend, k); it && (*it)->artifacts) return *(*it)->artifacts;
     }
-    codegen::cpu::KernelText t = codegen::cpu::Compiler::instance().text(k);  // outside the lock: slow
-    KernelText text{std::move(t.llvm_ir), std::move(t.assembly)};
+    std::vector<Artifact> made = backend.artifacts(k);  // outside the lock: slow
     std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = find(k)) (*it)->text = text;
-    return text;
+    if (auto it = find(backend, k)) (*it)->artifacts = made;
+    return made;
   }
 
   void set_capacity(size_t n) {
@@ -103,11 +105,11 @@ class KernelCache {
   using List = std::list<Entry>;
 
   // The entry for `k`, moved to the most recently used end; null if absent. Caller holds mu_.
-  std::optional<List::iterator> find(const codegen::Kernel& k) {
+  std::optional<List::iterator> find(Backend& backend, const codegen::Kernel& k) {
     auto bucket = by_hash_.find(codegen::structural_hash(k));
     if (bucket == by_hash_.end()) return std::nullopt;
     for (List::iterator it : bucket->second)
-      if (it->kernel == k) {
+      if (it->backend == &backend && it->kernel == k) {
         lru_.splice(lru_.end(), lru_, it);
         return it;
       }
@@ -138,9 +140,9 @@ class KernelCache {
     stats().kernels_cached = static_cast<int64_t>(lru_.size());
   }
 
-  void forget(const codegen::Kernel& k, uint64_t serial) {
+  void forget(Backend& backend, const codegen::Kernel& k, uint64_t serial) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = find(k); it && (*it)->serial == serial) remove(*it);
+    if (auto it = find(backend, k); it && (*it)->serial == serial) remove(*it);
   }
 
   std::mutex mu_;
@@ -157,19 +159,9 @@ KernelCache& cache() {
 
 }  // namespace
 
-std::shared_ptr<const CompiledKernel> compile(const codegen::Kernel& k) { return cache().get(k); }
-KernelText kernel_text(const codegen::Kernel& k) { return cache().text(k); }
+std::shared_ptr<const Program> compile(Backend& backend, const codegen::Kernel& k) { return cache().get(backend, k); }
+std::vector<Artifact> artifacts(Backend& backend, const codegen::Kernel& k) { return cache().artifacts(backend, k); }
 void set_kernel_cache_capacity(size_t kernels) { cache().set_capacity(kernels); }
 size_t kernel_cache_size() { return cache().size(); }
-
-void launch(const codegen::Kernel& k, codegen::KernelFn fn, void* const* args, int64_t extent) {
-  int64_t points = numel(codegen::outer_extents(k, extent));
-  int64_t work_per_point =
-      std::max<int64_t>(1, numel(codegen::inner_extents(k, extent))) * (k.reductions.empty() ? 1 : 2);
-  // Chunks of at least ~64K element operations amortize a thread hand-off (a few microseconds).
-  int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / work_per_point);
-  ++stats().kernels_launched;
-  thread_pool().parallel_for(points, grain, [&](int64_t begin, int64_t end) { fn(args, &extent, begin, end); });
-}
 
 }  // namespace kiln::runtime

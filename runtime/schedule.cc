@@ -116,6 +116,7 @@ Schedule build(const std::vector<const Node*>& order, const std::vector<ir::Node
     ScheduleStep step;
     step.root = slot.at(g.root);
     step.kind = is_kernel ? ScheduleStep::Kernel : ScheduleStep::Extern;
+    step.device = g.root->device;
     if (is_kernel && g.root->op == ir::Op::Reshape && computed.count(g.root->inputs[0].get())) {
       step.kind = ScheduleStep::Alias;
       step.inputs.push_back(slot.at(g.root->inputs[0].get()));
@@ -130,7 +131,7 @@ Schedule build(const std::vector<const Node*>& order, const std::vector<ir::Node
         step.inputs.push_back(slot.at(lowered.args[i]));
       }
       step.random_params.assign(lowered.random_params.begin(), lowered.random_params.end() - 1);
-      step.compiled = compile(lowered.kernel);
+      step.program = compile(backend_for(g.root->device), lowered.kernel);
       step.extent = lowered.extent;
       step.kernel = std::move(lowered.kernel);
     } else {

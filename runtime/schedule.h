@@ -23,7 +23,8 @@ struct ScheduleStep {
   int root;                    // slot this step writes
   Kind kind;
   codegen::Kernel kernel;      // kernel step: the code to launch
-  std::shared_ptr<const CompiledKernel> compiled;  // kernel step: its code, kept alive
+  Device device;               // where the step runs (its root's device)
+  std::shared_ptr<const Program> program;  // kernel step: its compiled code, kept alive
   int64_t extent = 0;          // kernel step: its runtime extent in this graph
   // Extern step: the node to run. Null when it is the recorded node in slot `root`, whose
   // attributes (a random op's seed and offset) must then be read from the current graph.

@@ -11,7 +11,7 @@
 #include "ir/printer.h"
 #include "kiln/kiln.h"
 #include "passes/fusion.h"
-#include "runtime/extern_ops.h"
+#include "runtime/cpu/blas_ops.h"
 #include "tests/random_graph.h"
 #include "tests/testing.h"
 
@@ -38,7 +38,7 @@ int interpret_graph(const Tensor& t, bool fuse, std::vector<double>& out) {
     if (g.kind == kiln::passes::FusedGroup::Extern) {
       kiln::runtime::reference::Inputs in;
       for (const kiln::ir::Node* operand : g.operands) in.push_back(value_of(operand)->data());
-      kiln::runtime::run_extern(*g.root, in, storage->data(), g.transposed);
+      kiln::runtime::cpu::run_extern(*g.root, in, storage->data(), g.transposed);
     } else {
       auto lowered = kiln::codegen::lower(
           {g.root, g.domain, g.reduce_axes, g.reductions, [&](const kiln::ir::Node* n) { return plan.materialized(n); }});

@@ -1,4 +1,4 @@
-#include "runtime/extern_ops.h"
+#include "runtime/cpu/blas_ops.h"
 
 #include <cblas.h>
 
@@ -6,7 +6,7 @@
 
 #include "runtime/thread_pool.h"
 
-namespace kiln::runtime {
+namespace kiln::runtime::cpu {
 
 namespace {
 
@@ -40,4 +40,4 @@ void run_extern(const ir::Node& n, const reference::Inputs& in, void* out, const
   reference::run_node(n, in, out);
 }
 
-}  // namespace kiln::runtime
+}  // namespace kiln::runtime::cpu

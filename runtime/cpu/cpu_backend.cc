@@ -1,0 +1,60 @@
+#include "runtime/cpu/cpu_backend.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "codegen/cpu/compiler.h"
+#include "codegen/runtime_extent.h"
+#include "runtime/cpu/blas_ops.h"
+#include "runtime/thread_pool.h"
+
+namespace kiln::runtime::cpu {
+
+namespace {
+
+// A kernel as a host function; `code` keeps its machine code in the JIT.
+struct HostProgram final : Program {
+  codegen::KernelFn fn;
+  std::shared_ptr<void> code;
+  HostProgram(codegen::KernelFn f, std::shared_ptr<void> c) : fn(f), code(std::move(c)) {}
+};
+
+const bool registered = register_backend(kCPU, [] () -> Backend& {
+  static CpuBackend* backend = new CpuBackend();  // never destroyed: kernels may run at exit
+  return *backend;
+});
+
+}  // namespace
+
+std::shared_ptr<ir::Storage> CpuBackend::allocate(size_t bytes) { return ir::Storage::allocate(bytes); }
+
+std::shared_ptr<const Program> CpuBackend::compile(const codegen::Kernel& k) {
+  codegen::cpu::CompiledKernel c = codegen::cpu::Compiler::instance().compile(k);
+  return std::make_shared<const HostProgram>(c.fn, std::move(c.code));
+}
+
+std::vector<Artifact> CpuBackend::artifacts(const codegen::Kernel& k) {
+  codegen::cpu::KernelText t = codegen::cpu::Compiler::instance().text(k);
+  return {{".ll", std::move(t.llvm_ir)}, {".s", std::move(t.assembly)}};
+}
+
+void CpuBackend::launch(const Program& program, const codegen::Kernel& k, void* const* args, int64_t extent) {
+  codegen::KernelFn fn = static_cast<const HostProgram&>(program).fn;
+  int64_t points = numel(codegen::outer_extents(k, extent));
+  int64_t work_per_point =
+      std::max<int64_t>(1, numel(codegen::inner_extents(k, extent))) * (k.reductions.empty() ? 1 : 2);
+  // Chunks of at least ~64K element operations amortize a thread hand-off (a few microseconds).
+  int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / work_per_point);
+  thread_pool().parallel_for(points, grain, [&](int64_t begin, int64_t end) { fn(args, &extent, begin, end); });
+}
+
+void CpuBackend::copy(void* dst, const void* src, size_t bytes) {
+  if (bytes > 0) std::memcpy(dst, src, bytes);
+}
+
+void CpuBackend::run_extern(const ir::Node& n, const std::vector<const void*>& inputs, void* out,
+                            const std::vector<bool>& transposed) {
+  cpu::run_extern(n, inputs, out, transposed);
+}
+
+}  // namespace kiln::runtime::cpu
