@@ -77,22 +77,11 @@ class Interpreter {
   }
 
   V identity(const Reduction& r) const {
-    return dispatch_dtype(r.dtype, [&]<typename T>() {
-      if (r.op == ir::Op::ReduceSum) return put<T>(T(0));
-      if constexpr (std::is_floating_point_v<T>)
-        return put<T>(r.op == ir::Op::ReduceMax ? -std::numeric_limits<T>::infinity()
-                                                : std::numeric_limits<T>::infinity());
-      else
-        return put<T>(r.op == ir::Op::ReduceMax ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max());
-    });
+    return dispatch_dtype(r.dtype, [&]<typename T>() { return put<T>(ir::reduction_identity<T>(r.op)); });
   }
 
   V combine(const Reduction& r, const V& a, const V& b) const {
-    return dispatch_dtype(r.dtype, [&]<typename T>() {
-      T x = get<T>(a), y = get<T>(b);
-      if (r.op == ir::Op::ReduceSum) return put<T>(ir::wrapping_add(x, y));
-      return put<T>(r.op == ir::Op::ReduceMax ? ir::nan_maximum(x, y) : ir::nan_minimum(x, y));
-    });
+    return dispatch_dtype(r.dtype, [&]<typename T>() { return put<T>(ir::reduction_combine<T>(r.op, get<T>(a), get<T>(b))); });
   }
 
   void store(const Store& s, const std::vector<V>& acc) {

@@ -98,10 +98,10 @@ Tensor binary(Op op, const Operand& a, const Operand& b, SourceLoc loc, const Sc
 
 Tensor unary(Op op, const Tensor& x, SourceLoc loc) {
   Operand in = from_tensor(x, name_of(op), loc);
-  bool float_only = op != Op::Neg && op != Op::Abs;
+  bool float_only = ir::unary_domain(op) == ir::UnaryDomain::Floating;
   check(!(op == Op::Neg && in.node->dtype == kBool), "neg", loc,
         "negation, the `-` operator, on a bool tensor is not supported; use logical_not instead");
-  check(!(op == Op::Abs && in.node->dtype == kBool), "abs", loc, "is not supported for bool tensors");
+  check(float_only || in.node->dtype != kBool, name_of(op), loc, "is not supported for bool tensors");
   ScalarType t = float_only && !is_floating(in.node->dtype) ? kFloat32 : in.node->dtype;
   return detail::make_tensor(ir::unary(op, detail::cast_to(in.node, t, loc), loc));
 }
@@ -131,18 +131,11 @@ ScalarType result_type(const Tensor& a, const Scalar& b) {
   return promote({T(a, "result_type", loc), S(b)});
 }
 
-#define KILN_UNARY(name, op)                                                                 \
-  Tensor Tensor::name(Loc loc) const { return unary(op, *this, SourceLoc::from(loc)); }       \
-  Tensor name(const Tensor& x, Loc loc) { return unary(op, x, SourceLoc::from(loc)); }
-KILN_UNARY(exp, Op::Exp)
-KILN_UNARY(log, Op::Log)
-KILN_UNARY(sqrt, Op::Sqrt)
-KILN_UNARY(tanh, Op::Tanh)
-KILN_UNARY(abs, Op::Abs)
-KILN_UNARY(neg, Op::Neg)
-KILN_UNARY(sin, Op::Sin)
-KILN_UNARY(cos, Op::Cos)
-KILN_UNARY(erf, Op::Erf)
+// One method and one free function per unary primitive (ir/op.h's list).
+#define KILN_UNARY(op, name, domain)                                                          \
+  Tensor Tensor::name(Loc loc) const { return unary(Op::op, *this, SourceLoc::from(loc)); } \
+  Tensor name(const Tensor& x, Loc loc) { return unary(Op::op, x, SourceLoc::from(loc)); }
+KILN_UNARY_PRIMITIVES(KILN_UNARY)
 #undef KILN_UNARY
 
 Tensor rsqrt(const Tensor& x, Loc call) {

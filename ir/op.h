@@ -9,21 +9,33 @@ namespace kiln::ir {
 
 enum class OpKind : uint8_t { Source, Unary, Binary, Compare, Select, Cast, Reduce, Movement, Contraction, Transfer };
 
-// X(enumerator, textual name, kind)
-#define KILN_PRIMITIVES(X)              \
-  X(Buffer, "buffer", Source)           \
-  X(Full, "full", Source)               \
-  X(Iota, "iota", Source)               \
-  X(Random, "random", Source)           \
-  X(Neg, "neg", Unary)                  \
-  X(Abs, "abs", Unary)                  \
-  X(Exp, "exp", Unary)                  \
-  X(Log, "log", Unary)                  \
-  X(Sqrt, "sqrt", Unary)                \
-  X(Tanh, "tanh", Unary)                \
-  X(Erf, "erf", Unary)                  \
-  X(Sin, "sin", Unary)                  \
-  X(Cos, "cos", Unary)                  \
+// Which dtypes an elementwise unary op takes: AnyNumber keeps integers integral (bool is
+// rejected); Floating promotes integers and bool to float32.
+enum class UnaryDomain : uint8_t { AnyNumber, Floating };
+
+// The elementwise unary primitives, X(enumerator, name, domain). `name` is the op's text and also
+// the Tensor method and free function of the public API (kiln/tensor.h and kiln/functions.h
+// declare them from this list, frontend/elementwise.cc defines them), so a new unary op is one
+// line here plus its semantics (ir/semantics.h), gradient (passes/vjp.cc) and code (codegen/cpu/ops.cc).
+#define KILN_UNARY_PRIMITIVES(X) \
+  X(Neg, neg, AnyNumber)         \
+  X(Abs, abs, AnyNumber)         \
+  X(Exp, exp, Floating)          \
+  X(Log, log, Floating)          \
+  X(Sqrt, sqrt, Floating)        \
+  X(Tanh, tanh, Floating)        \
+  X(Erf, erf, Floating)          \
+  X(Sin, sin, Floating)          \
+  X(Cos, cos, Floating)
+
+// Every other primitive, X(enumerator, textual name, kind).
+#define KILN_SOURCE_PRIMITIVES(X) \
+  X(Buffer, "buffer", Source)     \
+  X(Full, "full", Source)         \
+  X(Iota, "iota", Source)         \
+  X(Random, "random", Source)
+
+#define KILN_OTHER_PRIMITIVES(X)        \
   X(Add, "add", Binary)                 \
   X(Sub, "sub", Binary)                 \
   X(Mul, "mul", Binary)                 \
@@ -50,17 +62,20 @@ enum class OpKind : uint8_t { Source, Unary, Binary, Compare, Select, Cast, Redu
   X(Slice, "slice", Movement)           \
   X(Pad, "pad", Movement)               \
   X(Concat, "concat", Movement)         \
-  X(MatMul, "matmul", Contraction)       \
+  X(MatMul, "matmul", Contraction)      \
   X(Transfer, "transfer", Transfer)
 
 enum class Op : uint8_t {
-#define KILN_OP_ENUM(name, text, kind) name,
-  KILN_PRIMITIVES(KILN_OP_ENUM)
+#define KILN_OP_ENUM(name, ...) name,
+  KILN_SOURCE_PRIMITIVES(KILN_OP_ENUM)
+  KILN_UNARY_PRIMITIVES(KILN_OP_ENUM)
+  KILN_OTHER_PRIMITIVES(KILN_OP_ENUM)
 #undef KILN_OP_ENUM
 };
 
 std::string_view op_name(Op op);
 OpKind op_kind(Op op);
+UnaryDomain unary_domain(Op op);  // for Unary ops
 
 enum class Distribution : uint8_t { Uniform, Normal };
 

@@ -80,6 +80,25 @@ T nan_minimum(T a, T b) {
   return a < b ? a : b;
 }
 
+// Reductions (reduce_sum, reduce_max, reduce_min): the starting value and how one element folds
+// in, the one definition the reference executor, the kernel-IR interpreter and the code
+// generators use. Integer sums wrap; max and min propagate NaN; for bool, max is `or` and min is
+// `and` (the identities false and true).
+template <typename T>
+T reduction_identity(Op op) {
+  if (op == Op::ReduceSum) return T(0);
+  bool max = op == Op::ReduceMax;
+  if constexpr (std::is_floating_point_v<T>)
+    return max ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
+  else
+    return max ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max();
+}
+template <typename T>
+T reduction_combine(Op op, T acc, T v) {
+  if (op == Op::ReduceSum) return wrapping_add(acc, v);
+  return op == Op::ReduceMax ? nan_maximum(acc, v) : nan_minimum(acc, v);
+}
+
 // `cast`: a plain C++ conversion, except that converting to bool tests for non-zero (so 0.5 is
 // true). Floating values outside an integer type's range are undefined, as in PyTorch.
 template <typename To, typename From>

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "codegen/cpu/internal.h"
+#include "ir/semantics.h"
 
 namespace kiln::codegen::cpu {
 
@@ -217,20 +218,11 @@ Value* emit_elementwise(llvm::IRBuilder<>& b, Op op, ScalarType result, std::vec
   throw std::invalid_argument("llvm backend: " + std::string(ir::op_name(op)) + " is not an elementwise op");
 }
 
+// The identity is ir::reduction_identity's; emit_combine below is ir::reduction_combine in LLVM IR.
 llvm::Constant* reduction_identity(llvm::LLVMContext& ctx, Op op, ScalarType t) {
-  switch (op) {
-    case Op::ReduceSum: return constant_of(ctx, Scalar(0), t);
-    case Op::ReduceMax:
-      if (is_float(t)) return constant_of(ctx, Scalar(-std::numeric_limits<double>::infinity()), t);
-      if (t == kBool) return constant_of(ctx, Scalar(false), t);
-      return constant_of(ctx, Scalar(t == kInt32 ? int64_t{INT32_MIN} : INT64_MIN), t);
-    case Op::ReduceMin:
-      if (is_float(t)) return constant_of(ctx, Scalar(std::numeric_limits<double>::infinity()), t);
-      if (t == kBool) return constant_of(ctx, Scalar(true), t);
-      return constant_of(ctx, Scalar(t == kInt32 ? int64_t{INT32_MAX} : INT64_MAX), t);
-    default: break;
-  }
-  throw std::invalid_argument("llvm backend: unsupported reduction " + std::string(ir::op_name(op)));
+  if (op != Op::ReduceSum && op != Op::ReduceMax && op != Op::ReduceMin)
+    throw std::invalid_argument("llvm backend: unsupported reduction " + std::string(ir::op_name(op)));
+  return dispatch_dtype(t, [&]<typename T>() { return constant_of(ctx, Scalar(ir::reduction_identity<T>(op)), t); });
 }
 
 Value* emit_combine(llvm::IRBuilder<>& b, Op op, ScalarType t, Value* acc, Value* v) {

@@ -22,7 +22,7 @@ template <typename T>
 bool better(ir::Op op, Accumulator<T> v, Accumulator<T> best) {
   if (is_nan(best)) return false;
   if (is_nan(v)) return true;
-  return (op == ir::Op::ReduceMax || op == ir::Op::ArgMax) ? v > best : v < best;
+  return op == ir::Op::ArgMax ? v > best : v < best;
 }
 
 template <typename T>
@@ -33,14 +33,15 @@ void run(const ir::Node& n, const T* x, void* out) {
   Shape out_strides = contiguous_strides(n.shape);
   for (int64_t axis : n.attrs.axes) out_strides[axis] = 0;
   int64_t out_count = n.numel();
-  if (n.op == ir::Op::ReduceSum) {
-    std::vector<Accumulator<T>> acc(out_count, Accumulator<T>(0));
+  if (n.op == ir::Op::ReduceSum || n.op == ir::Op::ReduceMax || n.op == ir::Op::ReduceMin) {
+    using A = Accumulator<T>;  // ir::reduction_combine in a wider type: the oracle is more exact
+    std::vector<A> acc(out_count, ir::reduction_identity<A>(n.op));
     for_each_strided(in_shape, 0, in_strides, 0, out_strides,
-                     [&](int64_t s, int64_t d) { acc[d] = wrapping_add<Accumulator<T>>(acc[d], x[s]); });
+                     [&](int64_t s, int64_t d) { acc[d] = ir::reduction_combine<A>(n.op, acc[d], A(x[s])); });
     for (int64_t i = 0; i < out_count; ++i) static_cast<T*>(out)[i] = static_cast<T>(acc[i]);
     return;
   }
-  // Extremes: remember the winning element's position along the (single, for arg ops) axis.
+  // argmax/argmin: the first extreme's position along the one axis (NaN counts as the extreme).
   std::vector<Accumulator<T>> best(out_count);
   std::vector<int64_t> where(out_count, -1);
   int64_t axis_stride = n.attrs.axes.empty() ? 1 : in_strides[n.attrs.axes[0]];
@@ -51,10 +52,7 @@ void run(const ir::Node& n, const T* x, void* out) {
       where[d] = (s / axis_stride) % axis_size;
     }
   });
-  if (n.op == ir::Op::ArgMax || n.op == ir::Op::ArgMin)
-    for (int64_t i = 0; i < out_count; ++i) static_cast<int64_t*>(out)[i] = where[i];
-  else
-    for (int64_t i = 0; i < out_count; ++i) static_cast<T*>(out)[i] = static_cast<T>(best[i]);
+  for (int64_t i = 0; i < out_count; ++i) static_cast<int64_t*>(out)[i] = where[i];
 }
 
 }  // namespace

@@ -52,19 +52,14 @@ Tensor tensor(const std::vector<double>& values, TensorOptions options = {}, Loc
 Tensor tensor(const std::vector<float>& values, TensorOptions options = {}, Loc loc = Loc::current());
 Tensor tensor(const std::vector<int64_t>& values, TensorOptions options = {}, Loc loc = Loc::current());
 
-// Elementwise and activations.
-Tensor exp(const Tensor& x, Loc loc = Loc::current());
-Tensor log(const Tensor& x, Loc loc = Loc::current());
-Tensor sqrt(const Tensor& x, Loc loc = Loc::current());
+// Elementwise and activations: one function per unary primitive (exp, log, sqrt, tanh, abs, neg,
+// sin, cos, erf: the list in ir/op.h), then the composites.
+#define KILN_UNARY_FUNCTION(op, name, domain) Tensor name(const Tensor& x, Loc loc = Loc::current());
+KILN_UNARY_PRIMITIVES(KILN_UNARY_FUNCTION)
+#undef KILN_UNARY_FUNCTION
 Tensor rsqrt(const Tensor& x, Loc loc = Loc::current());
-Tensor tanh(const Tensor& x, Loc loc = Loc::current());
 Tensor sigmoid(const Tensor& x, Loc loc = Loc::current());
 Tensor relu(const Tensor& x, Loc loc = Loc::current());
-Tensor abs(const Tensor& x, Loc loc = Loc::current());
-Tensor neg(const Tensor& x, Loc loc = Loc::current());
-Tensor sin(const Tensor& x, Loc loc = Loc::current());
-Tensor cos(const Tensor& x, Loc loc = Loc::current());
-Tensor erf(const Tensor& x, Loc loc = Loc::current());
 Tensor square(const Tensor& x, Loc loc = Loc::current());
 // approximate: "none" (erf) or "tanh", as torch::gelu.
 Tensor gelu(const Tensor& x, const std::string& approximate = "none", Loc loc = Loc::current());

@@ -14,6 +14,7 @@
 
 #include "kiln/tensor_options.h"
 #include "ir/error.h"
+#include "ir/op.h"
 #include "ir/scalar.h"
 #include "ir/shape.h"
 
@@ -128,19 +129,14 @@ class Tensor {
   Tensor argmax(std::optional<int64_t> dim = std::nullopt, bool keepdim = false, Loc loc = Loc::current()) const;
   Tensor argmin(std::optional<int64_t> dim = std::nullopt, bool keepdim = false, Loc loc = Loc::current()) const;
 
-  // Elementwise.
-  Tensor exp(Loc loc = Loc::current()) const;
-  Tensor log(Loc loc = Loc::current()) const;
-  Tensor sqrt(Loc loc = Loc::current()) const;
+  // Elementwise. One method per unary primitive (exp, log, sqrt, tanh, abs, neg, sin, cos, erf:
+  // the list in ir/op.h), then the composites.
+#define KILN_UNARY_METHOD(op, name, domain) Tensor name(Loc loc = Loc::current()) const;
+  KILN_UNARY_PRIMITIVES(KILN_UNARY_METHOD)
+#undef KILN_UNARY_METHOD
   Tensor rsqrt(Loc loc = Loc::current()) const;
-  Tensor tanh(Loc loc = Loc::current()) const;
   Tensor sigmoid(Loc loc = Loc::current()) const;
   Tensor relu(Loc loc = Loc::current()) const;
-  Tensor abs(Loc loc = Loc::current()) const;
-  Tensor neg(Loc loc = Loc::current()) const;
-  Tensor sin(Loc loc = Loc::current()) const;
-  Tensor cos(Loc loc = Loc::current()) const;
-  Tensor erf(Loc loc = Loc::current()) const;
   Tensor square(Loc loc = Loc::current()) const;
   Tensor pow(const Scalar& exponent, Loc loc = Loc::current()) const;
   Tensor pow(const Tensor& exponent, Loc loc = Loc::current()) const;
