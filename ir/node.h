@@ -22,18 +22,49 @@ struct Node;
 using NodePtr = std::shared_ptr<Node>;
 
 // Per-op attributes; each op uses the fields its comment in ops.h names and leaves the rest empty.
+// X(type, name): the one list of fields, from which the struct, for_each_attr (hashing, CSE's
+// equality, schedule signatures) and equality are made.
+#define KILN_ATTR_FIELDS(X)                                                        \
+  X(std::vector<int64_t>, axes)  /* reduce: axes; permute: permutation; concat: {axis} */ \
+  X(std::vector<int64_t>, low)   /* slice: starts; pad: padding before */           \
+  X(std::vector<int64_t>, high)  /* pad: padding after */                           \
+  X(std::vector<int64_t>, step)  /* slice: steps; pad: interior padding */          \
+  X(Scalar, value)               /* full: the value; iota: start; pad: fill value */ \
+  X(Scalar, delta)               /* iota: step */                                   \
+  X(Distribution, distribution)  /* random */                                       \
+  X(uint64_t, seed)              /* random */                                       \
+  X(uint64_t, offset)            /* random: the generator's counter at the call */
+
 struct Attrs {
-  std::vector<int64_t> axes;      // reduce: axes; permute: permutation; concat: {axis}
-  std::vector<int64_t> low;       // slice: starts; pad: padding before
-  std::vector<int64_t> high;      // pad: padding after
-  std::vector<int64_t> step;      // slice: steps; pad: interior padding
-  Scalar value;                   // full: the value; iota: start; pad: the fill value
-  Scalar delta;                   // iota: step
-  Distribution distribution = Distribution::Uniform;  // random
-  uint64_t seed = 0;              // random
-  uint64_t offset = 0;            // random: the generator's counter at the call
+#define KILN_ATTR_MEMBER(type, name) type name{};
+  KILN_ATTR_FIELDS(KILN_ATTR_MEMBER)
+#undef KILN_ATTR_MEMBER
   bool operator==(const Attrs&) const = default;
 };
+
+// A visitor from lambdas, one per field type.
+template <typename... Fs>
+struct overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <typename... Fs>
+overloaded(Fs...) -> overloaded<Fs...>;
+
+// Calls f(name, field) for every field of `a`, in the list's order.
+template <typename F>
+void for_each_attr(const Attrs& a, F&& f) {
+#define KILN_ATTR_VISIT(type, name) f(#name, a.name);
+  KILN_ATTR_FIELDS(KILN_ATTR_VISIT)
+#undef KILN_ATTR_VISIT
+}
+
+// Whether `same(name, x, y)` holds for every pair of fields of `a` and `b`.
+template <typename F>
+bool all_attrs(const Attrs& a, const Attrs& b, F&& same) {
+#define KILN_ATTR_SAME(type, name) &&same(#name, a.name, b.name)
+  return true KILN_ATTR_FIELDS(KILN_ATTR_SAME);
+#undef KILN_ATTR_SAME
+}
 
 // How a node takes part in differentiation. A Variable is a leaf whose gradient is wanted (a
 // tensor with requires_grad); a Derived node was built, while grad mode was on, from a Variable

@@ -1,5 +1,6 @@
 #include "passes/cse.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <functional>
@@ -25,10 +26,18 @@ void mix_scalar(size_t& seed, const Scalar& s) {
   mix(seed, s.is_floating_point() ? std::bit_cast<uint64_t>(s.to_double()) : static_cast<uint64_t>(s.to_long()));
 }
 
-bool same_attrs(const ir::Attrs& a, const ir::Attrs& b) {
-  return a.axes == b.axes && a.low == b.low && a.high == b.high && a.step == b.step && same_scalar(a.value, b.value) &&
-         same_scalar(a.delta, b.delta) && a.distribution == b.distribution && a.seed == b.seed && a.offset == b.offset;
-}
+// Field by field, scalars by their bits (same_scalar).
+struct SameField {
+  bool operator()(const char*, const Scalar& x, const Scalar& y) const { return same_scalar(x, y); }
+  template <typename T> bool operator()(const char*, const T& x, const T& y) const { return x == y; }
+};
+
+struct MixField {
+  size_t& h;
+  void operator()(const char*, const std::vector<int64_t>& v) const { mix_ints(h, v); }
+  void operator()(const char*, const Scalar& s) const { mix_scalar(h, s); }
+  template <typename T> void operator()(const char*, const T& v) const { mix(h, static_cast<size_t>(v)); }
+};
 
 }  // namespace
 
@@ -37,22 +46,14 @@ size_t CseTable::Hash::operator()(const ir::NodePtr& n) const {
   mix(h, static_cast<size_t>(n->dtype));
   mix_ints(h, n->shape);
   for (const ir::NodePtr& in : n->inputs) mix(h, std::hash<const ir::Node*>()(in.get()));
-  const ir::Attrs& a = n->attrs;
-  mix_ints(h, a.axes);
-  mix_ints(h, a.low);
-  mix_ints(h, a.high);
-  mix_ints(h, a.step);
-  mix_scalar(h, a.value);
-  mix_scalar(h, a.delta);
-  mix(h, static_cast<size_t>(a.distribution));
-  mix(h, a.seed);
-  mix(h, a.offset);
+  mix(h, static_cast<size_t>(n->device.type()) << 8 | static_cast<size_t>(std::max(n->device.index(), 0)));
+  ir::for_each_attr(n->attrs, MixField{h});
   return h;
 }
 
 bool CseTable::Equal::operator()(const ir::NodePtr& a, const ir::NodePtr& b) const {
-  return a->op == b->op && a->dtype == b->dtype && a->shape == b->shape && a->inputs == b->inputs &&
-         same_attrs(a->attrs, b->attrs);
+  return a->op == b->op && a->dtype == b->dtype && a->shape == b->shape && a->device == b->device &&
+         a->inputs == b->inputs && ir::all_attrs(a->attrs, b->attrs, SameField{});
 }
 
 ir::NodePtr CseTable::intern(const ir::NodePtr& n) {

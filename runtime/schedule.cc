@@ -46,7 +46,7 @@ std::vector<uint64_t> signature(const std::vector<const Node*>& order, const std
   for (const Node* n : order) {
     position.emplace(n, static_cast<int>(position.size()));
     sig.push_back(uint64_t(n->is_buffer() ? ir::Op::Buffer : n->op) << 8 | uint64_t(n->dtype));
-    sig.push_back(uint64_t(n->device.type()) << 32 | uint32_t(n->device.index()));
+    sig.push_back(uint64_t(n->device.type()) << 32 | uint32_t(std::max(n->device.index(), 0)));
     ints(n->shape);
     if (n->is_buffer()) {
       sig.push_back(n->runtime_scalar);
@@ -55,13 +55,13 @@ std::vector<uint64_t> signature(const std::vector<const Node*>& order, const std
     sig.push_back(n->inputs.size());
     for (const ir::NodePtr& in : n->inputs) sig.push_back(position.at(in.get()));
     const ir::Attrs& a = n->attrs;
-    ints(a.axes);
-    ints(a.low);
-    ints(a.high);
-    ints(a.step);
-    scalar(a.value);
-    scalar(a.delta);
-    sig.push_back(uint64_t(a.distribution));
+    auto field = ir::overloaded{
+        [&](const char*, const std::vector<int64_t>& v) { ints(v); },
+        [&](const char*, const Scalar& s) { scalar(s); },
+        [&](const char*, ir::Distribution d) { sig.push_back(uint64_t(d)); },
+        [&](const char*, uint64_t) {},  // seed and offset: launch-time values, below
+    };
+    ir::for_each_attr(a, field);
     if (n->op == ir::Op::Random) {
       // Not the seed and offset themselves, but which random nodes share them (CSE merges those).
       auto [it, fresh] = random_ids.emplace(std::make_pair(a.seed, a.offset), random_ids.size());

@@ -9,6 +9,7 @@
 #include "ir/ops.h"
 #include "ir/printer.h"
 #include "kiln/kiln.h"
+#include "passes/simplify.h"
 #include "passes/vjp.h"
 #include "runtime/cuda/driver.h"
 
@@ -98,6 +99,13 @@ TEST(Device, OpsRejectInputsOnTwoDevicesAndTransferNodesPrintTheirDevice) {
             "%2 = full {value=2.0, device=cuda:0} : f32[2, 3]  loc(model.cc:7)\n"
             "%3 = add %1, %2 {device=cuda:0} : f32[2, 3]  loc(model.cc:7)\n"
             "return %3\n");
+  // Equal constants on two devices are two values: simplification must not merge them.
+  ir::NodePtr two_cpu = ir::full(2.0, {2}, kFloat32, loc), two_gpu = ir::full(2.0, {2}, kFloat32, loc, gpu);
+  ir::NodePtr mixed = ir::binary(ir::Op::Mul, ir::transfer(two_cpu, gpu, loc), two_gpu, loc);
+  std::vector<ir::NodePtr> simplified = passes::simplify({mixed});
+  std::string text = ir::print_graph({simplified[0].get()});
+  EXPECT_NE(text.find("full {value=2.0} : f32[2]"), std::string::npos) << text;
+  EXPECT_NE(text.find("full {value=2.0, device=cuda:0} : f32[2]"), std::string::npos) << text;
   // The gradient of a transfer goes back to the input's device.
   ir::NodePtr g = ir::full(1.0, {2, 3}, kFloat32, loc, gpu);
   std::vector<ir::NodePtr> back = passes::vjp(*moved, moved, g);
