@@ -20,17 +20,18 @@
 
 namespace kiln::runtime {
 
-// A kernel compiled for one device, opaque outside its backend. Its code lives as long as it does.
-class Program {
- public:
-  virtual ~Program() = default;
-};
-
 // A text form of a compiled kernel for KILN_DUMP, written as NAME + extension (".ll" for LLVM
 // IR, ".s" for assembly; ".cu" and ".ptx" for CUDA).
 struct Artifact {
   std::string extension;
   std::string text;
+};
+
+// A kernel compiled for one device, opaque outside its backend. Its code lives as long as it does.
+class Program {
+ public:
+  virtual ~Program() = default;
+  std::vector<Artifact> artifacts;  // made by the same compile, when it was asked for them
 };
 
 class Backend {
@@ -41,10 +42,9 @@ class Backend {
   // Memory for `bytes` on this device.
   virtual std::shared_ptr<ir::Storage> allocate(size_t bytes) = 0;
 
-  // Compiles `k` (the kernel cache calls this once per kernel structure; thread-safe).
-  virtual std::shared_ptr<const Program> compile(const codegen::Kernel& k) = 0;
-  // The text forms of `k`'s code, made without adding a program (for dumps).
-  virtual std::vector<Artifact> artifacts(const codegen::Kernel& k) = 0;
+  // Compiles `k` (the kernel cache calls this once per kernel structure; thread-safe), keeping
+  // its text forms in the program when `with_artifacts` (dumps), from the same compile.
+  virtual std::shared_ptr<const Program> compile(const codegen::Kernel& k, bool with_artifacts) = 0;
   // Runs `program` (compiled from `k`) over k's outer space at runtime extent `extent`; args[i]
   // is argument i's memory on this device.
   virtual void launch(const Program& program, const codegen::Kernel& k, void* const* args, int64_t extent) = 0;

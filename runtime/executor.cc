@@ -58,8 +58,7 @@ void execute(const std::vector<ir::NodePtr>& outputs, ScheduleOptions options) {
       args.push_back(out->data());
       ++stats().kernels_launched;
       backend.launch(*step.program, step.kernel, args.data(), step.extent);
-      if (dump.any())
-        ran.push_back({&step.kernel, dump.wants_code() ? artifacts(backend, step.kernel) : std::vector<Artifact>{}});
+      if (dump.any()) ran.push_back({&step.kernel, step.program->artifacts});
     } else {
       Backend& backend = backend_for(step.device);
       const ir::Node& node = step.extern_node ? *step.extern_node : *order[step.root];

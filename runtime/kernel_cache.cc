@@ -34,20 +34,18 @@ size_t capacity_from_env() {
 
 using Compiled = std::shared_ptr<const Program>;
 
-// One kernel on one backend: its compile (a future other threads may wait on) and, once a dump
-// asked, its text forms.
+// One kernel on one backend: its compile (a future other threads may wait on).
 struct Entry {
   Backend* backend;
   codegen::Kernel kernel;  // kept to tell hash collisions apart
   std::shared_future<Compiled> compiled;
-  std::optional<std::vector<Artifact>> artifacts;
   uint64_t serial;  // which insertion this is
 };
 
 // Least recently used first; entries found by structural hash.
 class KernelCache {
  public:
-  Compiled get(Backend& backend, const codegen::Kernel& k) {
+  Compiled get(Backend& backend, const codegen::Kernel& k, bool with_artifacts) {
     std::promise<Compiled> promise;
     std::shared_future<Compiled> future;
     uint64_t mine = 0;  // the serial of the entry this thread inserted, and so compiles
@@ -59,13 +57,13 @@ class KernelCache {
       } else {
         future = promise.get_future().share();
         mine = ++serial_;
-        insert(Entry{&backend, k, future, std::nullopt, mine});
+        insert(Entry{&backend, k, future, mine});
       }
     }
     if (!mine) return future.get();  // compiled, or being compiled by another thread
     try {
       auto t0 = std::chrono::steady_clock::now();
-      Compiled program = backend.compile(k);
+      Compiled program = backend.compile(k, with_artifacts);
       double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       ++stats().kernels_compiled;
       stats().compile_ms += ms;
@@ -77,17 +75,6 @@ class KernelCache {
       promise.set_exception(std::current_exception());
     }
     return future.get();
-  }
-
-  std::vector<Artifact> artifacts(Backend& backend, const codegen::Kernel& k) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (auto it = find(backend, k); it && (*it)->artifacts) return *(*it)->artifacts;
-    }
-    std::vector<Artifact> made = backend.artifacts(k);  // outside the lock: slow
-    std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = find(backend, k)) (*it)->artifacts = made;
-    return made;
   }
 
   void set_capacity(size_t n) {
@@ -159,8 +146,9 @@ KernelCache& cache() {
 
 }  // namespace
 
-std::shared_ptr<const Program> compile(Backend& backend, const codegen::Kernel& k) { return cache().get(backend, k); }
-std::vector<Artifact> artifacts(Backend& backend, const codegen::Kernel& k) { return cache().artifacts(backend, k); }
+std::shared_ptr<const Program> compile(Backend& backend, const codegen::Kernel& k, bool with_artifacts) {
+  return cache().get(backend, k, with_artifacts);
+}
 void set_kernel_cache_capacity(size_t kernels) { cache().set_capacity(kernels); }
 size_t kernel_cache_size() { return cache().size(); }
 

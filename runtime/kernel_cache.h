@@ -17,12 +17,10 @@
 
 namespace kiln::runtime {
 
-// The program for `k` on `backend`, compiling it on first sight. Throws what the compiler throws
+// The program for `k` on `backend`, compiling it on first sight (with its text forms when
+// `with_artifacts`: dumps ask for them for the whole process). Throws what the compiler throws
 // (the failure is not cached).
-std::shared_ptr<const Program> compile(Backend& backend, const codegen::Kernel& k);
-
-// The text forms of `k` on `backend` (for dumps), made once per cached kernel.
-std::vector<Artifact> artifacts(Backend& backend, const codegen::Kernel& k);
+std::shared_ptr<const Program> compile(Backend& backend, const codegen::Kernel& k, bool with_artifacts = false);
 
 // The most kernels the cache holds; a smaller capacity evicts at once.
 void set_kernel_cache_capacity(size_t kernels);

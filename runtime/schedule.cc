@@ -131,7 +131,7 @@ Schedule build(const std::vector<const Node*>& order, const std::vector<ir::Node
         step.inputs.push_back(slot.at(lowered.args[i]));
       }
       step.random_params.assign(lowered.random_params.begin(), lowered.random_params.end() - 1);
-      step.program = compile(backend_for(g.root->device), lowered.kernel);
+      step.program = compile(backend_for(g.root->device), lowered.kernel, dump_options().wants_code());
       step.extent = lowered.extent;
       step.kernel = std::move(lowered.kernel);
     } else {

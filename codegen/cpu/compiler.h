@@ -43,8 +43,6 @@ class Compiler {
   // Throws std::runtime_error if LLVM fails, std::invalid_argument for a malformed kernel.
   CompiledKernel compile(const Kernel& k, bool want_text = false);
 
-  // The optimized LLVM IR and assembly `k` compiles to, without adding code to the JIT (dumps).
-  KernelText text(const Kernel& k);
 
   // "x86_64-unknown-linux-gnu, cpu znver4, +avx512f,+avx2,...": what code is generated for.
   std::string target_description() const;

@@ -195,12 +195,6 @@ struct Compiler::Impl {
     }
   }
 
-  KernelText text(const Kernel& k) {
-    llvm::LLVMContext ctx;
-    std::unique_ptr<llvm::TargetMachine> tm = target_machine();
-    std::string symbol = sanitize(k.name);
-    return text(*lower(k, symbol, ctx, *tm), *tm);
-  }
 };
 
 Compiler::Compiler() : impl_(std::make_unique<Impl>()) {}
@@ -213,7 +207,6 @@ Compiler& Compiler::instance() {
 
 CompiledKernel Compiler::compile(const Kernel& k, bool want_text) { return impl_->compile(k, want_text); }
 
-KernelText Compiler::text(const Kernel& k) { return impl_->text(k); }
 
 std::string Compiler::target_description() const {
   return impl_->target.triple + ", cpu " + impl_->target.cpu + ", " + impl_->target.features;

@@ -28,14 +28,11 @@ const bool registered = register_backend(kCPU, [] () -> Backend& {
 
 std::shared_ptr<ir::Storage> CpuBackend::allocate(size_t bytes) { return ir::Storage::allocate(bytes); }
 
-std::shared_ptr<const Program> CpuBackend::compile(const codegen::Kernel& k) {
-  codegen::cpu::CompiledKernel c = codegen::cpu::Compiler::instance().compile(k);
-  return std::make_shared<const HostProgram>(c.fn, std::move(c.code));
-}
-
-std::vector<Artifact> CpuBackend::artifacts(const codegen::Kernel& k) {
-  codegen::cpu::KernelText t = codegen::cpu::Compiler::instance().text(k);
-  return {{".ll", std::move(t.llvm_ir)}, {".s", std::move(t.assembly)}};
+std::shared_ptr<const Program> CpuBackend::compile(const codegen::Kernel& k, bool with_artifacts) {
+  codegen::cpu::CompiledKernel c = codegen::cpu::Compiler::instance().compile(k, with_artifacts);
+  auto program = std::make_shared<HostProgram>(c.fn, std::move(c.code));
+  if (with_artifacts) program->artifacts = {{".ll", std::move(c.text.llvm_ir)}, {".s", std::move(c.text.assembly)}};
+  return program;
 }
 
 void CpuBackend::launch(const Program& program, const codegen::Kernel& k, void* const* args, int64_t extent) {

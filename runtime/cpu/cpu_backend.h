@@ -11,8 +11,7 @@ class CpuBackend final : public Backend {
  public:
   Device device() const override { return Device(kCPU); }
   std::shared_ptr<ir::Storage> allocate(size_t bytes) override;
-  std::shared_ptr<const Program> compile(const codegen::Kernel& k) override;
-  std::vector<Artifact> artifacts(const codegen::Kernel& k) override;
+  std::shared_ptr<const Program> compile(const codegen::Kernel& k, bool with_artifacts) override;
   void launch(const Program& program, const codegen::Kernel& k, void* const* args, int64_t extent) override;
   void run_extern(const ir::Node& n, const std::vector<const void*>& inputs, void* out,
                   const std::vector<bool>& transposed) override;
