@@ -1,14 +1,16 @@
 // Fusion: partitions a graph into kernels. Every node that is not a source is either the root
 // of a kernel (its value is materialized in a buffer), inlined into the kernels that use it
-// (recomputed there), or an extern step (matmul, argmax, random) run by a library routine.
+// (recomputed there), or an extern step (matmul, argmax, a device transfer) run by a library
+// routine.
 //
 // The rules, in order:
 // - Graph outputs, extern nodes and the non-buffer inputs of extern nodes are materialized, except
 //   that a floating matmul reads an operand that swaps its last two axes (x.t()) as its input,
 //   transposed (BLAS takes transposed operands), instead of materializing the transpose.
-// - `full` and `iota` are always inlined: they are index arithmetic. So are runtime scalars (a
-//   one-element buffer, broadcast): a kernel reads one into a register, and such reads do not
-//   count toward kMaxRecomputeReads.
+// - `full`, `iota` and `random` are always inlined: index arithmetic, and a random stream is a
+//   pure function of seed, offset and element index (each kernel recomputes the same values).
+//   So are runtime scalars (a one-element buffer, broadcast): a kernel reads one into a register,
+//   and such reads do not count toward kMaxRecomputeReads.
 // - Elementwise and movement nodes are inlined into every kernel that uses them. A node with
 //   several users is recomputed by each when cheap: its inlined expression has at most
 //   kMaxRecomputeOps ops and reads at most kMaxRecomputeReads buffers; otherwise it is
