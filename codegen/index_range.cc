@@ -10,37 +10,34 @@ I128 saturate(I128 v) { return std::clamp(v, -Interval::kBig, Interval::kBig); }
 
 }  // namespace
 
-std::vector<Interval> index_ranges(const Kernel& k, const std::vector<Interval>& var_ranges) {
-  std::vector<Interval> range(k.indices.size());
-  for (size_t i = 0; i < k.indices.size(); ++i) {
-    const IndexNode& n = k.indices[i];
-    Interval& r = range[i];
-    switch (n.kind) {
-      case IndexNode::Var: r = var_ranges.at(static_cast<size_t>(n.value)); break;
-      case IndexNode::Const: r = {saturate(n.value), saturate(n.value)}; break;
-      case IndexNode::Add:
-        r = {saturate(range[n.a].lo + range[n.b].lo), saturate(range[n.a].hi + range[n.b].hi)};
-        break;
-      case IndexNode::Mul: {
-        const Interval &x = range[n.a], &y = range[n.b];
-        I128 p[] = {x.lo * y.lo, x.lo * y.hi, x.hi * y.lo, x.hi * y.hi};
-        r = {saturate(*std::min_element(p, p + 4)), saturate(*std::max_element(p, p + 4))};
-        break;
-      }
-      case IndexNode::FloorDiv: {
-        const Interval &x = range[n.a], &y = range[n.b];
-        if (x.lo >= 0 && y.lo >= 1) r = {x.lo / y.hi, x.hi / y.lo};
-        else r = {-Interval::kBig, Interval::kBig};
-        break;
-      }
-      case IndexNode::Mod: {
-        const Interval &x = range[n.a], &y = range[n.b];
-        if (x.lo >= 0 && y.lo >= 1) r = {0, std::min(x.hi, y.hi - 1)};
-        else r = {-Interval::kBig, Interval::kBig};
-        break;
-      }
+Interval node_range(const IndexNode& n, const std::vector<Interval>& range, const std::vector<Interval>& var_ranges) {
+  switch (n.kind) {
+    case IndexNode::Var: return var_ranges.at(static_cast<size_t>(n.value));
+    case IndexNode::Const: return {saturate(n.value), saturate(n.value)};
+    case IndexNode::Add: return {saturate(range[n.a].lo + range[n.b].lo), saturate(range[n.a].hi + range[n.b].hi)};
+    case IndexNode::Mul: {
+      const Interval &x = range[n.a], &y = range[n.b];
+      I128 p[] = {x.lo * y.lo, x.lo * y.hi, x.hi * y.lo, x.hi * y.hi};
+      return {saturate(*std::min_element(p, p + 4)), saturate(*std::max_element(p, p + 4))};
+    }
+    case IndexNode::FloorDiv: {
+      const Interval &x = range[n.a], &y = range[n.b];
+      if (x.lo >= 0 && y.lo >= 1) return {x.lo / y.hi, x.hi / y.lo};
+      break;
+    }
+    case IndexNode::Mod: {
+      const Interval &x = range[n.a], &y = range[n.b];
+      if (x.lo >= 0 && y.lo >= 1) return {0, std::min(x.hi, y.hi - 1)};
+      break;
     }
   }
+  return {-Interval::kBig, Interval::kBig};
+}
+
+std::vector<Interval> index_ranges(const Kernel& k, const std::vector<Interval>& var_ranges) {
+  std::vector<Interval> range;
+  range.reserve(k.indices.size());
+  for (const IndexNode& n : k.indices) range.push_back(node_range(n, range, var_ranges));
   return range;
 }
 

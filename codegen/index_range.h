@@ -18,6 +18,9 @@ struct Interval {
   bool fits() const { return lo > -kBig && hi < kBig; }
 };
 
+// The range of index node `n`, given the ranges of the nodes before it and of each loop variable.
+Interval node_range(const IndexNode& n, const std::vector<Interval>& ranges, const std::vector<Interval>& var_ranges);
+
 // The range of every index node of `k`, given the range of each loop variable.
 std::vector<Interval> index_ranges(const Kernel& k, const std::vector<Interval>& var_ranges);
 

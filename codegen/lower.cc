@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <map>
 
+#include "codegen/index_range.h"
 #include "codegen/runtime_extent.h"
 
 namespace kiln::codegen {
@@ -36,8 +37,7 @@ class Lowerer {
     for (size_t k = 0, inner = k_.outer.size(); k < d.size(); ++k)
       if (reduced(k)) k_.inner.push_back(d[k]), vars[k] = static_cast<int>(inner++);
     int leading_var = d.empty() ? -1 : vars[0];
-    var_extents_ = k_.outer;
-    var_extents_.insert(var_extents_.end(), k_.inner.begin(), k_.inner.end());
+    var_ranges_ = loop_ranges(k_, /*max_runtime=*/0);  // the domain's extents (none is runtime yet)
     for (int& v : vars) v = index({IndexNode::Var, v});
     domain_vars_ = vars;
     if (spec_.runtime_extent && leading_var >= 0) runtime_index_ = vars[0];
@@ -107,40 +107,16 @@ class Lowerer {
     // x / c and x % c for x known to lie in [0, c): reshapes that keep the row-major order then
     // index without division, at every batch size alike.
     if ((n.kind == IndexNode::FloorDiv || n.kind == IndexNode::Mod) && k_.indices[n.b].kind == IndexNode::Const &&
-        range_[n.a].first >= 0 && range_[n.a].second < k_.indices[n.b].value)
+        range_[n.a].lo >= 0 && range_[n.a].hi < k_.indices[n.b].value)
       return n.kind == IndexNode::Mod ? n.a : zero();
     auto key = std::make_tuple(n.kind, n.value, n.a, n.b);
     auto it = index_ids_.find(key);
     if (it != index_ids_.end()) return it->second;
     k_.indices.push_back(n);
-    range_.push_back(range_of(n));
+    range_.push_back(node_range(n, range_, var_ranges_));
     return index_ids_[key] = static_cast<int>(k_.indices.size()) - 1;
   }
 
-  // The range of a new index node; loop variables range over the domain. Wide ranges are only
-  // used to decide the folds above, so saturating is fine.
-  std::pair<int64_t, int64_t> range_of(const IndexNode& n) const {
-    constexpr int64_t kBig = int64_t{1} << 62;
-    auto sat = [](__int128 v) { return static_cast<int64_t>(std::clamp<__int128>(v, -kBig, kBig)); };
-    auto [alo, ahi] = n.kind >= IndexNode::Add ? range_[n.a] : std::pair<int64_t, int64_t>{0, 0};
-    auto [blo, bhi] = n.kind >= IndexNode::Add ? range_[n.b] : std::pair<int64_t, int64_t>{0, 0};
-    switch (n.kind) {
-      case IndexNode::Var: return {0, std::max<int64_t>(0, var_extents_[n.value] - 1)};
-      case IndexNode::Const: return {n.value, n.value};
-      case IndexNode::Add: return {sat(__int128(alo) + blo), sat(__int128(ahi) + bhi)};
-      case IndexNode::Mul: {
-        __int128 p[] = {__int128(alo) * blo, __int128(alo) * bhi, __int128(ahi) * blo, __int128(ahi) * bhi};
-        return {sat(*std::min_element(p, p + 4)), sat(*std::max_element(p, p + 4))};
-      }
-      case IndexNode::FloorDiv:
-        if (alo >= 0 && blo >= 1) return {alo / bhi, ahi / blo};
-        return {-kBig, kBig};
-      case IndexNode::Mod:
-        if (alo >= 0 && blo >= 1) return {0, std::min(ahi, bhi - 1)};
-        return {-kBig, kBig};
-    }
-    return {-kBig, kBig};
-  }
   int constant(int64_t v) { return index({IndexNode::Const, v}); }
   int zero() { return constant(0); }
   int add(int a, int b) { return index({IndexNode::Add, 0, a, b}); }
@@ -361,8 +337,8 @@ class Lowerer {
   Coords domain_vars_;
   int runtime_index_ = -1;  // the index id of the batch axis' variable, when it may be a runtime extent
   std::map<std::tuple<IndexNode::Kind, int64_t, int, int>, int> index_ids_;
-  std::vector<std::pair<int64_t, int64_t>> range_;  // per index node: its least and greatest value
-  Shape var_extents_;                               // per loop variable
+  std::vector<Interval> range_;       // per index node: its least and greatest value
+  std::vector<Interval> var_ranges_;  // per loop variable: [0, extent - 1]
   std::multimap<ValueNode::Kind, int> value_ids_;
   std::map<std::pair<const Node*, Coords>, int> memo_;
   std::map<const Node*, int> accumulators_;

@@ -24,37 +24,19 @@ bool runtime_extents_enabled();
 
 // Scope guards, as torch::NoGradGuard: set a setting for their scope and restore the previous
 // value when it ends, also when an exception leaves it.
-class BackendGuard {
+template <typename T, T (*Get)(), void (*Set)(T)>
+class SettingGuard {
  public:
-  explicit BackendGuard(Backend b) : previous_(backend()) { set_backend(b); }
-  ~BackendGuard() { set_backend(previous_); }
-  BackendGuard(const BackendGuard&) = delete;
-  BackendGuard& operator=(const BackendGuard&) = delete;
+  explicit SettingGuard(T value) : previous_(Get()) { Set(value); }
+  ~SettingGuard() { Set(previous_); }
+  SettingGuard(const SettingGuard&) = delete;
+  SettingGuard& operator=(const SettingGuard&) = delete;
 
  private:
-  Backend previous_;
+  T previous_;
 };
-
-class FusionGuard {
- public:
-  explicit FusionGuard(bool enabled) : previous_(fusion_enabled()) { set_fusion(enabled); }
-  ~FusionGuard() { set_fusion(previous_); }
-  FusionGuard(const FusionGuard&) = delete;
-  FusionGuard& operator=(const FusionGuard&) = delete;
-
- private:
-  bool previous_;
-};
-
-class RuntimeExtentsGuard {
- public:
-  explicit RuntimeExtentsGuard(bool enabled) : previous_(runtime_extents_enabled()) { set_runtime_extents(enabled); }
-  ~RuntimeExtentsGuard() { set_runtime_extents(previous_); }
-  RuntimeExtentsGuard(const RuntimeExtentsGuard&) = delete;
-  RuntimeExtentsGuard& operator=(const RuntimeExtentsGuard&) = delete;
-
- private:
-  bool previous_;
-};
+using BackendGuard = SettingGuard<Backend, backend, set_backend>;
+using FusionGuard = SettingGuard<bool, fusion_enabled, set_fusion>;
+using RuntimeExtentsGuard = SettingGuard<bool, runtime_extents_enabled, set_runtime_extents>;
 
 }  // namespace kiln
