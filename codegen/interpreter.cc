@@ -36,15 +36,20 @@ class Interpreter {
 
   void run(int64_t begin, int64_t end) {
     int64_t inner_points = numel(inner_);
-    std::vector<V> acc(k_.reductions.size());
+    std::vector<V> acc(k_.reductions.size());  // what an Accumulator reads
     for (int64_t o = begin; o < end; ++o) {
       set_vars(outer_, o, 0);
       for (size_t r = 0; r < k_.reductions.size(); ++r) {
-        acc[r] = identity(k_.reductions[r]);
+        const Reduction& red = k_.reductions[r];
+        V best = identity(red);
+        int64_t position = 0;
         for (int64_t i = 0; i < inner_points; ++i) {
           set_vars(inner_, i, k_.outer.size());
-          acc[r] = combine(k_.reductions[r], acc[r], eval(k_.reductions[r].value, acc));
+          V v = eval(red.value, acc);
+          if (!ir::is_arg_reduction(red.op)) best = combine(red, best, v);
+          else if (replaces(red, v, best)) best = v, position = index(red.position);
         }
+        acc[r] = ir::is_arg_reduction(red.op) ? put<int64_t>(position) : best;
       }
       for (int64_t i = 0; i < inner_points && !k_.inner_stores.empty(); ++i) {
         set_vars(inner_, i, k_.outer.size());
@@ -82,6 +87,10 @@ class Interpreter {
 
   V combine(const Reduction& r, const V& a, const V& b) const {
     return dispatch_dtype(r.dtype, [&]<typename T>() { return put<T>(ir::reduction_combine<T>(r.op, get<T>(a), get<T>(b))); });
+  }
+
+  bool replaces(const Reduction& r, const V& v, const V& best) const {
+    return dispatch_dtype(r.dtype, [&]<typename T>() { return ir::arg_replaces<T>(r.op, get<T>(v), get<T>(best)); });
   }
 
   void store(const Store& s, const std::vector<V>& acc) {

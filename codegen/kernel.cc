@@ -89,7 +89,10 @@ bool Kernel::operator==(const Kernel& o) const {
 
 void remove_unused(Kernel& k) {
   std::vector<bool> value_used(k.values.size()), index_used(k.indices.size());
-  for (const Reduction& r : k.reductions) value_used[r.value] = true;
+  for (const Reduction& r : k.reductions) {
+    value_used[r.value] = true;
+    if (r.position >= 0) index_used[r.position] = true;
+  }
   for (const auto* stores : {&k.inner_stores, &k.outer_stores})
     for (const Store& s : *stores) value_used[s.value] = index_used[s.index] = true;
   for (size_t i = k.values.size(); i-- > 0;) {
@@ -126,7 +129,10 @@ void remove_unused(Kernel& k) {
   }
   k.indices = std::move(indices);
   k.values = std::move(values);
-  for (Reduction& r : k.reductions) r.value = value_id[r.value];
+  for (Reduction& r : k.reductions) {
+    r.value = value_id[r.value];
+    if (r.position >= 0) r.position = index_id[r.position];
+  }
   for (auto* stores : {&k.inner_stores, &k.outer_stores})
     for (Store& s : *stores) s.value = value_id[s.value], s.index = index_id[s.index];
 }
@@ -157,7 +163,10 @@ uint64_t structural_hash(const Kernel& k) {
     h.add(static_cast<uint64_t>(v.distribution));
   }
   h.add(k.reductions.size());
-  for (const Reduction& r : k.reductions) h.add((uint64_t(r.op) << 40) | (uint64_t(r.dtype) << 32) | uint32_t(r.value));
+  for (const Reduction& r : k.reductions) {
+    h.add((uint64_t(r.op) << 40) | (uint64_t(r.dtype) << 32) | uint32_t(r.value));
+    if (r.position >= 0) h.add(static_cast<uint64_t>(r.position));  // only arg reductions have one
+  }
   h.add(k.inner_stores);
   h.add(k.outer_stores);
   return h.h;
@@ -173,9 +182,13 @@ std::string print_kernel(const Kernel& k) {
   for (size_t i = 0; i < k.values.size(); ++i)
     s += "  v" + std::to_string(i) + " = " + value_str(k, k.values[i]) + " : " +
          std::string(dtype_short_name(k.values[i].dtype)) + "\n";
-  for (size_t r = 0; r < k.reductions.size(); ++r)
-    s += "  acc" + std::to_string(r) + " = " + std::string(ir::op_name(k.reductions[r].op)) + " over inner of v" +
-         std::to_string(k.reductions[r].value) + "\n";
+  for (size_t r = 0; r < k.reductions.size(); ++r) {
+    const Reduction& red = k.reductions[r];
+    s += "  acc" + std::to_string(r) + " = " + std::string(ir::op_name(red.op)) + " over inner of v" +
+         std::to_string(red.value);
+    if (red.position >= 0) s += " at " + index_str(k, red.position);
+    s += "\n";
+  }
   if (!k.inner_stores.empty()) s += "  for inner:\n" + stores_str(k, k.inner_stores, "    ");
   return s + stores_str(k, k.outer_stores, "  ");
 }

@@ -59,12 +59,19 @@ struct ValueNode {
   bool operator==(const ValueNode&) const = default;
 };
 
+// A reduction over the inner space. ArgMax and ArgMin keep the extreme of `value` (compared as
+// `dtype`) and the `position` (an index) where they first met it (ir::arg_replaces); their
+// accumulator reads as that int64 position.
 struct Reduction {
-  ir::Op op;        // ReduceSum, ReduceMax or ReduceMin
-  ScalarType dtype;
-  int value;        // evaluated at each inner point
+  ir::Op op;         // ReduceSum, ReduceMax, ReduceMin, ArgMax or ArgMin
+  ScalarType dtype;  // the type values are combined (or compared) in
+  int value;         // evaluated at each inner point
+  int position = -1; // ArgMax, ArgMin: the index recorded with the extreme
   bool operator==(const Reduction&) const = default;
 };
+
+// The type an Accumulator of `r` reads as.
+inline ScalarType accumulator_dtype(const Reduction& r) { return ir::is_arg_reduction(r.op) ? kInt64 : r.dtype; }
 
 struct Store {
   int arg;

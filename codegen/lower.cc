@@ -80,9 +80,7 @@ class Lowerer {
   }
 
  private:
-  static bool is_reduction(const Node* n) {
-    return n->op == Op::ReduceSum || n->op == Op::ReduceMax || n->op == Op::ReduceMin;
-  }
+  static bool is_reduction(const Node* n) { return ir::op_kind(n->op) == ir::OpKind::Reduce; }
 
   // --- index arithmetic, folded and hash-consed ---
   int index(IndexNode n) {
@@ -184,8 +182,9 @@ class Lowerer {
   }
 
   void add_reduction(const Node* r) {
-    int v = emit(r->inputs[0].get(), domain_vars_);
-    k_.reductions.push_back({r->op, r->dtype, v});
+    const Node* x = r->inputs[0].get();
+    int position = ir::is_arg_reduction(r->op) ? domain_vars_[r->attrs.axes[0]] : -1;
+    k_.reductions.push_back({r->op, x->dtype, emit(x, domain_vars_), position});
     ValueNode acc = make_value(ValueNode::Accumulator, r->dtype);
     acc.reduction = static_cast<int>(k_.reductions.size()) - 1;
     accumulators_[r] = value(std::move(acc));
@@ -296,7 +295,7 @@ class Lowerer {
     Coords in(at.size());
     std::vector<int> conditions;
     for (size_t k = 0; k < at.size(); ++k) {
-      int64_t period = a.step[k] + 1, size = in_shape[k];
+      int64_t period = a.interior[k] + 1, size = in_shape[k];
       int64_t lift = (a.low[k] + period * size - 1) / (period * size) * (period * size);
       int rel = add(at[k], constant(lift - a.low[k]));  // = at - low + lift >= 0
       in[k] = mod(div(rel, period), size);

@@ -21,22 +21,24 @@ namespace kiln::ir {
 struct Node;
 using NodePtr = std::shared_ptr<Node>;
 
-// Per-op attributes; each op uses the fields its comment in ops.h names and leaves the rest empty.
-// X(type, name): the one list of fields, from which the struct, for_each_attr (hashing, CSE's
-// equality, schedule signatures) and equality are made.
-#define KILN_ATTR_FIELDS(X)                                                        \
-  X(std::vector<int64_t>, axes)  /* reduce: axes; permute: permutation; concat: {axis} */ \
-  X(std::vector<int64_t>, low)   /* slice: starts; pad: padding before */           \
-  X(std::vector<int64_t>, high)  /* pad: padding after */                           \
-  X(std::vector<int64_t>, step)  /* slice: steps; pad: interior padding */          \
-  X(Scalar, value)               /* full: the value; iota: start; pad: fill value */ \
-  X(Scalar, delta)               /* iota: step */                                   \
-  X(Distribution, distribution)  /* random */                                       \
-  X(uint64_t, seed)              /* random */                                       \
-  X(uint64_t, offset)            /* random: the generator's counter at the call */
+// Per-op attributes. X(type, name, used): the one list of fields, from which the struct, equality,
+// for_each_attr (hashing, CSE's equality, schedule signatures) and the textual IR's attributes
+// (for_each_used_attr: `name=value` for each field `used`, an expression in `op`) are made.
+#define KILN_ATTR_FIELDS(X)                                                                                 \
+  X(std::vector<int64_t>, axes, op_kind(op) == OpKind::Reduce || op == Op::Permute || op == Op::Concat)  \
+  /* reduce: the reduced axes (one for argmax/argmin); permute: the permutation; concat: {axis} */         \
+  X(std::vector<int64_t>, low, op == Op::Slice || op == Op::Pad) /* slice: starts; pad: padding before */ \
+  X(std::vector<int64_t>, high, op == Op::Pad)                   /* pad: padding after */                 \
+  X(std::vector<int64_t>, step, op == Op::Slice)                 /* slice: steps */                       \
+  X(std::vector<int64_t>, interior, op == Op::Pad)               /* pad: padding between neighbours */    \
+  X(Scalar, value, op == Op::Full || op == Op::Iota || op == Op::Pad) /* full; iota: start; pad: fill */   \
+  X(Scalar, delta, op == Op::Iota)                               /* iota: step */                         \
+  X(Distribution, distribution, op == Op::Random)                                                          \
+  X(uint64_t, seed, op == Op::Random)                                                                      \
+  X(uint64_t, offset, op == Op::Random) /* random: the generator's counter at the call */
 
 struct Attrs {
-#define KILN_ATTR_MEMBER(type, name) type name{};
+#define KILN_ATTR_MEMBER(type, name, used) type name{};
   KILN_ATTR_FIELDS(KILN_ATTR_MEMBER)
 #undef KILN_ATTR_MEMBER
   bool operator==(const Attrs&) const = default;
@@ -53,15 +55,24 @@ overloaded(Fs...) -> overloaded<Fs...>;
 // Calls f(name, field) for every field of `a`, in the list's order.
 template <typename F>
 void for_each_attr(const Attrs& a, F&& f) {
-#define KILN_ATTR_VISIT(type, name) f(#name, a.name);
+#define KILN_ATTR_VISIT(type, name, used) f(#name, a.name);
   KILN_ATTR_FIELDS(KILN_ATTR_VISIT)
 #undef KILN_ATTR_VISIT
+}
+
+// Calls f(name, field) for the fields op `op` uses, in the list's order.
+template <typename F>
+void for_each_used_attr(Op op, const Attrs& a, F&& f) {
+#define KILN_ATTR_VISIT_USED(type, name, used) \
+  if (used) f(#name, a.name);
+  KILN_ATTR_FIELDS(KILN_ATTR_VISIT_USED)
+#undef KILN_ATTR_VISIT_USED
 }
 
 // Whether `same(name, x, y)` holds for every pair of fields of `a` and `b`.
 template <typename F>
 bool all_attrs(const Attrs& a, const Attrs& b, F&& same) {
-#define KILN_ATTR_SAME(type, name) &&same(#name, a.name, b.name)
+#define KILN_ATTR_SAME(type, name, used) &&same(#name, a.name, b.name)
   return true KILN_ATTR_FIELDS(KILN_ATTR_SAME);
 #undef KILN_ATTR_SAME
 }

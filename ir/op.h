@@ -77,6 +77,9 @@ std::string_view op_name(Op op);
 OpKind op_kind(Op op);
 UnaryDomain unary_domain(Op op);  // for Unary ops
 
+// argmax/argmin: reductions that yield the position of the extreme (int64) rather than a value.
+inline bool is_arg_reduction(Op op) { return op == Op::ArgMax || op == Op::ArgMin; }
+
 enum class Distribution : uint8_t { Uniform, Normal };
 
 }  // namespace kiln::ir

@@ -205,7 +205,7 @@ NodePtr pad(NodePtr x, std::vector<int64_t> low, std::vector<int64_t> high, std:
   Attrs a;
   a.low = std::move(low);
   a.high = std::move(high);
-  a.step = std::move(interior);
+  a.interior = std::move(interior);
   a.value = value.cast(t);
   return make(Op::Pad, t, std::move(s), {std::move(x)}, loc, std::move(a));
 }

@@ -35,30 +35,21 @@ std::string ints(const std::vector<int64_t>& v) {
   return s + "]";
 }
 
+std::string text(const std::vector<int64_t>& v) { return ints(v); }
+std::string text(const Scalar& s) { return s.str(); }
+std::string text(Distribution d) { return d == Distribution::Normal ? "normal" : "uniform"; }
+std::string text(uint64_t v) { return std::to_string(v); }
+
 std::string attributes(const Node& n) {
-  const Attrs& a = n.attrs;
-  switch (n.op) {
-    case Op::Buffer:  // a runtime scalar shows its current value (it is not part of the structure)
-      if (!n.runtime_scalar || !n.storage) return "";
-      return "value=" + dispatch_dtype(n.dtype, [&]<typename T>() { return Scalar(n.data<T>()[0]).str(); });
-    case Op::Full: return "value=" + a.value.str();
-    case Op::Iota: return "start=" + a.value.str() + ", step=" + a.delta.str();
-    case Op::Random:
-      return std::string("dist=") + (a.distribution == Distribution::Normal ? "normal" : "uniform") +
-             ", seed=" + std::to_string(a.seed) + ", offset=" + std::to_string(a.offset);
-    case Op::ReduceSum:
-    case Op::ReduceMax:
-    case Op::ReduceMin:
-    case Op::ArgMax:
-    case Op::ArgMin: return "axes=" + ints(a.axes);
-    case Op::Permute: return "perm=" + ints(a.axes);
-    case Op::Concat: return "axis=" + std::to_string(a.axes[0]);
-    case Op::Slice: return "start=" + ints(a.low) + ", step=" + ints(a.step);
-    case Op::Pad:
-      return "low=" + ints(a.low) + ", high=" + ints(a.high) + ", interior=" + ints(a.step) +
-             ", value=" + a.value.str();
-    default: return "";
+  if (n.is_buffer()) {  // a runtime scalar shows its current value (it is not part of the structure)
+    if (!n.runtime_scalar || !n.storage) return "";
+    return "value=" + dispatch_dtype(n.dtype, [&]<typename T>() { return Scalar(n.data<T>()[0]).str(); });
   }
+  std::string s;
+  for_each_used_attr(n.op, n.attrs, [&](const char* name, const auto& field) {
+    s += (s.empty() ? "" : ", ") + std::string(name) + "=" + text(field);
+  });
+  return s;
 }
 
 }  // namespace

@@ -87,7 +87,7 @@ T nan_minimum(T a, T b) {
 template <typename T>
 T reduction_identity(Op op) {
   if (op == Op::ReduceSum) return T(0);
-  bool max = op == Op::ReduceMax;
+  bool max = op == Op::ReduceMax || op == Op::ArgMax;
   if constexpr (std::is_floating_point_v<T>)
     return max ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
   else
@@ -97,6 +97,19 @@ template <typename T>
 T reduction_combine(Op op, T acc, T v) {
   if (op == Op::ReduceSum) return wrapping_add(acc, v);
   return op == Op::ReduceMax ? nan_maximum(acc, v) : nan_minimum(acc, v);
+}
+
+// argmax/argmin keep the extreme seen so far and its position. They start from reduce_max's or
+// reduce_min's identity at position 0, and element v replaces the extreme `best` when v is NaN
+// (NaN counts as the extreme, and the first NaN stays) or lies strictly beyond it (ties keep the
+// first): PyTorch's argmax. An all -inf row (or all lowest) gives position 0, its first element.
+template <typename T>
+bool arg_replaces(Op op, T v, T best) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (std::isnan(best)) return false;
+    if (std::isnan(v)) return true;
+  }
+  return op == Op::ArgMax ? v > best : v < best;
 }
 
 // `cast`: a plain C++ conversion, except that converting to bool tests for non-zero (so 0.5 is

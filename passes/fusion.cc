@@ -14,7 +14,7 @@ using ir::Op;
 using ir::OpKind;
 
 bool is_extern(const Node* n) {
-  return n->op == Op::MatMul || n->op == Op::ArgMax || n->op == Op::ArgMin || n->op == Op::Transfer;
+  return n->op == Op::MatMul || n->op == Op::Transfer;
 }
 // The node an extern op reads for input `i`, and whether it reads it transposed (see fusion.h).
 std::pair<const Node*, bool> extern_operand(const Node* n, size_t i) {
@@ -37,9 +37,7 @@ bool is_scalar_input(const Node* n) {
   while (n->op == Op::Reshape || n->op == Op::Expand) n = n->inputs[0].get();
   return n->is_buffer() && n->runtime_scalar;
 }
-bool is_reduction(const Node* n) {
-  return n->op == Op::ReduceSum || n->op == Op::ReduceMax || n->op == Op::ReduceMin;
-}
+bool is_reduction(const Node* n) { return ir::op_kind(n->op) == OpKind::Reduce; }
 
 // What a kernel's loop variables say about one axis of a node's coordinate: loop variable k,
 // always zero, or anything else.

@@ -1,6 +1,6 @@
 // Fusion: partitions a graph into kernels. Every node that is not a source is either the root
 // of a kernel (its value is materialized in a buffer), inlined into the kernels that use it
-// (recomputed there), or an extern step (matmul, argmax, a device transfer) run by a library
+// (recomputed there), or an extern step (matmul, a device transfer) run by a library
 // routine.
 //
 // The rules, in order:

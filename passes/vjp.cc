@@ -133,7 +133,7 @@ Grads pad(const Rule& r) {
   const Shape& from = r.in(0)->shape;
   std::vector<int64_t> stops(from.size()), steps(from.size());
   for (size_t k = 0; k < from.size(); ++k) {
-    steps[k] = a.step[k] + 1;
+    steps[k] = a.interior[k] + 1;
     stops[k] = a.low[k] + (from[k] > 0 ? (from[k] - 1) * steps[k] + 1 : 0);
   }
   return {ir::slice(r.g, a.low, std::move(stops), std::move(steps), r.n.loc)};

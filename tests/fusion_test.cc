@@ -65,6 +65,18 @@ TEST(FusionKernelCounts, SoftmaxIsAtMostTwoKernels) {
   EXPECT_LE(kernels_of([&] { return kiln::log_softmax(x, 1); }), 2);
 }
 
+// argmax is a reduction like any other: a classifier's prediction (softmax, then argmax) is one
+// kernel, and argmax over a column reads it in place.
+TEST(FusionKernelCounts, ArgmaxOfSoftmaxIsOneKernel) {
+  Tensor x = input({64, 100});
+  auto predict = [&] { return kiln::softmax(x * 3, 1).argmax(1); };
+  auto column = [&] { return (x - 1).abs().argmin(0); };
+  EXPECT_EQ(kernels_of(predict), 1);
+  EXPECT_EQ(kernels_of(column), 1);
+  expect_close(run(predict, kiln::Backend::Reference, false), run(predict, kiln::Backend::Jit, true), "predict");
+  expect_close(run(column, kiln::Backend::Reference, false), run(column, kiln::Backend::Jit, true), "column");
+}
+
 TEST(FusionKernelCounts, LayernormIsAtMostTwoKernels) {
   Tensor x = input({32, 48}), w = input({48}), b = input({48});
   auto layernorm = [&] {

@@ -31,7 +31,7 @@ TEST(DumpIr, ElementwiseChainWithBroadcastAndScalar) {
 %1 = buffer {value=2.5} : f32[1, 1]  loc({3})
 %2 = expand %1 : f32[2, 3]  loc({3})
 %3 = mul %0, %2 : f32[2, 3]  loc({3})
-%4 = iota {start=0, step=1} : f32[3]  loc({2})
+%4 = iota {value=0, delta=1} : f32[3]  loc({2})
 %5 = reshape %4 : f32[1, 3]  loc({3})
 %6 = expand %5 : f32[2, 3]  loc({3})
 %7 = add %3, %6 : f32[2, 3]  loc({3})
@@ -45,11 +45,11 @@ TEST(DumpIr, ReductionMovementAndMatmul) {
   kiln::manual_seed(11);
   int l1 = __LINE__; auto a = kiln::rand({4, 3}, kiln::dtype(kiln::kFloat64));
   int l2 = __LINE__; auto m = a.t().matmul(a).sum({0}, true).slice(1, 0, 3, 2);
-  EXPECT_EQ(kiln::dump_ir(m), fill(R"(%0 = random {dist=uniform, seed=11, offset=0} : f64[4, 3]  loc({1})
-%1 = permute %0 {perm=[1, 0]} : f64[3, 4]  loc({2})
+  EXPECT_EQ(kiln::dump_ir(m), fill(R"(%0 = random {distribution=uniform, seed=11, offset=0} : f64[4, 3]  loc({1})
+%1 = permute %0 {axes=[1, 0]} : f64[3, 4]  loc({2})
 %2 = matmul %1, %0 : f64[3, 3]  loc({2})
 %3 = reduce_sum %2 {axes=[0]} : f64[1, 3]  loc({2})
-%4 = slice %3 {start=[0, 0], step=[1, 2]} : f64[1, 2]  loc({2})
+%4 = slice %3 {low=[0, 0], step=[1, 2]} : f64[1, 2]  loc({2})
 return %4
 )",
                       {{"1", at(l1)}, {"2", at(l2)}}));
@@ -59,7 +59,7 @@ TEST(DumpIr, CompositeOpsDecomposeIntoPrimitives) {
   kiln::manual_seed(7);
   int l1 = __LINE__; auto x = kiln::randn({2, 4});
   int l2 = __LINE__; auto p = kiln::softmax(x, -1);
-  EXPECT_EQ(kiln::dump_ir(p), fill(R"(%0 = random {dist=normal, seed=7, offset=0} : f32[2, 4]  loc({1})
+  EXPECT_EQ(kiln::dump_ir(p), fill(R"(%0 = random {distribution=normal, seed=7, offset=0} : f32[2, 4]  loc({1})
 %1 = reduce_max %0 {axes=[1]} : f32[2, 1]  loc({2})
 %2 = expand %1 : f32[2, 4]  loc({2})
 %3 = sub %0, %2 : f32[2, 4]  loc({2})

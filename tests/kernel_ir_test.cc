@@ -1,6 +1,6 @@
 // The kernel IR is what every code generator consumes, so its text is pinned like the graph IR's:
-// the kernels of W1 (gelu * sigmoid), a row softmax, a layer norm, a dropout mask and a backward
-// step, as
+// the kernels of W1 (gelu * sigmoid), a row softmax and its argmax, a layer norm, a dropout mask
+// and a backward step, as
 // simplification, fusion and lowering make them (codegen::print_kernel, the KILN_DUMP=kernels
 // format). A change here changes what the LLVM and CUDA generators see: review it as such.
 #include <gtest/gtest.h>
@@ -98,6 +98,29 @@ TEST(KernelIr, RowSoftmax) {
   acc1 = reduce_sum over inner of v3
   for inner:
     a1[(i0*32 + i1)] = v7
+)") << got;
+}
+
+// A prediction: argmax of a softmax is one kernel; the argmax keeps the position i1 beside its
+// running maximum and reads as that position (int64).
+TEST(KernelIr, ArgmaxOfRowSoftmax) {
+  std::string got = kernels_of({softmax(input({8, 32}), 1).argmax(1)});
+  EXPECT_EQ(got, R"(kernel kiln_<hash>(a0: f32[N*32], out a1: i64[N*1])
+  outer [N]  inner [32]
+  v0 = load a0[(i0*32 + i1)] : f32
+  v1 = acc0 : f32
+  v2 = sub v0, v1 : f32
+  v3 = exp v2 : f32
+  v4 = acc1 : f32
+  v5 = const 1.0 : f32
+  v6 = div v5, v4 : f32
+  v7 = mul v3, v6 : f32
+  v8 = acc2 : i64
+  acc0 = reduce_max over inner of v0
+  acc1 = reduce_sum over inner of v3
+  acc2 = argmax over inner of v7 at i1
+  a1[i0] = v8
+alias reshape
 )") << got;
 }
 

@@ -95,7 +95,10 @@ class RandomGraph {
         switch (pick(0, 3)) {
           case 0: return x.sum(dims, coin());
           case 1: return std::get<0>(x.max(dims[0], coin()));
-          case 2: return std::get<0>(x.min(dims[0], coin()));
+          case 2: {  // min and argmin together: one kernel computes both
+            auto [least, at] = x.min(dims[0], coin());
+            return least + at.to(x.dtype());
+          }
           default: return x.to(real_).mean(dims, coin());
         }
       }

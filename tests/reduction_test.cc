@@ -485,6 +485,38 @@ TEST(ArgmaxTest, SizeOneDimGivesIndexZero) {
   expect_tensor<double>(x.argmax(0, true), {1, 1}, {2});
 }
 
+// argmax/argmin run inside fused kernels: rows (the reduced axis contiguous) and columns (the
+// reduced axis strided, which the CPU code generator vectorizes across outer points), with NaN,
+// infinities and ties, after an elementwise op that fuses into the same kernel.
+TEST(ArgmaxTest, FusedRowsAndColumnsAgreeWithTheDefinition) {
+  const Shape shape = {37, 19};
+  std::vector<double> v;
+  for (int i = 0; i < 37 * 19; ++i) v.push_back(static_cast<double>((i * 7919) % 23) - 11);
+  for (int j = 0; j < 19; ++j) v[5 * 19 + j] = -kInf;  // an all -inf row: position 0
+  v[3 * 19 + 4] = kNaN, v[3 * 19 + 9] = kNaN;         // the first NaN wins
+  v[10 * 19 + 2] = kInf, v[20 * 19 + 2] = kInf;      // tied infinities in one column
+  for (int i = 0; i < 37; ++i) v[i * 19 + 17] = 1;   // a constant column: position 0
+  std::vector<double> doubled;
+  for (double x : v) doubled.push_back(2 * x + 1);
+  for (ScalarType t : {kFloat32, kFloat64}) {
+    Tensor x = make(v, shape, t) * 2 + 1;
+    for (int64_t axis : {0, 1}) {
+      expect_tensor(x.argmax(axis), {axis ? 37 : 19}, ref_extremes(doubled, shape, axis, true).indices);
+      expect_tensor(x.argmin(axis), {axis ? 37 : 19}, ref_extremes(doubled, shape, axis, false).indices);
+      auto [values, indices] = x.max(axis, true);
+      Extremes want = ref_extremes(doubled, shape, axis, true);
+      expect_tensor(values, {axis ? 37 : 1, axis ? 1 : 19}, want.values);
+      expect_tensor(indices, {axis ? 37 : 1, axis ? 1 : 19}, want.indices);
+    }
+  }
+  std::vector<double> ints, bools;
+  for (double x : v) ints.push_back(std::isfinite(x) ? x : 0), bools.push_back(std::isfinite(x) && x > 3);
+  for (int64_t axis : {0, 1}) {
+    expect_tensor(make(ints, shape, kInt32).argmax(axis), {axis ? 37 : 19}, ref_extremes(ints, shape, axis, true).indices);
+    expect_tensor(make(bools, shape, kBool).argmin(axis), {axis ? 37 : 19}, ref_extremes(bools, shape, axis, false).indices);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // softmax / log_softmax
 

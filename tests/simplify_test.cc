@@ -187,12 +187,12 @@ TEST(SimplifyFold, MovementOfAFullIsAFull) {
   expect_rewrite({moved, same_pad, other_pad, joined}, R"(%0 = full {value=4.0} : f32[1, 3]
 %1 = reshape %0 : f32[3, 1]
 %2 = expand %1 : f32[3, 4]
-%3 = permute %2 {perm=[1, 0]} : f32[4, 3]
-%4 = slice %3 {start=[0, 1], step=[2, 1]} : f32[2, 2]
+%3 = permute %2 {axes=[1, 0]} : f32[4, 3]
+%4 = slice %3 {low=[0, 1], step=[2, 1]} : f32[2, 2]
 %5 = pad %0 {low=[1, 0], high=[0, 2], interior=[0, 1], value=4.0} : f32[2, 7]
 %6 = pad %0 {low=[1, 0], high=[0, 0], interior=[0, 0], value=0.0} : f32[2, 3]
 %7 = full {value=4.0} : f32[2, 3]
-%8 = concat %0, %7 {axis=0} : f32[3, 3]
+%8 = concat %0, %7 {axes=[0]} : f32[3, 3]
 return %4, %5, %6, %8
 )",
                  R"(%0 = full {value=4.0} : f32[2, 2]
@@ -212,7 +212,7 @@ TEST(SimplifyIdentity, MultiplyAndDivideByOne) {
   NodePtr one = full(1);
   expect_rewrite({bin(Op::Mul, x, one), bin(Op::Mul, one, x), bin(Op::Div, x, one),
                   bin(Op::Mul, ifull(1), i)},
-                 R"(%0 = random {dist=normal, seed=7, offset=0} : f32[2, 3]
+                 R"(%0 = random {distribution=normal, seed=7, offset=0} : f32[2, 3]
 %1 = full {value=1.0} : f32[2, 3]
 %2 = mul %0, %1 : f32[2, 3]
 %3 = mul %1, %0 : f32[2, 3]
@@ -222,7 +222,7 @@ TEST(SimplifyIdentity, MultiplyAndDivideByOne) {
 %7 = mul %5, %6 : i64[2, 3]
 return %2, %3, %4, %7
 )",
-                 R"(%0 = random {dist=normal, seed=7, offset=0} : f32[2, 3]
+                 R"(%0 = random {distribution=normal, seed=7, offset=0} : f32[2, 3]
 %1 = buffer : i64[2, 3]
 return %0, %0, %0, %1
 )");
@@ -252,7 +252,7 @@ TEST(SimplifyIdentity, FloatZeroKeepsTheSignOfZero) {
   NodePtr zero = full(0), negative_zero = full(-0.0);
   expect_rewrite({bin(Op::Add, x, negative_zero), bin(Op::Sub, x, zero), bin(Op::Add, x, zero),
                   bin(Op::Sub, x, negative_zero), bin(Op::Add, zero, from_int), bin(Op::Add, rand(), zero)},
-                 R"(%0 = random {dist=normal, seed=7, offset=0} : f32[2, 3]
+                 R"(%0 = random {distribution=normal, seed=7, offset=0} : f32[2, 3]
 %1 = full {value=-0.0} : f32[2, 3]
 %2 = add %0, %1 : f32[2, 3]
 %3 = full {value=0.0} : f32[2, 3]
@@ -262,18 +262,18 @@ TEST(SimplifyIdentity, FloatZeroKeepsTheSignOfZero) {
 %7 = buffer : i64[2, 3]
 %8 = cast %7 : f32[2, 3]
 %9 = add %3, %8 : f32[2, 3]
-%10 = random {dist=uniform, seed=7, offset=0} : f32[2, 3]
+%10 = random {distribution=uniform, seed=7, offset=0} : f32[2, 3]
 %11 = add %10, %3 : f32[2, 3]
 return %2, %4, %5, %6, %9, %11
 )",
-                 R"(%0 = random {dist=normal, seed=7, offset=0} : f32[2, 3]
+                 R"(%0 = random {distribution=normal, seed=7, offset=0} : f32[2, 3]
 %1 = full {value=0.0} : f32[2, 3]
 %2 = add %0, %1 : f32[2, 3]
 %3 = full {value=-0.0} : f32[2, 3]
 %4 = sub %0, %3 : f32[2, 3]
 %5 = buffer : i64[2, 3]
 %6 = cast %5 : f32[2, 3]
-%7 = random {dist=uniform, seed=7, offset=0} : f32[2, 3]
+%7 = random {distribution=uniform, seed=7, offset=0} : f32[2, 3]
 return %0, %0, %2, %4, %6, %7
 )");
 }
@@ -283,14 +283,14 @@ TEST(SimplifyIdentity, InexactRulesAreNotApplied) {
   NodePtr x = randn();
   NodePtr zero = full(0);
   expect_rewrite({bin(Op::Mul, x, zero), bin(Op::Sub, x, x), bin(Op::Sub, zero, x)},
-                 R"(%0 = random {dist=normal, seed=7, offset=0} : f32[2, 3]
+                 R"(%0 = random {distribution=normal, seed=7, offset=0} : f32[2, 3]
 %1 = full {value=0.0} : f32[2, 3]
 %2 = mul %0, %1 : f32[2, 3]
 %3 = sub %0, %0 : f32[2, 3]
 %4 = sub %1, %0 : f32[2, 3]
 return %2, %3, %4
 )",
-                 R"(%0 = random {dist=normal, seed=7, offset=0} : f32[2, 3]
+                 R"(%0 = random {distribution=normal, seed=7, offset=0} : f32[2, 3]
 %1 = full {value=0.0} : f32[2, 3]
 %2 = mul %0, %1 : f32[2, 3]
 %3 = sub %0, %0 : f32[2, 3]
@@ -305,11 +305,11 @@ TEST(SimplifyIdentity, NegOfNegMaxOfSameAndWhere) {
   NodePtr cond = bin(Op::Gt, x, y);
   expect_rewrite({un(Op::Neg, un(Op::Neg, un(Op::Neg, x))), bin(Op::Maximum, y, y),
                   ir::where(ir::full(Scalar(false), {2, 3}, kBool, kLoc), x, y, kLoc), ir::where(cond, y, y, kLoc)},
-                 R"(%0 = random {dist=normal, seed=7, offset=0} : f32[2, 3]
+                 R"(%0 = random {distribution=normal, seed=7, offset=0} : f32[2, 3]
 %1 = neg %0 : f32[2, 3]
 %2 = neg %1 : f32[2, 3]
 %3 = neg %2 : f32[2, 3]
-%4 = random {dist=normal, seed=7, offset=1} : f32[2, 3]
+%4 = random {distribution=normal, seed=7, offset=1} : f32[2, 3]
 %5 = maximum %4, %4 : f32[2, 3]
 %6 = full {value=false} : i1[2, 3]
 %7 = where %6, %0, %4 : f32[2, 3]
@@ -317,9 +317,9 @@ TEST(SimplifyIdentity, NegOfNegMaxOfSameAndWhere) {
 %9 = where %8, %4, %4 : f32[2, 3]
 return %3, %5, %7, %9
 )",
-                 R"(%0 = random {dist=normal, seed=7, offset=0} : f32[2, 3]
+                 R"(%0 = random {distribution=normal, seed=7, offset=0} : f32[2, 3]
 %1 = neg %0 : f32[2, 3]
-%2 = random {dist=normal, seed=7, offset=1} : f32[2, 3]
+%2 = random {distribution=normal, seed=7, offset=1} : f32[2, 3]
 return %1, %2, %2, %2
 )");
 }
@@ -330,7 +330,7 @@ TEST(SimplifyMovement, ReshapeChainsCollapse) {
   NodePtr x = randn(kFloat32, {2, 6});
   NodePtr chain = ir::reshape(ir::reshape(ir::reshape(x, {3, 4}, kLoc), {12}, kLoc), {4, 3}, kLoc);
   NodePtr back = ir::reshape(ir::reshape(x, {12}, kLoc), {2, 6}, kLoc);
-  expect_rewrite({chain, back}, R"(%0 = random {dist=normal, seed=7, offset=0} : f32[2, 6]
+  expect_rewrite({chain, back}, R"(%0 = random {distribution=normal, seed=7, offset=0} : f32[2, 6]
 %1 = reshape %0 : f32[3, 4]
 %2 = reshape %1 : f32[12]
 %3 = reshape %2 : f32[4, 3]
@@ -338,7 +338,7 @@ TEST(SimplifyMovement, ReshapeChainsCollapse) {
 %5 = reshape %4 : f32[2, 6]
 return %3, %5
 )",
-                 R"(%0 = random {dist=normal, seed=7, offset=0} : f32[2, 6]
+                 R"(%0 = random {distribution=normal, seed=7, offset=0} : f32[2, 6]
 %1 = reshape %0 : f32[4, 3]
 return %1, %0
 )");
@@ -352,28 +352,28 @@ TEST(SimplifyMovement, ReshapesSinkBelowElementwiseOps) {
   NodePtr loss = ir::binary(Op::Div, un(Op::Neg, ir::reshape(total, {}, kLoc)), full(64, kFloat32, {}), kLoc);
   NodePtr mixed = ir::binary(Op::Add, ir::reshape(randn(kFloat32, {2, 3}), {6}, kLoc),
                              ir::reshape(randn(kFloat32, {3, 2}, 1), {6}, kLoc), kLoc);
-  expect_rewrite({loss, mixed}, R"(%0 = random {dist=normal, seed=7, offset=0} : f32[4, 2]
+  expect_rewrite({loss, mixed}, R"(%0 = random {distribution=normal, seed=7, offset=0} : f32[4, 2]
 %1 = reduce_sum %0 {axes=[0, 1]} : f32[1, 1]
 %2 = reshape %1 : f32[]
 %3 = neg %2 : f32[]
 %4 = full {value=64.0} : f32[]
 %5 = div %3, %4 : f32[]
-%6 = random {dist=normal, seed=7, offset=0} : f32[2, 3]
+%6 = random {distribution=normal, seed=7, offset=0} : f32[2, 3]
 %7 = reshape %6 : f32[6]
-%8 = random {dist=normal, seed=7, offset=1} : f32[3, 2]
+%8 = random {distribution=normal, seed=7, offset=1} : f32[3, 2]
 %9 = reshape %8 : f32[6]
 %10 = add %7, %9 : f32[6]
 return %5, %10
 )",
-                 R"(%0 = random {dist=normal, seed=7, offset=0} : f32[4, 2]
+                 R"(%0 = random {distribution=normal, seed=7, offset=0} : f32[4, 2]
 %1 = reduce_sum %0 {axes=[0, 1]} : f32[1, 1]
 %2 = neg %1 : f32[1, 1]
 %3 = full {value=64.0} : f32[1, 1]
 %4 = div %2, %3 : f32[1, 1]
 %5 = reshape %4 : f32[]
-%6 = random {dist=normal, seed=7, offset=0} : f32[2, 3]
+%6 = random {distribution=normal, seed=7, offset=0} : f32[2, 3]
 %7 = reshape %6 : f32[6]
-%8 = random {dist=normal, seed=7, offset=1} : f32[3, 2]
+%8 = random {distribution=normal, seed=7, offset=1} : f32[3, 2]
 %9 = reshape %8 : f32[6]
 %10 = add %7, %9 : f32[6]
 return %5, %10
@@ -386,15 +386,15 @@ TEST(SimplifyMovement, PermutesCompose) {
   NodePtr composed = ir::permute(inner, {2, 0, 1}, kLoc);  // the identity
   NodePtr rotated = ir::permute(inner, {1, 2, 0}, kLoc);
   NodePtr identity = ir::permute(x, {0, 1, 2}, kLoc);
-  expect_rewrite({composed, rotated, identity}, R"(%0 = random {dist=normal, seed=7, offset=0} : f32[2, 3, 4]
-%1 = permute %0 {perm=[1, 2, 0]} : f32[3, 4, 2]
-%2 = permute %1 {perm=[2, 0, 1]} : f32[2, 3, 4]
-%3 = permute %1 {perm=[1, 2, 0]} : f32[4, 2, 3]
-%4 = permute %0 {perm=[0, 1, 2]} : f32[2, 3, 4]
+  expect_rewrite({composed, rotated, identity}, R"(%0 = random {distribution=normal, seed=7, offset=0} : f32[2, 3, 4]
+%1 = permute %0 {axes=[1, 2, 0]} : f32[3, 4, 2]
+%2 = permute %1 {axes=[2, 0, 1]} : f32[2, 3, 4]
+%3 = permute %1 {axes=[1, 2, 0]} : f32[4, 2, 3]
+%4 = permute %0 {axes=[0, 1, 2]} : f32[2, 3, 4]
 return %2, %3, %4
 )",
-                 R"(%0 = random {dist=normal, seed=7, offset=0} : f32[2, 3, 4]
-%1 = permute %0 {perm=[2, 0, 1]} : f32[4, 2, 3]
+                 R"(%0 = random {distribution=normal, seed=7, offset=0} : f32[2, 3, 4]
+%1 = permute %0 {axes=[2, 0, 1]} : f32[4, 2, 3]
 return %0, %1, %0
 )");
 }
@@ -406,18 +406,18 @@ TEST(SimplifyMovement, NoOpExpandSlicePadAndConcat) {
   NodePtr whole = ir::slice(x, {0, 0}, {1, 3}, {7, 1}, kLoc);
   NodePtr unpadded = ir::pad(x, {0, 0}, {0, 0}, {3, 0}, Scalar(1.0), kLoc);
   NodePtr single = ir::concat({x}, 1, kLoc);
-  expect_rewrite({twice, grown, whole, unpadded, single}, R"(%0 = random {dist=normal, seed=7, offset=0} : f32[1, 3]
+  expect_rewrite({twice, grown, whole, unpadded, single}, R"(%0 = random {distribution=normal, seed=7, offset=0} : f32[1, 3]
 %1 = expand %0 : f32[1, 3]
 %2 = expand %1 : f32[4, 3]
 %3 = reshape %0 : f32[1, 1, 3]
 %4 = expand %3 : f32[1, 2, 3]
 %5 = expand %4 : f32[5, 2, 3]
-%6 = slice %0 {start=[0, 0], step=[7, 1]} : f32[1, 3]
+%6 = slice %0 {low=[0, 0], step=[7, 1]} : f32[1, 3]
 %7 = pad %0 {low=[0, 0], high=[0, 0], interior=[3, 0], value=1.0} : f32[1, 3]
-%8 = concat %0 {axis=1} : f32[1, 3]
+%8 = concat %0 {axes=[1]} : f32[1, 3]
 return %2, %5, %6, %7, %8
 )",
-                 R"(%0 = random {dist=normal, seed=7, offset=0} : f32[1, 3]
+                 R"(%0 = random {distribution=normal, seed=7, offset=0} : f32[1, 3]
 %1 = expand %0 : f32[4, 3]
 %2 = reshape %0 : f32[1, 1, 3]
 %3 = expand %2 : f32[5, 2, 3]
@@ -451,7 +451,7 @@ TEST(SimplifyCast, ChainsCollapseOnlyThroughExactIntermediates) {
 %7 = cast %6 : i64[2, 3]
 %8 = cast %6 : f64[2, 3]
 %9 = cast %8 : i64[2, 3]
-%10 = random {dist=normal, seed=7, offset=0} : f64[2, 3]
+%10 = random {distribution=normal, seed=7, offset=0} : f64[2, 3]
 %11 = cast %10 : f32[2, 3]
 %12 = cast %11 : f64[2, 3]
 %13 = cast %10 : i32[2, 3]
@@ -464,7 +464,7 @@ return %2, %4, %5, %7, %9, %12, %14
 %3 = buffer : i64[2, 3]
 %4 = cast %3 : f64[2, 3]
 %5 = cast %4 : i64[2, 3]
-%6 = random {dist=normal, seed=7, offset=0} : f64[2, 3]
+%6 = random {distribution=normal, seed=7, offset=0} : f64[2, 3]
 %7 = cast %6 : f32[2, 3]
 %8 = cast %7 : f64[2, 3]
 %9 = cast %6 : i32[2, 3]
@@ -487,8 +487,8 @@ TEST(SimplifyCse, MergesDuplicateSubgraphs) {
   EXPECT_EQ(node_count({y, z}), 14u);
   std::vector<NodePtr> s = passes::simplify({y, z});
   EXPECT_EQ(node_count(s), 8u);
-  EXPECT_EQ(dump(s), R"(%0 = random {dist=normal, seed=7, offset=0} : f32[2, 3]
-%1 = random {dist=normal, seed=7, offset=1} : f32[2, 3]
+  EXPECT_EQ(dump(s), R"(%0 = random {distribution=normal, seed=7, offset=0} : f32[2, 3]
+%1 = random {distribution=normal, seed=7, offset=1} : f32[2, 3]
 %2 = add %0, %1 : f32[2, 3]
 %3 = exp %2 : f32[2, 3]
 %4 = full {value=2.0} : f32[2, 3]
@@ -530,7 +530,7 @@ TEST(Simplify, NewNodesTakeTheLocationOfTheNodeTheyReplace) {
   NodePtr y = ir::binary(Op::Add, r, c, at(16));
   std::vector<NodePtr> s = passes::simplify({y});
   // The reshapes merge into one, which then sinks below the add (taking the add's location).
-  EXPECT_EQ(ir::print_graph(raw(s)), R"(%0 = random {dist=normal, seed=1, offset=0} : f32[2, 6]  loc(model.cc:10)
+  EXPECT_EQ(ir::print_graph(raw(s)), R"(%0 = random {distribution=normal, seed=1, offset=0} : f32[2, 6]  loc(model.cc:10)
 %1 = full {value=6.0} : f32[2, 6]  loc(model.cc:15)
 %2 = add %0, %1 : f32[2, 6]  loc(model.cc:16)
 %3 = reshape %2 : f32[12]  loc(model.cc:16)
@@ -559,10 +559,10 @@ TEST(Simplify, IsIdempotent) {
   std::vector<NodePtr> once = passes::simplify({w, y});
   std::vector<NodePtr> twice = passes::simplify(once);
   EXPECT_EQ(twice, once);
-  EXPECT_EQ(dump(once), R"(%0 = random {dist=normal, seed=7, offset=0} : f32[2, 3, 4]
+  EXPECT_EQ(dump(once), R"(%0 = random {distribution=normal, seed=7, offset=0} : f32[2, 3, 4]
 %1 = full {value=3.0} : f32[2, 3, 4]
 %2 = add %0, %1 : f32[2, 3, 4]
-%3 = permute %0 {perm=[2, 1, 0]} : f32[4, 3, 2]
+%3 = permute %0 {axes=[2, 1, 0]} : f32[4, 3, 2]
 return %2, %3
 )");
 }
@@ -572,7 +572,7 @@ TEST(Simplify, HandlesDeepGraphsWithoutRecursion) {
   NodePtr y = x;
   for (int i = 0; i < 100001; ++i) y = un(Op::Neg, bin(Op::Mul, y, full(1)));
   std::vector<NodePtr> s = passes::simplify({y});
-  EXPECT_EQ(dump(s), R"(%0 = random {dist=normal, seed=7, offset=0} : f32[2, 3]
+  EXPECT_EQ(dump(s), R"(%0 = random {distribution=normal, seed=7, offset=0} : f32[2, 3]
 %1 = neg %0 : f32[2, 3]
 return %1
 )");
@@ -593,7 +593,7 @@ TEST(SimplifyApi, BroadcastConstantsFoldAndThenIdentitiesApply) {
   std::vector<NodePtr> s = passes::simplify(nodes_of({y}));
   // x + zeros: a normal draw may be -0.0, so that add stays; everything else goes but the
   // division by the user's 1, a runtime scalar whose value simplification never looks at.
-  EXPECT_EQ(dump(s), R"(%0 = random {dist=normal, seed=3, offset=0} : f32[2, 3]
+  EXPECT_EQ(dump(s), R"(%0 = random {distribution=normal, seed=3, offset=0} : f32[2, 3]
 %1 = full {value=0.0} : f32[2, 3]
 %2 = add %0, %1 : f32[2, 3]
 %3 = buffer {value=1.0} : f32[1, 1]

@@ -70,7 +70,7 @@ struct GradCase {
 inline std::string grad_case_name(const ::testing::TestParamInfo<GradCase>& info) { return info.param.name; }
 
 // Asserts `t` has `shape` and elementwise equals `expected` (within `tol` relative+absolute
-// for floating tensors, exactly otherwise). NaNs must match NaNs.
+// for floating tensors, exactly otherwise). NaNs must match NaNs, infinities the same infinity.
 template <typename T>
 void expect_tensor(const Tensor& t, const Shape& shape, const std::vector<T>& expected, double tol = 1e-6) {
   ASSERT_EQ(t.sizes(), shape);
@@ -80,7 +80,7 @@ void expect_tensor(const Tensor& t, const Shape& shape, const std::vector<T>& ex
     double want = static_cast<double>(expected[i]);
     if (std::isnan(want)) {
       EXPECT_TRUE(std::isnan(got[i])) << "at flat index " << i;
-    } else if (t.is_floating_point()) {
+    } else if (t.is_floating_point() && std::isfinite(want)) {
       EXPECT_NEAR(got[i], want, tol * (1 + std::fabs(want))) << "at flat index " << i;
     } else {
       EXPECT_EQ(got[i], want) << "at flat index " << i;

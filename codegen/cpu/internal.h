@@ -44,6 +44,8 @@ llvm::Value* emit_elementwise(llvm::IRBuilder<>& b, ir::Op op, ScalarType result
 // Reductions: the identity, and acc combined with v (float sums reassociable, max/min NaN-propagating).
 llvm::Constant* reduction_identity(llvm::LLVMContext& ctx, ir::Op op, ScalarType t);
 llvm::Value* emit_combine(llvm::IRBuilder<>& b, ir::Op op, ScalarType t, llvm::Value* acc, llvm::Value* v);
+// argmax/argmin: whether v replaces the extreme `best` (ir::arg_replaces), an i1.
+llvm::Value* emit_arg_replaces(llvm::IRBuilder<>& b, ir::Op op, ScalarType t, llvm::Value* v, llvm::Value* best);
 
 // ---------------------------------------------------------------------------------------------
 // Math library (math*.cc). Each routine is a branch-free internal `alwaysinline` function of a

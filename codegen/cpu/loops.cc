@@ -141,20 +141,13 @@ std::vector<std::pair<size_t, size_t>> Lowering::reduction_groups() const {
 }
 
 void Lowering::outer_point() {
-  acc_.assign(k_.reductions.size(), nullptr);
+  done_.assign(k_.reductions.size(), false);
   for (auto [start, stop] : reduction_groups()) {
-    for (size_t r = start; r < stop; ++r)
-      b_.CreateStore(reduction_identity(ctx_, k_.reductions[r].op, k_.reductions[r].dtype), acc_slot_[r]);
+    for (size_t r = start; r < stop; ++r) start_reduction(r);
     inner_nest(0, [&] {
-      for (size_t r = start; r < stop; ++r) {
-        const Reduction& red = k_.reductions[r];
-        Value* v = emit_convert(b_, value(red.value), k_.values[red.value].dtype, red.dtype);
-        Value* acc = b_.CreateLoad(register_type(ctx_, red.dtype), acc_slot_[r]);
-        b_.CreateStore(emit_combine(b_, red.op, red.dtype, acc, v), acc_slot_[r]);
-      }
+      for (size_t r = start; r < stop; ++r) fold_reduction(r);
     });
-    for (size_t r = start; r < stop; ++r)
-      acc_[r] = b_.CreateLoad(register_type(ctx_, k_.reductions[r].dtype), acc_slot_[r], "acc" + std::to_string(r));
+    for (size_t r = start; r < stop; ++r) done_[r] = true;
   }
   if (!k_.inner_stores.empty())
     inner_nest(0, [&] {
@@ -175,27 +168,17 @@ void Lowering::column_chunk(Value* c0, Value* count) {
     chunk_point_ = nullptr;
     vars_[last] = nullptr;
   };
-  auto slot = [&](size_t r) {
-    return b_.CreateInBoundsGEP(acc_array_[r]->getAllocatedType(), acc_array_[r], {b_.getInt64(0), chunk_point_});
-  };
-  acc_.assign(k_.reductions.size(), nullptr);
+  done_.assign(k_.reductions.size(), false);
   for (auto [start, stop] : reduction_groups()) {
     per_point([&] {
-      for (size_t r = start; r < stop; ++r)
-        b_.CreateStore(reduction_identity(ctx_, k_.reductions[r].op, k_.reductions[r].dtype), slot(r));
+      for (size_t r = start; r < stop; ++r) start_reduction(r);
     });
     inner_nest(0, [&] {
       per_point([&] {
-        for (size_t r = start; r < stop; ++r) {
-          const Reduction& red = k_.reductions[r];
-          Value* v = emit_convert(b_, value(red.value), k_.values[red.value].dtype, red.dtype);
-          Value* at = slot(r);
-          Value* acc = b_.CreateLoad(register_type(ctx_, red.dtype), at);
-          b_.CreateStore(emit_combine(b_, red.op, red.dtype, acc, v), at);
-        }
+        for (size_t r = start; r < stop; ++r) fold_reduction(r);
       });
     });
-    for (size_t r = start; r < stop; ++r) acc_[r] = acc_array_[r];  // ready: accumulator() reads the array
+    for (size_t r = start; r < stop; ++r) done_[r] = true;
   }
   if (!k_.inner_stores.empty())
     inner_nest(0, [&] {
@@ -207,6 +190,33 @@ void Lowering::column_chunk(Value* c0, Value* count) {
     per_point([&] {
       for (const Store& s : k_.outer_stores) store(s);
     });
+}
+
+llvm::Value* Lowering::slot(llvm::AllocaInst* storage) {
+  if (!column_) return storage;
+  if (!chunk_point_) bad_kernel("a reduction's storage used outside a chunk's point loop");
+  return b_.CreateInBoundsGEP(storage->getAllocatedType(), storage, {b_.getInt64(0), chunk_point_});
+}
+
+void Lowering::start_reduction(size_t r) {
+  const Reduction& red = k_.reductions[r];
+  b_.CreateStore(reduction_identity(ctx_, red.op, red.dtype), slot(running_[r]));
+  if (position_[r]) b_.CreateStore(b_.getInt64(0), slot(position_[r]));
+}
+
+void Lowering::fold_reduction(size_t r) {
+  const Reduction& red = k_.reductions[r];
+  Value* v = emit_convert(b_, value(red.value), k_.values[red.value].dtype, red.dtype);
+  Value* at = slot(running_[r]);
+  Value* best = b_.CreateLoad(register_type(ctx_, red.dtype), at);
+  if (!position_[r]) {
+    b_.CreateStore(emit_combine(b_, red.op, red.dtype, best, v), at);
+    return;
+  }
+  Value* replace = emit_arg_replaces(b_, red.op, red.dtype, v, best);
+  b_.CreateStore(b_.CreateSelect(replace, v, best), at);
+  Value* where = slot(position_[r]);
+  b_.CreateStore(b_.CreateSelect(replace, index(red.position), b_.CreateLoad(i64_, where)), where);
 }
 
 }  // namespace kiln::codegen::cpu

@@ -20,9 +20,9 @@ namespace kiln::codegen::cpu {
 
 namespace {
 
-[[noreturn]] void bad(const std::string& what) { throw std::invalid_argument("llvm backend: malformed kernel: " + what); }
-
 }  // namespace
+
+void bad_kernel(const std::string& what) { throw std::invalid_argument("llvm backend: malformed kernel: " + what); }
 
 using llvm::Value;
 
@@ -39,48 +39,49 @@ void Lowering::validate() {
   size_t vars = k_.outer.size() + k_.inner.size();
   for (size_t i = 0; i < k_.indices.size(); ++i) {
     const IndexNode& n = k_.indices[i];
-    if (n.kind == IndexNode::Var && (n.value < 0 || size_t(n.value) >= vars)) bad("index variable out of range");
+    if (n.kind == IndexNode::Var && (n.value < 0 || size_t(n.value) >= vars)) bad_kernel("index variable out of range");
     bool binary = n.kind != IndexNode::Var && n.kind != IndexNode::Const;
-    if (binary && (n.a < 0 || n.b < 0 || size_t(n.a) >= i || size_t(n.b) >= i)) bad("index operand order");
+    if (binary && (n.a < 0 || n.b < 0 || size_t(n.a) >= i || size_t(n.b) >= i)) bad_kernel("index operand order");
   }
   auto check_index = [&](int id) {
-    if (id < 0 || size_t(id) >= k_.indices.size()) bad("index id out of range");
+    if (id < 0 || size_t(id) >= k_.indices.size()) bad_kernel("index id out of range");
   };
   auto check_arg = [&](int a) {
-    if (a < 0 || size_t(a) >= k_.args.size()) bad("argument out of range");
+    if (a < 0 || size_t(a) >= k_.args.size()) bad_kernel("argument out of range");
   };
   red_dep_.assign(k_.values.size(), -1);
   for (size_t i = 0; i < k_.values.size(); ++i) {
     const ValueNode& v = k_.values[i];
     for (int o : v.operands) {
-      if (o < 0 || size_t(o) >= i) bad("value operand order");
+      if (o < 0 || size_t(o) >= i) bad_kernel("value operand order");
       red_dep_[i] = std::max(red_dep_[i], red_dep_[o]);
     }
     if (v.kind == ValueNode::Load || v.kind == ValueNode::Random) check_arg(v.arg);
     if (v.kind == ValueNode::Random && (k_.args[v.arg].dtype != kInt64 || k_.args[v.arg].numel < 2 ||
                                         !is_floating(v.dtype)))
-      bad("random values need an int64[2] {seed, offset} argument and a floating dtype");
+      bad_kernel("random values need an int64[2] {seed, offset} argument and a floating dtype");
     if (v.kind == ValueNode::Load || v.kind == ValueNode::IndexValue || v.kind == ValueNode::InRange ||
         v.kind == ValueNode::Random)
       check_index(v.index);
     if (v.kind == ValueNode::Accumulator) {
-      if (v.reduction < 0 || size_t(v.reduction) >= k_.reductions.size()) bad("accumulator out of range");
+      if (v.reduction < 0 || size_t(v.reduction) >= k_.reductions.size()) bad_kernel("accumulator out of range");
       red_dep_[i] = std::max(red_dep_[i], v.reduction);
     }
   }
   for (size_t r = 0; r < k_.reductions.size(); ++r) {
     int v = k_.reductions[r].value;
-    if (v < 0 || size_t(v) >= k_.values.size()) bad("reduction value out of range");
-    if (red_dep_[v] >= int(r)) bad("reduction reads its own or a later accumulator");
+    if (v < 0 || size_t(v) >= k_.values.size()) bad_kernel("reduction value out of range");
+    if (ir::is_arg_reduction(k_.reductions[r].op)) check_index(k_.reductions[r].position);
+    if (red_dep_[v] >= int(r)) bad_kernel("reduction reads its own or a later accumulator");
   }
   for (const auto* stores : {&k_.inner_stores, &k_.outer_stores})
     for (const Store& s : *stores) {
       check_arg(s.arg);
       check_index(s.index);
-      if (s.value < 0 || size_t(s.value) >= k_.values.size()) bad("stored value out of range");
-      if (!k_.args[s.arg].output) bad("store to an input argument");
+      if (s.value < 0 || size_t(s.value) >= k_.values.size()) bad_kernel("stored value out of range");
+      if (!k_.args[s.arg].output) bad_kernel("store to an input argument");
     }
-  if (std::string problem = runtime_extent_problem(k_); !problem.empty()) bad(problem);
+  if (std::string problem = runtime_extent_problem(k_); !problem.empty()) bad_kernel(problem);
 }
 
 // Column mode pays off when the reductions read memory that is strided along the innermost
@@ -143,10 +144,13 @@ void Lowering::create_function(const std::string& symbol) {
     args_.push_back(b_.CreateAlignedLoad(ptr, slot, llvm::Align(8), "a" + std::to_string(i)));
   }
   column_ = use_column_mode();
+  auto storage = [&](ScalarType t) {
+    llvm::Type* ty = register_type(ctx_, t);
+    return b_.CreateAlloca(column_ ? llvm::ArrayType::get(ty, kChunk) : ty);
+  };
   for (const Reduction& r : k_.reductions) {
-    llvm::Type* ty = register_type(ctx_, r.dtype);
-    if (column_) acc_array_.push_back(b_.CreateAlloca(llvm::ArrayType::get(ty, kChunk)));
-    else acc_slot_.push_back(b_.CreateAlloca(ty));
+    running_.push_back(storage(r.dtype));
+    position_.push_back(ir::is_arg_reduction(r.op) ? storage(kInt64) : nullptr);
   }
   vars_.assign(k_.outer.size() + k_.inner.size(), nullptr);
 }
@@ -191,7 +195,7 @@ llvm::Value* Lowering::index(int id) {
     case IndexNode::FloorDiv:
     case IndexNode::Mod: v = floor_div_mod(n); break;
   }
-  if (!v) bad("index uses a loop variable outside its loop");
+  if (!v) bad_kernel("index uses a loop variable outside its loop");
   index_cache_.back()[id] = v;
   return v;
 }
@@ -281,7 +285,7 @@ llvm::Value* Lowering::value(int id) {
       break;
     }
     case ValueNode::Accumulator:
-      v = emit_convert(b_, accumulator(n.reduction), k_.reductions[n.reduction].dtype, n.dtype);
+      v = emit_convert(b_, accumulator(n.reduction), accumulator_dtype(k_.reductions[n.reduction]), n.dtype);
       break;
     case ValueNode::Random: v = random(n); break;
     case ValueNode::Elementwise: {
@@ -299,14 +303,12 @@ llvm::Value* Lowering::value(int id) {
   return v;
 }
 
-// A reduction's result at the current outer point: its register (row mode), or its slot in the
-// chunk's accumulator array (column mode).
+// A reduction's result at the current outer point (argmax/argmin: the position).
 llvm::Value* Lowering::accumulator(int r) {
-  if (!acc_[r]) bad("accumulator read before its reduction ran");
-  if (!column_) return acc_[r];
-  llvm::Type* ty = register_type(ctx_, k_.reductions[r].dtype);
-  Value* slot = b_.CreateInBoundsGEP(acc_array_[r]->getAllocatedType(), acc_array_[r], {b_.getInt64(0), chunk_point_});
-  return b_.CreateLoad(ty, slot);
+  if (!done_[r]) bad_kernel("accumulator read before its reduction ran");
+  llvm::AllocaInst* storage = position_[r] ? position_[r] : running_[r];
+  return b_.CreateLoad(register_type(ctx_, accumulator_dtype(k_.reductions[r])), slot(storage),
+                       "acc" + std::to_string(r));
 }
 
 void lower_kernel(const Kernel& k, const std::string& symbol, llvm::Module& m, const TargetInfo& t) {

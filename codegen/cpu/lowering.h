@@ -13,6 +13,9 @@
 
 namespace kiln::codegen::cpu {
 
+// Throws std::invalid_argument for a kernel the lowering cannot accept.
+[[noreturn]] void bad_kernel(const std::string& what);
+
 class Lowering {
  public:
   Lowering(const Kernel& k, llvm::Module& m, const TargetInfo& t)
@@ -40,6 +43,9 @@ class Lowering {
   Value* value(int id);
   Value* random(const ValueNode& v);  // random.cc
   Value* accumulator(int reduction);
+  Value* slot(llvm::AllocaInst* storage);  // this point's element of a reduction's storage
+  void start_reduction(size_t r);          // the identity (and position 0)
+  void fold_reduction(size_t r);           // folds in the value at the current inner point
 
   // loops.cc.
   Value* extent(size_t var);  // a loop's trip count: a constant, or the runtime extent
@@ -65,14 +71,14 @@ class Lowering {
   std::vector<int> red_dep_;  // per value: the highest reduction whose accumulator it reads, or -1
   std::vector<std::unordered_map<int, Value*>> index_cache_{1}, value_cache_{1};  // per loop scope
 
-  // Row mode: one accumulator per reduction (an alloca, promoted to a register), read as acc_.
-  std::vector<llvm::AllocaInst*> acc_slot_;
-  std::vector<Value*> acc_;
-  // Column mode: reductions over a strided inner axis run for a chunk of consecutive outer points
-  // at once, each reduction's accumulators in a stack array indexed by the point in the chunk.
+  // Each reduction's running value (and, for argmax/argmin, its position) lives in a stack slot
+  // that is promoted to a register (row mode) or, in column mode, in an array of kChunk slots
+  // indexed by the point in the chunk: column mode runs reductions over a strided inner axis for
+  // a chunk of consecutive outer points at once, and that loop over the chunk is what vectorizes.
   static constexpr int64_t kChunk = 256;
   bool column_ = false;
-  std::vector<llvm::AllocaInst*> acc_array_;
+  std::vector<llvm::AllocaInst*> running_, position_;  // per reduction; position_ null unless arg
+  std::vector<bool> done_;  // per reduction: finished at this point, so its accumulator reads
   Value* chunk_point_ = nullptr;  // the point's position in its chunk, inside per-point loops
 };
 

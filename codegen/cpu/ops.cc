@@ -220,7 +220,7 @@ Value* emit_elementwise(llvm::IRBuilder<>& b, Op op, ScalarType result, std::vec
 
 // The identity is ir::reduction_identity's; emit_combine below is ir::reduction_combine in LLVM IR.
 llvm::Constant* reduction_identity(llvm::LLVMContext& ctx, Op op, ScalarType t) {
-  if (op != Op::ReduceSum && op != Op::ReduceMax && op != Op::ReduceMin)
+  if (ir::op_kind(op) != ir::OpKind::Reduce)
     throw std::invalid_argument("llvm backend: unsupported reduction " + std::string(ir::op_name(op)));
   return dispatch_dtype(t, [&]<typename T>() { return constant_of(ctx, Scalar(ir::reduction_identity<T>(op)), t); });
 }
@@ -237,6 +237,14 @@ Value* emit_combine(llvm::IRBuilder<>& b, Op op, ScalarType t, Value* acc, Value
   if (t == kBool) return op == Op::ReduceMin ? b.CreateAnd(acc, v) : b.CreateOr(acc, v);
   if (op == Op::ReduceSum) return b.CreateAdd(acc, v);
   return b.CreateBinaryIntrinsic(op == Op::ReduceMax ? llvm::Intrinsic::smax : llvm::Intrinsic::smin, acc, v);
+}
+
+Value* emit_arg_replaces(llvm::IRBuilder<>& b, Op op, ScalarType t, Value* v, Value* best) {
+  bool max = op == Op::ArgMax;
+  if (!is_float(t)) return compare(b, max ? Op::Gt : Op::Lt, t, v, best);
+  // best is not NaN, and v is NaN or beyond it: an unordered-or-greater (less) compare.
+  Value* beyond = b.CreateFCmp(max ? llvm::CmpInst::FCMP_UGT : llvm::CmpInst::FCMP_ULT, v, best);
+  return b.CreateAnd(b.CreateFCmp(llvm::CmpInst::FCMP_ORD, best, best), beyond);
 }
 
 }  // namespace kiln::codegen::cpu

@@ -53,7 +53,7 @@ void run(const ir::Node& n, const Inputs& in, T* y) {
       int64_t offset = 0;
       for (size_t k = 0; k < rank; ++k) {
         offset += a.low[k] * out_strides[k];
-        strides[k] = (a.step[k] + 1) * out_strides[k];
+        strides[k] = (a.interior[k] + 1) * out_strides[k];
       }
       return copy(in_shape, x, 0, in_strides, y, offset, strides);
     }

@@ -1,5 +1,4 @@
-#include <cmath>
-#include <type_traits>
+#include <vector>
 
 #include "runtime/reference/accumulator.h"
 #include "runtime/reference/kernels.h"
@@ -10,22 +9,6 @@ namespace kiln::runtime::reference {
 namespace {
 
 template <typename T>
-bool is_nan(T v) {
-  if constexpr (std::is_floating_point_v<T>)
-    return std::isnan(v);
-  else
-    return false;
-}
-
-// Whether `v` replaces the current extreme `best` (NaN wins and stays; ties keep the first).
-template <typename T>
-bool better(ir::Op op, Accumulator<T> v, Accumulator<T> best) {
-  if (is_nan(best)) return false;
-  if (is_nan(v)) return true;
-  return op == ir::Op::ArgMax ? v > best : v < best;
-}
-
-template <typename T>
 void run(const ir::Node& n, const T* x, void* out) {
   const Shape& in_shape = n.inputs[0]->shape;
   Shape in_strides = contiguous_strides(in_shape);
@@ -33,7 +16,7 @@ void run(const ir::Node& n, const T* x, void* out) {
   Shape out_strides = contiguous_strides(n.shape);
   for (int64_t axis : n.attrs.axes) out_strides[axis] = 0;
   int64_t out_count = n.numel();
-  if (n.op == ir::Op::ReduceSum || n.op == ir::Op::ReduceMax || n.op == ir::Op::ReduceMin) {
+  if (!ir::is_arg_reduction(n.op)) {
     using A = Accumulator<T>;  // ir::reduction_combine in a wider type: the oracle is more exact
     std::vector<A> acc(out_count, ir::reduction_identity<A>(n.op));
     for_each_strided(in_shape, 0, in_strides, 0, out_strides,
@@ -41,13 +24,12 @@ void run(const ir::Node& n, const T* x, void* out) {
     for (int64_t i = 0; i < out_count; ++i) static_cast<T*>(out)[i] = static_cast<T>(acc[i]);
     return;
   }
-  // argmax/argmin: the first extreme's position along the one axis (NaN counts as the extreme).
-  std::vector<Accumulator<T>> best(out_count);
-  std::vector<int64_t> where(out_count, -1);
-  int64_t axis_stride = n.attrs.axes.empty() ? 1 : in_strides[n.attrs.axes[0]];
-  int64_t axis_size = n.attrs.axes.empty() ? 1 : in_shape[n.attrs.axes[0]];
+  // argmax/argmin (one axis): ir::arg_replaces decides, the position is the index along the axis.
+  std::vector<T> best(out_count, ir::reduction_identity<T>(n.op));
+  std::vector<int64_t> where(out_count, 0);
+  int64_t axis_stride = in_strides[n.attrs.axes[0]], axis_size = in_shape[n.attrs.axes[0]];
   for_each_strided(in_shape, 0, in_strides, 0, out_strides, [&](int64_t s, int64_t d) {
-    if (where[d] < 0 || better<T>(n.op, x[s], best[d])) {
+    if (ir::arg_replaces<T>(n.op, x[s], best[d])) {
       best[d] = x[s];
       where[d] = (s / axis_stride) % axis_size;
     }
