@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "frontend/tensor_impl.h"
 #include "kiln/config.h"
 #include "runtime/executor.h"
 #include "runtime/reference_executor.h"
@@ -32,7 +33,10 @@ bool runtime_extents_enabled() { return g_runtime_extents; }
 
 namespace detail {
 
-void evaluate(const std::vector<ir::NodePtr>& outputs) {
+void evaluate(const std::vector<ir::NodePtr>& requested, bool with_pending_updates) {
+  std::vector<ir::NodePtr> outputs = requested;
+  if (with_pending_updates)
+    for (ir::NodePtr& state : take_pending_updates()) outputs.push_back(std::move(state));
   if (backend() == Backend::Reference) return runtime::evaluate_reference(outputs);
   runtime::execute(outputs, {fusion_enabled(), runtime_extents_enabled()});
 }

@@ -87,29 +87,12 @@ void* Tensor::data_ptr_checked(ScalarType expected, Loc call) const {
   detail::TensorImpl& self = *impl_;
   detail::TensorImpl& root = self.base ? *self.base : self;
   kiln::eval({Tensor(self.base ? self.base : impl_)});
-  root.forget_view_nodes();
-  ir::NodePtr& value = root.node_;
-  // Graphs recorded earlier may still read this buffer: give the caller a private copy to write,
-  // so they see the values they were recorded with (PyTorch computed them eagerly).
-  // Windows (slices of this tensor evaluated as views of its memory) read the storage directly.
-  if ((value.use_count() > 1 || value->storage.use_count() > 1) && !value->storage->borrowed()) {
-    auto copy = ir::Storage::allocate(value->storage->bytes());
-    std::memcpy(copy->data(), value->storage->data(), value->storage->bytes());
-    ir::NodePtr private_copy = ir::buffer(std::move(copy), value->shape, value->dtype, value->loc, value->device);
-    // To autograd the copy is an identity of the value it copies, so gradients reach that node
-    // and whatever rule it has (its recipe, a built-in or user-written custom rule, the other
-    // outputs of a multi-output rule). The old buffer stays alive until backward releases it.
-    if (value->grad == ir::Grad::Derived && !value->grad_released) {
-      private_copy->grad = ir::Grad::Derived;
-      private_copy->recipe = ir::alias(value, value->loc);
-      private_copy->recipe->grad = ir::Grad::Derived;
-    } else if (value->grad == ir::Grad::Derived) {
-      private_copy->grad = ir::Grad::Derived;
-      private_copy->grad_released = true;
-    }
-    root.set_node(std::move(private_copy));
-  }
-  ++root.version;  // the caller may write: views re-derive their values on next use
+  // The caller may write through the pointer: graphs recorded earlier keep their values, and
+  // from now on the tensor's value lives at this address (in-place ops write it there).
+  root.keep_readers_values();
+  const ir::NodePtr& value = root.node_;
+  value->storage->expose();
+  ++root.version;  // views re-derive their values on next use
   return static_cast<char*>(value->storage->data()) +
          (self.base ? self.view_layout.offset * static_cast<int64_t>(element_size(value->dtype)) : 0);
 }

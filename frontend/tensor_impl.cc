@@ -1,6 +1,9 @@
 #include "frontend/tensor_impl.h"
 
+#include <cstring>
+
 #include "frontend/autograd_registry.h"
+#include "frontend/evaluate.h"
 #include "frontend/recording.h"
 #include "ir/grad_mode.h"
 #include "ir/ops.h"
@@ -115,6 +118,15 @@ void TensorImpl::assign(ir::NodePtr value, SourceLoc loc) {
     check(!(base && base->is_variable), "in-place", loc,
           "a view of a leaf tensor that requires grad is being used in an in-place operation");
   }
+  // A factory's value (zeros_like for an optimizer's state) is given memory before its first
+  // in-place update, as LibTorch allocates it: the first step's update then reads a buffer like
+  // every later step's, so a training loop's graphs take one structure from its second step on.
+  // (Only this value: other pending state waits for the evaluation the user asks for.)
+  TensorImpl& root = base ? *base : *this;
+  if (root.node_ && ir::op_kind(root.node_->op) == ir::OpKind::Source && !root.node_->is_buffer()) {
+    evaluate({root.node_}, /*with_pending_updates=*/false);
+    if (base) node();
+  }
   if (!base) return replace(std::move(value));
   for (const ViewStep& s : view_steps)
     check(s.kind != ViewStep::Expand, "in-place", loc,
@@ -130,8 +142,76 @@ void TensorImpl::assign(ir::NodePtr value, SourceLoc loc) {
 }
 
 void TensorImpl::replace(ir::NodePtr value) {
+  if (holds_exposed_memory()) return write_exposed(std::move(value));
   set_node(std::move(value));
   ++version;
+  note_pending_update(*this);
+}
+
+bool TensorImpl::holds_exposed_memory() const {
+  return !base && node_ && node_->is_buffer() && node_->storage && node_->storage->exposed();
+}
+
+void TensorImpl::keep_readers_values() {
+  forget_view_nodes();  // cached view nodes are not readers: views re-derive after the write
+  if (node_.use_count() == 1) return;
+  ir::NodePtr old = node_;
+  std::shared_ptr<ir::Storage> memory = old->storage;
+  old->storage = memory->copy();  // the same value, elsewhere: a node's value never changes
+  set_node(same_value_at(old, std::move(memory)));
+}
+
+void TensorImpl::write_exposed(ir::NodePtr value) {
+  evaluate({value});  // reads the old value; nothing has changed if it throws
+  keep_readers_values();
+  const std::shared_ptr<ir::Storage>& memory = node_->storage;
+  if (value->storage->data() != memory->data())
+    std::memcpy(memory->data(), value->storage->data(), memory->bytes());
+  if (value.use_count() == 1 && value->storage->owned()) {
+    value->storage = memory;  // the value's own node (and gradient rule), now in the user's memory
+    set_node(std::move(value));
+  } else {
+    set_node(same_value_at(value, memory));
+  }
+  ++version;
+}
+
+namespace {
+thread_local std::vector<std::weak_ptr<TensorImpl>> t_pending_updates;
+}  // namespace
+
+void note_pending_update(TensorImpl& root) {
+  if (root.pending_update) return;
+  root.pending_update = true;
+  t_pending_updates.push_back(root.weak_from_this());
+}
+
+std::vector<ir::NodePtr> take_pending_updates() {
+  std::vector<ir::NodePtr> nodes;
+  for (const std::weak_ptr<TensorImpl>& w : t_pending_updates)
+    if (std::shared_ptr<TensorImpl> t = w.lock()) {
+      t->pending_update = false;
+      // A chain to cut short: a constant (zero_(), fill_()) is no chain and needs no memory.
+      if (t->node_ && ir::op_kind(t->node_->op) != ir::OpKind::Source) nodes.push_back(t->node_);
+    }
+  t_pending_updates.clear();
+  return nodes;
+}
+
+ir::NodePtr same_value_at(const ir::NodePtr& value, std::shared_ptr<ir::Storage> memory) {
+  ir::NodePtr n = ir::buffer(std::move(memory), value->shape, value->dtype, value->loc, value->device);
+  // To autograd the node is an identity of `value`, so gradients reach it and whatever rule it
+  // has (its recipe, a built-in or user-written custom rule, the other outputs of a multi-output
+  // rule). `value` stays alive until backward releases it.
+  if (value->grad == ir::Grad::Derived && !value->grad_released) {
+    n->grad = ir::Grad::Derived;
+    n->recipe = ir::alias(value, value->loc);
+    n->recipe->grad = ir::Grad::Derived;
+  } else if (value->grad == ir::Grad::Derived) {
+    n->grad = ir::Grad::Derived;
+    n->grad_released = true;
+  }
+  return n;
 }
 
 void TensorImpl::add_view(const std::shared_ptr<TensorImpl>& view) {

@@ -37,8 +37,19 @@ struct TensorImpl : std::enable_shared_from_this<TensorImpl> {
   // Rebinds the tensor to `value` (same shape and dtype); a view writes it through to its base.
   // In grad mode, a leaf that requires grad (or a view of one) cannot be written, as in PyTorch.
   void assign(ir::NodePtr value, SourceLoc loc);
-  // A root's new value (set_node, and a version bump that makes its views re-derive).
+  // A root's new value (set_node, and a version bump that makes its views re-derive). Memory the
+  // user holds is written at the call (write_exposed); otherwise the root's new value is pending
+  // state, computed with this thread's next evaluation (note_pending_update).
   void replace(ir::NodePtr value);
+  // A root whose value is a buffer whose address the user holds (ir::Storage::exposed).
+  bool holds_exposed_memory() const;
+  // When other graphs or tensors still read this root's buffer node, moves that node to a copy
+  // of its memory and gives the root a new node over the memory itself: those readers keep the
+  // values they were recorded with (LibTorch computed them eagerly), and the address the user
+  // holds stays this tensor's. Before a write to the memory.
+  void keep_readers_values();
+  // An in-place write to exposed memory: computes `value` now and copies it into the memory.
+  void write_exposed(ir::NodePtr value);
   // Sets node_; a variable gets a Variable node of its own for the value.
   void set_node(ir::NodePtr value);
   // Makes the tensor a variable (a leaf that requires grad) or a plain leaf.
@@ -55,6 +66,8 @@ struct TensorImpl : std::enable_shared_from_this<TensorImpl> {
   bool records_grad = true;  // a view: grad mode when it was made (false for detach)
   Tensor grad;               // accumulated by backward
 
+  bool pending_update = false;       // listed for the next evaluation (note_pending_update)
+
   std::shared_ptr<TensorImpl> base;  // the root tensor viewed; null for a root
   std::vector<ViewStep> view_steps;  // from base to this
   Layout view_layout;                // valid when base is set
@@ -66,6 +79,18 @@ struct TensorImpl : std::enable_shared_from_this<TensorImpl> {
   void add_view(const std::shared_ptr<TensorImpl>& view);
   void forget_view_nodes();
 };
+
+// Roots changed in place since this thread's last evaluation, such as an optimizer's velocity
+// that nothing reads until the next step: evaluation computes their values too, so a pending
+// chain never spans more than one evaluation and a training loop's graph stays one step long
+// (as PyTorch/XLA's mark_step syncs live tensors). Per thread: a thread evaluates only the state
+// it changed.
+void note_pending_update(TensorImpl& root);
+std::vector<ir::NodePtr> take_pending_updates();
+
+// A buffer node over `memory` (holding `value`'s bytes) that autograd sees as `value` itself: a
+// Derived value keeps its gradient rule through it.
+ir::NodePtr same_value_at(const ir::NodePtr& value, std::shared_ptr<ir::Storage> memory);
 
 // `x`, or an alias of it that gradients do not flow through.
 ir::NodePtr cut_gradient(ir::NodePtr x, SourceLoc loc);

@@ -1,6 +1,7 @@
 #include "ir/storage.h"
 
 #include <atomic>
+#include <cstring>
 
 #include "ir/allocator.h"
 
@@ -42,6 +43,12 @@ std::shared_ptr<Storage> Storage::window(std::shared_ptr<Storage> parent, size_t
   auto w = std::shared_ptr<Storage>(new Storage(static_cast<char*>(parent->data()) + offset, bytes, {}, false));
   w->parent_ = std::move(parent);
   return w;
+}
+
+std::shared_ptr<Storage> Storage::copy() const {
+  std::shared_ptr<Storage> c = allocate(bytes_);
+  if (bytes_) std::memcpy(c->data(), data_, bytes_);
+  return c;
 }
 
 int64_t Storage::live_bytes() { return g_live_bytes.load(); }

@@ -28,6 +28,12 @@ class Storage {
   bool owned() const { return owned_; }
   // The memory is the user's (from_blob, or a window into such memory).
   bool borrowed() const { return parent_ ? parent_->borrowed() : !owned_; }
+  // The user holds the memory's address (it is borrowed, or data_ptr handed it out): writes to
+  // the tensor must land in this memory, and its address must not change.
+  bool exposed() const { return parent_ ? parent_->exposed() : exposed_ || !owned_; }
+  void expose() { parent_ ? parent_->expose() : void(exposed_ = true); }
+  // A new owned storage holding a copy of this one's bytes.
+  std::shared_ptr<Storage> copy() const;
 
   // Bytes held by owned storages now alive: lets tests check that memory stays bounded. Blocks
   // cached for reuse do not count (see allocator_stats()).
@@ -39,6 +45,7 @@ class Storage {
   size_t bytes_;
   std::function<void(void*)> deleter_;
   bool owned_;
+  bool exposed_ = false;
   std::shared_ptr<Storage> parent_;  // a window's storage
 };
 

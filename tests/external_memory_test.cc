@@ -1,5 +1,9 @@
-// Memory the user owns (from_blob): a clone, or any other op that returns a new tensor in
-// LibTorch, owns new memory; the user's buffer can then change or die without the tensor seeing it.
+// Memory the user holds: from_blob's, and any buffer whose address data_ptr() handed out.
+// - A clone, or any other op that returns a new tensor in LibTorch, owns new memory; the user's
+//   buffer can then change or die without the tensor seeing it.
+// - In-place ops write that memory, by the time the call returns, at the same address.
+// - Graphs recorded before an in-place write keep the values they were recorded with.
+// The expected values are LibTorch 1.13's for the same program.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -53,6 +57,72 @@ TEST(ExternalMemory, CloneOfAnEvaluatedTensorIsIndependent) {
   expect_tensor<double>(b, {3}, {42, 2, 3}, 0);
   a.data_ptr<double>()[1] = -7;
   expect_tensor<double>(b, {3}, {42, 2, 3}, 0);
+}
+
+TEST(ExternalMemory, InPlaceOpsOnFromBlobWriteTheUsersArray) {
+  float arr[3] = {1, 2, 3};
+  Tensor b = from_blob(arr, {3});
+  b.add_(1);  // LibTorch: arr is {2, 3, 4} when add_ returns
+  EXPECT_EQ(arr[0], 2);
+  EXPECT_EQ(arr[2], 4);
+  b.mul_(2).sub_(1);
+  EXPECT_EQ(arr[1], 5);
+  b[1].fill_(-1);  // through a view
+  EXPECT_EQ(arr[1], -1);
+  b.slice(0, 0, 3, 2).zero_();
+  EXPECT_EQ(arr[0], 0);
+  EXPECT_EQ(arr[2], 0);
+  EXPECT_EQ(b.data_ptr<float>(), arr);
+  expect_tensor<float>(b, {3}, {0, -1, 0}, 0);
+}
+
+TEST(ExternalMemory, InPlaceOnFromBlobKeepsEarlierGraphsValues) {
+  double arr[2] = {3, 4};
+  Tensor b = from_blob(arr, {2}, dtype(kFloat64));
+  Tensor before = b * 10;  // LibTorch computed {30, 40} here
+  b.add_(1);
+  EXPECT_EQ(arr[0], 4);
+  expect_tensor<double>(before, {2}, {30, 40}, 0);
+  expect_tensor<double>(b * 10, {2}, {40, 50}, 0);
+}
+
+TEST(ExternalMemory, DataPtrStaysValidAcrossInPlaceOps) {
+  Tensor t = zeros({3});
+  float* p = t.data_ptr<float>();
+  t.add_(1);  // LibTorch: the same storage, so p reads 1
+  EXPECT_EQ(p[0], 1);
+  t.mul_(3);
+  EXPECT_EQ(p[2], 3);
+  EXPECT_EQ(t.data_ptr<float>(), p);
+  Tensor row = t.view({1, 3});
+  row.add_(1);  // a view of an exposed buffer writes it too
+  EXPECT_EQ(p[1], 4);
+  expect_tensor<float>(t, {3}, {4, 4, 4}, 0);
+}
+
+TEST(ExternalMemory, DataPtrOfAViewStaysValidAcrossInPlaceOpsOnTheBase) {
+  Tensor base = arange(6, dtype(kFloat32)).reshape({2, 3});
+  base.eval();
+  float* second_row = base[1].data_ptr<float>();
+  base.mul_(2);
+  EXPECT_EQ(second_row[0], 6);
+  EXPECT_EQ(second_row[2], 10);
+}
+
+TEST(ExternalMemory, FromBlobDeleterRunsWhenKilnNoLongerNeedsTheMemory) {
+  int deleted = 0;
+  auto* data = new float[4]{1, 2, 3, 4};
+  Tensor pending;
+  {
+    Tensor t = from_blob(data, {4}, [&](void* p) {
+      ++deleted;
+      delete[] static_cast<float*>(p);
+    });
+    pending = t * 2;  // a recorded graph still reads the memory
+  }
+  EXPECT_EQ(deleted, 0);
+  expect_tensor<float>(pending, {4}, {2, 4, 6, 8}, 0);
+  EXPECT_EQ(deleted, 1);  // evaluation dropped the graph, the last reader
 }
 
 }  // namespace
