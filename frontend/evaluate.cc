@@ -5,6 +5,8 @@
 #include <cstring>
 
 #include "frontend/tensor_impl.h"
+#include "ir/external_check.h"
+#include "ir/printer.h"
 #include "kiln/config.h"
 #include "runtime/executor.h"
 #include "runtime/reference_executor.h"
@@ -29,6 +31,8 @@ Backend backend() { return g_backend; }
 void set_fusion(bool enabled) { g_fusion = enabled; }
 bool fusion_enabled() { return g_fusion; }
 void set_runtime_extents(bool enabled) { g_runtime_extents = enabled; }
+void set_check_external(bool enabled) { ir::set_external_checks(enabled); }
+bool check_external_enabled() { return ir::external_checks_enabled(); }
 bool runtime_extents_enabled() { return g_runtime_extents; }
 
 namespace detail {
@@ -37,8 +41,15 @@ void evaluate(const std::vector<ir::NodePtr>& requested, bool with_pending_updat
   std::vector<ir::NodePtr> outputs = requested;
   if (with_pending_updates)
     for (ir::NodePtr& state : take_pending_updates()) outputs.push_back(std::move(state));
-  if (backend() == Backend::Reference) return runtime::evaluate_reference(outputs);
-  runtime::execute(outputs, {fusion_enabled(), runtime_extents_enabled()});
+  std::vector<std::shared_ptr<ir::Storage>> external;  // memory the user holds that the graph reads
+  if (ir::external_checks_enabled()) {
+    std::vector<const ir::Node*> roots;
+    for (const ir::NodePtr& o : outputs) roots.push_back(o.get());
+    external = ir::check_external_reads(ir::topological_order(roots));
+  }
+  if (backend() == Backend::Reference) runtime::evaluate_reference(outputs);
+  else runtime::execute(outputs, {fusion_enabled(), runtime_extents_enabled()});
+  ir::forget_external_reads(external);
 }
 
 }  // namespace detail

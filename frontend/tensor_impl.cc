@@ -5,6 +5,7 @@
 #include "frontend/autograd_registry.h"
 #include "frontend/evaluate.h"
 #include "frontend/recording.h"
+#include "ir/external_check.h"
 #include "ir/grad_mode.h"
 #include "ir/ops.h"
 
@@ -154,6 +155,7 @@ bool TensorImpl::holds_exposed_memory() const {
 
 void TensorImpl::keep_readers_values() {
   forget_view_nodes();  // cached view nodes are not readers: views re-derive after the write
+  ir::forget_external_reads({node_->storage});  // after this no pending graph reads the memory
   if (node_.use_count() == 1) return;
   ir::NodePtr old = node_;
   std::shared_ptr<ir::Storage> memory = old->storage;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string>
 
+#include "ir/external_check.h"
+
 namespace kiln::ir {
 
 namespace {
@@ -13,6 +15,8 @@ NodePtr make(Op op, ScalarType dtype, Shape shape, std::vector<NodePtr> inputs, 
       return "expected all tensors to be on the same device, but found at least two devices, " +
              inputs[0]->device.str() + " and " + in->device.str();
     });
+  if (external_checks_enabled())
+    for (const NodePtr& in : inputs) note_external_read(*in, loc);
   return std::make_shared<Node>(op, dtype, std::move(shape), std::move(inputs), std::move(attrs), loc);
 }
 

@@ -125,5 +125,45 @@ TEST(ExternalMemory, FromBlobDeleterRunsWhenKilnNoLongerNeedsTheMemory) {
   EXPECT_EQ(deleted, 1);  // evaluation dropped the graph, the last reader
 }
 
+// Kiln reads from_blob memory when a value is evaluated. Changing it between recording and
+// evaluation would silently differ from LibTorch (which prints 6 here); the checking mode turns
+// that into an error naming the from_blob line, and clone() at the read is the fix.
+TEST(ExternalMemory, CheckModeReportsMemoryChangedBeforeEvaluation) {
+  CheckExternalGuard check(true);
+  std::vector<double> in = {3};
+  Tensor t = from_blob(in.data(), {1}, dtype(kFloat64));  int blob_line = __LINE__;
+  Tensor pending = t * 2;
+  in[0] = 100;
+  try {
+    pending.eval();
+    FAIL() << "expected kiln::Error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.op(), "from_blob");
+    EXPECT_EQ(e.loc().line, blob_line);
+    EXPECT_NE(std::string(e.what()).find("external_memory_test.cc:" + std::to_string(blob_line + 1)), std::string::npos)
+        << e.what();  // the line that recorded the read
+  }
+  in[0] = 3;  // restored: the pending value evaluates as recorded
+  expect_tensor<double>(pending, {1}, {6}, 0);
+
+  Tensor snapshot = from_blob(in.data(), {1}, dtype(kFloat64)).clone() * 2;  // the fix
+  in[0] = 100;
+  expect_tensor<double>(snapshot, {1}, {6}, 0);
+}
+
+TEST(ExternalMemory, CheckModeAcceptsChangesBetweenEvaluations) {
+  CheckExternalGuard check(true);
+  std::vector<float> batch = {1, 2};
+  Tensor x = from_blob(batch.data(), {2});
+  for (int step = 0; step < 3; ++step) {  // refill, record, evaluate: the loader's pattern
+    batch = {float(step), float(step + 1)};
+    expect_tensor<float>(x * 10, {2}, {10.f * step, 10.f * (step + 1)}, 0);
+  }
+  x.add_(1);  // Kiln's own write into the memory
+  Tensor y = x + 1;
+  expect_tensor<float>(y, {2}, {4, 5}, 0);
+  EXPECT_EQ(batch[0], 3);
+}
+
 }  // namespace
 }  // namespace kiln

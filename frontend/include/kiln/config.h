@@ -22,6 +22,14 @@ bool fusion_enabled();
 void set_runtime_extents(bool enabled);
 bool runtime_extents_enabled();
 
+// Whether evaluation checks that memory the user holds (from_blob) is unchanged since a pending
+// graph recorded a read of it (off by default; KILN_CHECK_EXTERNAL=1 turns it on at start-up).
+// Kiln reads from_blob memory when a value is evaluated, so changing or freeing it in between
+// would give other numbers than LibTorch; with the check on, that evaluation throws kiln::Error
+// naming the from_blob call's line. See docs/LAZINESS.md.
+void set_check_external(bool enabled);
+bool check_external_enabled();
+
 // Scope guards, as torch::NoGradGuard: set a setting for their scope and restore the previous
 // value when it ends, also when an exception leaves it.
 template <typename T, T (*Get)(), void (*Set)(T)>
@@ -38,5 +46,6 @@ class SettingGuard {
 using BackendGuard = SettingGuard<Backend, backend, set_backend>;
 using FusionGuard = SettingGuard<bool, fusion_enabled, set_fusion>;
 using RuntimeExtentsGuard = SettingGuard<bool, runtime_extents_enabled, set_runtime_extents>;
+using CheckExternalGuard = SettingGuard<bool, check_external_enabled, set_check_external>;
 
 }  // namespace kiln
