@@ -98,6 +98,7 @@ Tensor binary(Op op, const Operand& a, const Operand& b, SourceLoc loc, const Sc
 
 Tensor unary(Op op, const Tensor& x, SourceLoc loc) {
   Operand in = from_tensor(x, name_of(op), loc);
+  if (ir::unary_domain(op) == ir::UnaryDomain::Rounding && !is_floating(in.node->dtype)) return x;  // exact already
   bool float_only = ir::unary_domain(op) == ir::UnaryDomain::Floating;
   check(!(op == Op::Neg && in.node->dtype == kBool), "neg", loc,
         "negation, the `-` operator, on a bool tensor is not supported; use logical_not instead");
@@ -286,6 +287,12 @@ KILN_BINARY_METHODS(add, Op::Add)
 KILN_BINARY_METHODS(sub, Op::Sub)
 KILN_BINARY_METHODS(mul, Op::Mul)
 KILN_BINARY_METHODS(div, Op::Div)
+KILN_BINARY_METHODS(eq, Op::Eq)
+KILN_BINARY_METHODS(ne, Op::Ne)
+KILN_BINARY_METHODS(lt, Op::Lt)
+KILN_BINARY_METHODS(le, Op::Le)
+KILN_BINARY_METHODS(gt, Op::Gt)
+KILN_BINARY_METHODS(ge, Op::Ge)
 #undef KILN_BINARY_METHODS
 
 #define KILN_TENSOR_METHODS(method, op)                                                 \
@@ -329,5 +336,50 @@ KILN_OPERATOR(>=, Op::Ge)
 #undef KILN_OPERATOR
 
 Tensor operator-(TensorArg x) { return unary(Op::Neg, x.t, SourceLoc::from(x.loc)); }
+
+// Logical ops, and the operators & | ~ on bool tensors (on bool, mul is `and` and add is `or`).
+namespace {
+Tensor as_bool(const Tensor& x, const char* op, SourceLoc loc) {
+  return detail::make_tensor(detail::cast_to(from_tensor(x, op, loc).node, kBool, loc));
+}
+Tensor bool_only(const Tensor& x, const char* op, SourceLoc loc) {
+  check(from_tensor(x, op, loc).node->dtype == kBool, op, loc, [&] {
+    return "is only supported on bool tensors in Kiln (use logical_and/logical_or), got " + detail::describe(x);
+  });
+  return x;
+}
+}  // namespace
+
+Tensor logical_and(const Tensor& a, const Tensor& b, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  return binary(Op::Mul, T(as_bool(a, "logical_and", loc), "logical_and", loc), T(as_bool(b, "logical_and", loc), "logical_and", loc), loc);
+}
+Tensor logical_or(const Tensor& a, const Tensor& b, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  return binary(Op::Add, T(as_bool(a, "logical_or", loc), "logical_or", loc), T(as_bool(b, "logical_or", loc), "logical_or", loc), loc);
+}
+Tensor logical_not(const Tensor& x, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  return binary(Op::Eq, T(as_bool(x, "logical_not", loc), "logical_not", loc), K(false), loc);
+}
+Tensor operator&(TensorArg a, TensorArg b) {
+  SourceLoc loc = SourceLoc::from(a.loc);
+  return logical_and(bool_only(a.t, "bitwise_and", loc), bool_only(b.t, "bitwise_and", loc), a.loc);
+}
+Tensor operator|(TensorArg a, TensorArg b) {
+  SourceLoc loc = SourceLoc::from(a.loc);
+  return logical_or(bool_only(a.t, "bitwise_or", loc), bool_only(b.t, "bitwise_or", loc), a.loc);
+}
+Tensor operator~(TensorArg x) { return logical_not(bool_only(x.t, "bitwise_not", SourceLoc::from(x.loc)), x.loc); }
+
+// Free-function forms of the arithmetic methods.
+Tensor add(const Tensor& a, const Tensor& b, const Scalar& alpha, Loc loc) { return a.add(b, alpha, loc); }
+Tensor add(const Tensor& a, const Scalar& b, Loc loc) { return a.add(b, loc); }
+Tensor sub(const Tensor& a, const Tensor& b, const Scalar& alpha, Loc loc) { return a.sub(b, alpha, loc); }
+Tensor sub(const Tensor& a, const Scalar& b, Loc loc) { return a.sub(b, loc); }
+Tensor mul(const Tensor& a, const Tensor& b, Loc loc) { return a.mul(b, loc); }
+Tensor mul(const Tensor& a, const Scalar& b, Loc loc) { return a.mul(b, loc); }
+Tensor div(const Tensor& a, const Tensor& b, Loc loc) { return a.div(b, loc); }
+Tensor div(const Tensor& a, const Scalar& b, Loc loc) { return a.div(b, loc); }
 
 }  // namespace kiln

@@ -12,6 +12,9 @@ namespace {
 const char* type_name(ScalarType t) {
   switch (t) {
     case kBool: return "Bool";
+    case kUInt8: return "Byte";
+    case kInt8: return "Char";
+    case kInt16: return "Short";
     case kInt32: return "Int";
     case kInt64: return "Long";
     case kFloat32: return "Float";

@@ -169,6 +169,58 @@ Tensor Tensor::mean(IntArrayRef dims, bool keepdim, Loc call) const {
   return detail::make_tensor(ir::binary(Op::Div, total, n, loc));
 }
 
+// torch.prod: bool and integer inputs multiply as int64.
+Tensor Tensor::prod(std::optional<ScalarType> dtype, Loc call) const {
+  SourceLoc loc = SourceLoc::from(call);
+  const ir::NodePtr& x = operand(*this, "prod", loc);
+  ScalarType t = dtype.value_or(is_floating(x->dtype) ? x->dtype : kInt64);
+  return detail::make_tensor(reduce(Op::ReduceProd, detail::cast_to(x, t, loc), reduction_axes({}, x->shape, "prod", loc), false, loc));
+}
+Tensor Tensor::prod(int64_t dim, bool keepdim, std::optional<ScalarType> dtype, Loc call) const {
+  SourceLoc loc = SourceLoc::from(call);
+  const ir::NodePtr& x = operand(*this, "prod", loc);
+  ScalarType t = dtype.value_or(is_floating(x->dtype) ? x->dtype : kInt64);
+  return detail::make_tensor(reduce(Op::ReduceProd, detail::cast_to(x, t, loc), reduction_axes({dim}, x->shape, "prod", loc), keepdim, loc));
+}
+
+// amax/amin: the extremes over `dims` (all when empty); ties share the gradient.
+Tensor Tensor::amax(IntArrayRef dims, bool keepdim, Loc call) const {
+  SourceLoc loc = SourceLoc::from(call);
+  const ir::NodePtr& x = operand(*this, "amax", loc);
+  std::vector<int64_t> axes = reduction_axes(dims, x->shape, "amax", loc);
+  check_nonempty_extreme(*this, axes, "amax", loc);
+  return detail::make_tensor(reduce(Op::ReduceMax, x, axes, keepdim, loc));
+}
+Tensor Tensor::amin(IntArrayRef dims, bool keepdim, Loc call) const {
+  SourceLoc loc = SourceLoc::from(call);
+  const ir::NodePtr& x = operand(*this, "amin", loc);
+  std::vector<int64_t> axes = reduction_axes(dims, x->shape, "amin", loc);
+  check_nonempty_extreme(*this, axes, "amin", loc);
+  return detail::make_tensor(reduce(Op::ReduceMin, x, axes, keepdim, loc));
+}
+
+// all/any: reduce_min/reduce_max over bool (and, or).
+Tensor Tensor::all(Loc call) const {
+  SourceLoc loc = SourceLoc::from(call);
+  const ir::NodePtr& x = operand(*this, "all", loc);
+  return detail::make_tensor(reduce(Op::ReduceMin, detail::cast_to(x, kBool, loc), reduction_axes({}, x->shape, "all", loc), false, loc));
+}
+Tensor Tensor::all(int64_t dim, bool keepdim, Loc call) const {
+  SourceLoc loc = SourceLoc::from(call);
+  const ir::NodePtr& x = operand(*this, "all", loc);
+  return detail::make_tensor(reduce(Op::ReduceMin, detail::cast_to(x, kBool, loc), reduction_axes({dim}, x->shape, "all", loc), keepdim, loc));
+}
+Tensor Tensor::any(Loc call) const {
+  SourceLoc loc = SourceLoc::from(call);
+  const ir::NodePtr& x = operand(*this, "any", loc);
+  return detail::make_tensor(reduce(Op::ReduceMax, detail::cast_to(x, kBool, loc), reduction_axes({}, x->shape, "any", loc), false, loc));
+}
+Tensor Tensor::any(int64_t dim, bool keepdim, Loc call) const {
+  SourceLoc loc = SourceLoc::from(call);
+  const ir::NodePtr& x = operand(*this, "any", loc);
+  return detail::make_tensor(reduce(Op::ReduceMax, detail::cast_to(x, kBool, loc), reduction_axes({dim}, x->shape, "any", loc), keepdim, loc));
+}
+
 Tensor Tensor::max(Loc loc) const { return extreme(*this, Op::ReduceMax, "max", SourceLoc::from(loc)); }
 Tensor Tensor::min(Loc loc) const { return extreme(*this, Op::ReduceMin, "min", SourceLoc::from(loc)); }
 
@@ -187,6 +239,21 @@ Tensor Tensor::argmin(std::optional<int64_t> dim, bool keepdim, Loc loc) const {
 }
 
 Tensor sum(const Tensor& x, IntArrayRef dims, bool keepdim, Loc loc) { return x.sum(dims, keepdim, std::nullopt, loc); }
+Tensor prod(const Tensor& x, std::optional<ScalarType> dtype, Loc loc) { return x.prod(dtype, loc); }
+Tensor amax(const Tensor& x, IntArrayRef dims, bool keepdim, Loc loc) { return x.amax(dims, keepdim, loc); }
+Tensor amin(const Tensor& x, IntArrayRef dims, bool keepdim, Loc loc) { return x.amin(dims, keepdim, loc); }
+Tensor all(const Tensor& x, Loc loc) { return x.all(loc); }
+Tensor any(const Tensor& x, Loc loc) { return x.any(loc); }
+Tensor max(const Tensor& x, Loc loc) { return x.max(loc); }
+Tensor min(const Tensor& x, Loc loc) { return x.min(loc); }
+std::tuple<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim, Loc loc) { return x.max(dim, keepdim, loc); }
+std::tuple<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim, Loc loc) { return x.min(dim, keepdim, loc); }
+Tensor argmax(const Tensor& x, std::optional<int64_t> dim, bool keepdim, Loc loc) { return x.argmax(dim, keepdim, loc); }
+Tensor argmin(const Tensor& x, std::optional<int64_t> dim, bool keepdim, Loc loc) { return x.argmin(dim, keepdim, loc); }
+Tensor Tensor::softmax(int64_t dim, std::optional<ScalarType> dtype, Loc loc) const { return kiln::softmax(*this, dim, dtype, loc); }
+Tensor Tensor::log_softmax(int64_t dim, std::optional<ScalarType> dtype, Loc loc) const {
+  return kiln::log_softmax(*this, dim, dtype, loc);
+}
 Tensor mean(const Tensor& x, IntArrayRef dims, bool keepdim, Loc loc) { return x.mean(dims, keepdim, loc); }
 
 Tensor softmax(const Tensor& x, int64_t dim, std::optional<ScalarType> dtype, Loc call) {

@@ -18,7 +18,7 @@ const ir::NodePtr& defined_node(const Tensor& t, const char* what) {
 
 const std::shared_ptr<ir::Node>& Tensor::node() const { return defined_node(*this, "node"); }
 
-const Shape& Tensor::sizes() const { return defined_node(*this, "sizes")->shape; }
+IntArrayRef Tensor::sizes() const { return defined_node(*this, "sizes")->shape; }
 Shape Tensor::strides() const { return detail::impl(*this).layout().strides; }
 int64_t Tensor::numel() const { return kiln::numel(sizes()); }
 ScalarType Tensor::dtype() const { return defined_node(*this, "dtype")->dtype; }

@@ -7,6 +7,9 @@ namespace kiln {
 std::string_view dtype_name(ScalarType t) {
   switch (t) {
     case kBool: return "bool";
+    case kUInt8: return "uint8";
+    case kInt8: return "int8";
+    case kInt16: return "int16";
     case kInt32: return "int32";
     case kInt64: return "int64";
     case kFloat32: return "float32";
@@ -18,6 +21,9 @@ std::string_view dtype_name(ScalarType t) {
 std::string_view dtype_short_name(ScalarType t) {
   switch (t) {
     case kBool: return "i1";
+    case kUInt8: return "u8";
+    case kInt8: return "i8";
+    case kInt16: return "i16";
     case kInt32: return "i32";
     case kInt64: return "i64";
     case kFloat32: return "f32";
@@ -33,6 +39,9 @@ size_t element_size(ScalarType t) {
 TypeCategory category(ScalarType t) {
   switch (t) {
     case kBool: return TypeCategory::Bool;
+    case kUInt8:
+    case kInt8:
+    case kInt16:
     case kInt32:
     case kInt64: return TypeCategory::Integral;
     case kFloat32:
@@ -41,8 +50,11 @@ TypeCategory category(ScalarType t) {
   return TypeCategory::Floating;
 }
 
-// The enum is ordered so that the larger type holds the smaller one.
-ScalarType promote_types(ScalarType a, ScalarType b) { return std::max(a, b); }
+// The enum is ordered so that the larger type holds the smaller one, except uint8 and int8.
+ScalarType promote_types(ScalarType a, ScalarType b) {
+  if ((a == kUInt8 && b == kInt8) || (a == kInt8 && b == kUInt8)) return kInt16;
+  return std::max(a, b);
+}
 
 bool can_cast(ScalarType from, ScalarType to) { return category(from) <= category(to); }
 

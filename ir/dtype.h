@@ -8,13 +8,21 @@
 
 namespace kiln {
 
-enum class ScalarType : uint8_t { Bool, Int32, Int64, Float32, Float64 };
+// Ordered so that, except for uint8 and int8 (which promote to int16), the later type holds the
+// earlier one.
+enum class ScalarType : uint8_t { Bool, UInt8, Int8, Int16, Int32, Int64, Float32, Float64 };
 
 inline constexpr ScalarType kBool = ScalarType::Bool;
+inline constexpr ScalarType kUInt8 = ScalarType::UInt8;
+inline constexpr ScalarType kInt8 = ScalarType::Int8;
+inline constexpr ScalarType kInt16 = ScalarType::Int16;
 inline constexpr ScalarType kInt32 = ScalarType::Int32;
 inline constexpr ScalarType kInt64 = ScalarType::Int64;
 inline constexpr ScalarType kFloat32 = ScalarType::Float32;
 inline constexpr ScalarType kFloat64 = ScalarType::Float64;
+inline constexpr ScalarType kByte = kUInt8;
+inline constexpr ScalarType kChar = kInt8;
+inline constexpr ScalarType kShort = kInt16;
 inline constexpr ScalarType kInt = kInt32;
 inline constexpr ScalarType kLong = kInt64;
 inline constexpr ScalarType kFloat = kFloat32;
@@ -31,6 +39,8 @@ inline bool is_floating(ScalarType t) { return category(t) == TypeCategory::Floa
 inline bool is_integral(ScalarType t, bool include_bool) {
   return category(t) == TypeCategory::Integral || (include_bool && t == ScalarType::Bool);
 }
+// Bool and uint8 compare, divide and convert as unsigned numbers.
+inline bool is_unsigned(ScalarType t) { return t == ScalarType::Bool || t == ScalarType::UInt8; }
 
 // The smallest type that holds both (torch.promote_types).
 ScalarType promote_types(ScalarType a, ScalarType b);
@@ -40,6 +50,9 @@ bool can_cast(ScalarType from, ScalarType to);
 
 template <typename T> struct CppType;
 template <> struct CppType<bool> { static constexpr ScalarType value = kBool; };
+template <> struct CppType<uint8_t> { static constexpr ScalarType value = kUInt8; };
+template <> struct CppType<int8_t> { static constexpr ScalarType value = kInt8; };
+template <> struct CppType<int16_t> { static constexpr ScalarType value = kInt16; };
 template <> struct CppType<int32_t> { static constexpr ScalarType value = kInt32; };
 template <> struct CppType<int64_t> { static constexpr ScalarType value = kInt64; };
 template <> struct CppType<float> { static constexpr ScalarType value = kFloat32; };
@@ -50,6 +63,9 @@ template <typename T> inline constexpr ScalarType dtype_of = CppType<T>::value;
 template <typename Fn> decltype(auto) dispatch_dtype(ScalarType t, Fn&& fn) {
   switch (t) {
     case ScalarType::Bool: return std::forward<Fn>(fn).template operator()<bool>();
+    case ScalarType::UInt8: return std::forward<Fn>(fn).template operator()<uint8_t>();
+    case ScalarType::Int8: return std::forward<Fn>(fn).template operator()<int8_t>();
+    case ScalarType::Int16: return std::forward<Fn>(fn).template operator()<int16_t>();
     case ScalarType::Int32: return std::forward<Fn>(fn).template operator()<int32_t>();
     case ScalarType::Int64: return std::forward<Fn>(fn).template operator()<int64_t>();
     case ScalarType::Float32: return std::forward<Fn>(fn).template operator()<float>();

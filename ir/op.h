@@ -10,8 +10,9 @@ namespace kiln::ir {
 enum class OpKind : uint8_t { Source, Unary, Binary, Compare, Select, Cast, Reduce, Movement, Contraction, Transfer };
 
 // Which dtypes an elementwise unary op takes: AnyNumber keeps integers integral (bool is
-// rejected); Floating promotes integers and bool to float32.
-enum class UnaryDomain : uint8_t { AnyNumber, Floating };
+// rejected); Floating promotes integers and bool to float32; Rounding is the identity on integers
+// and bool (the front end records nothing for them).
+enum class UnaryDomain : uint8_t { AnyNumber, Floating, Rounding };
 
 // The elementwise unary primitives, X(enumerator, name, domain). `name` is the op's text and also
 // the Tensor method and free function of the public API (kiln/tensor.h and kiln/functions.h
@@ -26,7 +27,11 @@ enum class UnaryDomain : uint8_t { AnyNumber, Floating };
   X(Tanh, tanh, Floating)        \
   X(Erf, erf, Floating)          \
   X(Sin, sin, Floating)          \
-  X(Cos, cos, Floating)
+  X(Cos, cos, Floating)          \
+  X(Floor, floor, Rounding)      \
+  X(Ceil, ceil, Rounding)        \
+  X(Round, round, Rounding)      \
+  X(Trunc, trunc, Rounding)
 
 // Every other primitive, X(enumerator, textual name, kind).
 #define KILN_SOURCE_PRIMITIVES(X) \
@@ -54,6 +59,7 @@ enum class UnaryDomain : uint8_t { AnyNumber, Floating };
   X(ReduceSum, "reduce_sum", Reduce)    \
   X(ReduceMax, "reduce_max", Reduce)    \
   X(ReduceMin, "reduce_min", Reduce)    \
+  X(ReduceProd, "reduce_prod", Reduce)  \
   X(ArgMax, "argmax", Reduce)           \
   X(ArgMin, "argmin", Reduce)           \
   X(Reshape, "reshape", Movement)       \

@@ -80,13 +80,14 @@ T nan_minimum(T a, T b) {
   return a < b ? a : b;
 }
 
-// Reductions (reduce_sum, reduce_max, reduce_min): the starting value and how one element folds
-// in, the one definition the reference executor, the kernel-IR interpreter and the code
-// generators use. Integer sums wrap; max and min propagate NaN; for bool, max is `or` and min is
-// `and` (the identities false and true).
+// Reductions (reduce_sum, reduce_prod, reduce_max, reduce_min): the starting value and how one
+// element folds in, the one definition the reference executor, the kernel-IR interpreter and the
+// code generators use. Integer sums and products wrap; max and min propagate NaN; for bool, max
+// is `or` and min is `and` (the identities false and true).
 template <typename T>
 T reduction_identity(Op op) {
   if (op == Op::ReduceSum) return T(0);
+  if (op == Op::ReduceProd) return T(1);
   bool max = op == Op::ReduceMax || op == Op::ArgMax;
   if constexpr (std::is_floating_point_v<T>)
     return max ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
@@ -96,6 +97,7 @@ T reduction_identity(Op op) {
 template <typename T>
 T reduction_combine(Op op, T acc, T v) {
   if (op == Op::ReduceSum) return wrapping_add(acc, v);
+  if (op == Op::ReduceProd) return wrapping_mul(acc, v);
   return op == Op::ReduceMax ? nan_maximum(acc, v) : nan_minimum(acc, v);
 }
 
@@ -140,7 +142,7 @@ bool call(Fn& fn, F f) {
 // false, without calling fn, when `op` is not of their kind or is not defined on T (the front end
 // promotes integers to float for exp and friends, and rejects neg/abs of bool).
 
-// neg abs exp log sqrt tanh erf sin cos: T -> T.
+// neg abs exp log sqrt tanh erf sin cos floor ceil round trunc: T -> T.
 template <typename T, typename Fn>
 bool visit_unary(Op op, Fn&& fn) {
   if constexpr (std::is_floating_point_v<T>) {
@@ -152,6 +154,11 @@ bool visit_unary(Op op, Fn&& fn) {
       case Op::Erf: return semantics_internal::call(fn, [](T v) -> T { return std::erf(v); });
       case Op::Sin: return semantics_internal::call(fn, [](T v) -> T { return std::sin(v); });
       case Op::Cos: return semantics_internal::call(fn, [](T v) -> T { return std::cos(v); });
+      case Op::Floor: return semantics_internal::call(fn, [](T v) -> T { return std::floor(v); });
+      case Op::Ceil: return semantics_internal::call(fn, [](T v) -> T { return std::ceil(v); });
+      // Halfway cases to even, as torch.round (the default rounding mode).
+      case Op::Round: return semantics_internal::call(fn, [](T v) -> T { return std::nearbyint(v); });
+      case Op::Trunc: return semantics_internal::call(fn, [](T v) -> T { return std::trunc(v); });
       default: break;
     }
   }

@@ -98,7 +98,10 @@ NodePtr binary_identity(const NodePtr& n) {
 // Whether every value of `from` converts to `to` exactly (so a later cast sees the same value).
 bool converts_exactly(ScalarType from, ScalarType to) {
   if (from == to || from == kBool) return true;
-  if (from == kInt32) return to == kInt64 || to == kFloat64;
+  // Every wider integer type is signed, so it holds every narrower one's values.
+  if (is_integral(from, false) && is_integral(to, false)) return element_size(to) > element_size(from);
+  if (element_size(from) <= 2) return is_floating(to);  // 8 and 16 bits fit a float's mantissa
+  if (from == kInt32) return to == kFloat64;
   if (from == kFloat32) return to == kFloat64;
   return false;  // int64 fits no float exactly; float64 and narrowing casts round
 }

@@ -116,6 +116,20 @@ Grads reduce_extremum(const Rule& r) {
   NodePtr count = ir::reduce(Op::ReduceSum, r.as(hit, x), r.n.attrs.axes, r.n.loc);
   return {r.keep(hit, ir::expand(r.div(r.g, count), x->shape, r.n.loc))};
 }
+// d prod / d x_i is the product of the others: prod / x_i without zeros; with exactly one zero,
+// the product of the nonzero elements at the zero and 0 elsewhere; with more, 0 (as PyTorch's).
+Grads reduce_prod(const Rule& r) {
+  const NodePtr& x = r.in(0);
+  const std::vector<int64_t>& axes = r.n.attrs.axes;
+  auto spread = [&](NodePtr v) { return ir::expand(std::move(v), x->shape, r.n.loc); };
+  NodePtr is_zero = r.cmp(Op::Eq, x, r.c(0, x));
+  NodePtr zeros = spread(ir::reduce(Op::ReduceSum, r.as(is_zero, x), axes, r.n.loc));
+  NodePtr nonzero_product = spread(ir::reduce(Op::ReduceProd, r.where(is_zero, r.c(1, x), x), axes, r.n.loc));
+  NodePtr no = ir::full(false, x->shape, kBool, r.n.loc, x->device);
+  NodePtr lone_zero = r.where(is_zero, r.cmp(Op::Eq, zeros, r.c(1, x)), std::move(no));
+  NodePtr others = r.where(r.cmp(Op::Eq, zeros, r.c(0, x)), r.div(spread(r.out), x), r.keep(lone_zero, nonzero_product));
+  return {r.mul(spread(r.g), others)};
+}
 
 // Movement: each rule is the dual movement.
 Grads reshape(const Rule& r) { return {ir::reshape(r.g, r.in(0)->shape, r.n.loc)}; }
@@ -160,6 +174,9 @@ Grads matmul(const Rule& r) {
 // The gradient goes back to the device the input lives on.
 Grads transfer(const Rule& r) { return {ir::transfer(r.g, r.in(0)->device, r.n.loc)}; }
 
+// Piecewise constant (floor, ceil, round, trunc): a zero gradient, as PyTorch's.
+Grads zero(const Rule& r) { return {r.c(0, r.in(0))}; }
+
 // Sources have no inputs; comparisons and indices are not differentiable.
 Grads none(const Rule& r) { return Grads(r.n.inputs.size()); }
 
@@ -177,6 +194,10 @@ std::vector<NodePtr> vjp(const ir::Node& n, const NodePtr& out, const NodePtr& g
     case Op::Erf: return erf(r);
     case Op::Sin: return sin(r);
     case Op::Cos: return cos(r);
+    case Op::Floor:
+    case Op::Ceil:
+    case Op::Round:
+    case Op::Trunc: return zero(r);
     case Op::Add: return add(r);
     case Op::Sub: return sub(r);
     case Op::Mul: return mul(r);
@@ -187,6 +208,7 @@ std::vector<NodePtr> vjp(const ir::Node& n, const NodePtr& out, const NodePtr& g
     case Op::Where: return where(r);
     case Op::Cast: return cast(r);
     case Op::ReduceSum: return reduce_sum(r);
+    case Op::ReduceProd: return reduce_prod(r);
     case Op::ReduceMax:
     case Op::ReduceMin: return reduce_extremum(r);
     case Op::Reshape: return reshape(r);

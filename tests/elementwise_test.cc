@@ -685,7 +685,7 @@ TEST(ElementwiseClampTest, ClampPropagatesNaN) {
 
 TEST(ElementwiseClampTest, ClampWithoutBoundsIsAnError) {
   Tensor x = make({1, 2}, {2}, kFloat32);
-  EXPECT_KILN_ERROR(x.clamp(std::nullopt, std::nullopt), "clamp", "min", "max");
+  EXPECT_KILN_ERROR(x.clamp(std::optional<Scalar>(), std::nullopt), "clamp", "min", "max");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -55,6 +55,10 @@ Value* unary(llvm::IRBuilder<>& b, Op op, ScalarType t, Value* x, const TargetIn
       case Op::Erf: return emit_math(b, MathFn::Erf, x, nullptr, target);
       case Op::Sin: return emit_math(b, MathFn::Sin, x, nullptr, target);
       case Op::Cos: return emit_math(b, MathFn::Cos, x, nullptr, target);
+      case Op::Floor: return b.CreateUnaryIntrinsic(llvm::Intrinsic::floor, x);
+      case Op::Ceil: return b.CreateUnaryIntrinsic(llvm::Intrinsic::ceil, x);
+      case Op::Round: return b.CreateUnaryIntrinsic(llvm::Intrinsic::roundeven, x);
+      case Op::Trunc: return b.CreateUnaryIntrinsic(llvm::Intrinsic::trunc, x);
       default: break;
     }
   } else if (t == kBool) {
@@ -62,7 +66,7 @@ Value* unary(llvm::IRBuilder<>& b, Op op, ScalarType t, Value* x, const TargetIn
   } else {
     switch (op) {
       case Op::Neg: return b.CreateNeg(x);
-      case Op::Abs: return b.CreateBinaryIntrinsic(llvm::Intrinsic::abs, x, b.getFalse());
+      case Op::Abs: return is_unsigned(t) ? x : b.CreateBinaryIntrinsic(llvm::Intrinsic::abs, x, b.getFalse());
       default: break;
     }
   }
@@ -100,14 +104,16 @@ Value* binary(llvm::IRBuilder<>& b, Op op, ScalarType t, Value* x, Value* y, con
       case Op::Div: {
         // Truncating division, made total: x / 0 gives x, x / -1 wraps (INT_MIN / -1 = INT_MIN).
         auto* ty = x->getType();
+        if (is_unsigned(t))
+          return b.CreateUDiv(x, b.CreateSelect(b.CreateICmpEQ(y, llvm::ConstantInt::get(ty, 0)), llvm::ConstantInt::get(ty, 1), y));
         Value* minus_one = b.CreateICmpEQ(y, llvm::ConstantInt::get(ty, -1, true));
         Value* bad = b.CreateOr(minus_one, b.CreateICmpEQ(y, llvm::ConstantInt::get(ty, 0)));
         Value* q = b.CreateSDiv(x, b.CreateSelect(bad, llvm::ConstantInt::get(ty, 1), y));
         return b.CreateSelect(minus_one, b.CreateNeg(x), q);
       }
       case Op::Pow: return integer_pow(b, x, y);
-      case Op::Maximum: return b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, x, y);
-      case Op::Minimum: return b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, x, y);
+      case Op::Maximum: return b.CreateBinaryIntrinsic(is_unsigned(t) ? llvm::Intrinsic::umax : llvm::Intrinsic::smax, x, y);
+      case Op::Minimum: return b.CreateBinaryIntrinsic(is_unsigned(t) ? llvm::Intrinsic::umin : llvm::Intrinsic::smin, x, y);
       default: break;
     }
   }
@@ -129,7 +135,7 @@ Value* compare(llvm::IRBuilder<>& b, Op op, ScalarType t, Value* x, Value* y) {
     }
     return b.CreateFCmp(p, x, y);
   }
-  bool u = t == kBool;  // false < true
+  bool u = is_unsigned(t);  // false < true; uint8
   switch (op) {
     case Op::Eq: p = P::ICMP_EQ; break;
     case Op::Ne: p = P::ICMP_NE; break;
@@ -147,6 +153,9 @@ Value* compare(llvm::IRBuilder<>& b, Op op, ScalarType t, Value* x, Value* y) {
 llvm::Type* register_type(llvm::LLVMContext& ctx, ScalarType t) {
   switch (t) {
     case kBool: return llvm::Type::getInt1Ty(ctx);
+    case kUInt8:
+    case kInt8: return llvm::Type::getInt8Ty(ctx);
+    case kInt16: return llvm::Type::getInt16Ty(ctx);
     case kInt32: return llvm::Type::getInt32Ty(ctx);
     case kInt64: return llvm::Type::getInt64Ty(ctx);
     case kFloat32: return llvm::Type::getFloatTy(ctx);
@@ -162,6 +171,9 @@ llvm::Type* memory_type(llvm::LLVMContext& ctx, ScalarType t) {
 llvm::Constant* constant_of(llvm::LLVMContext& ctx, const Scalar& s, ScalarType t) {
   switch (t) {
     case kBool: return llvm::ConstantInt::getBool(ctx, s.to<bool>());
+    case kUInt8: return llvm::ConstantInt::get(llvm::Type::getInt8Ty(ctx), s.to<uint8_t>(), false);
+    case kInt8: return llvm::ConstantInt::get(llvm::Type::getInt8Ty(ctx), s.to<int8_t>(), true);
+    case kInt16: return llvm::ConstantInt::get(llvm::Type::getInt16Ty(ctx), s.to<int16_t>(), true);
     case kInt32: return llvm::ConstantInt::get(llvm::Type::getInt32Ty(ctx), s.to<int32_t>(), true);
     case kInt64: return llvm::ConstantInt::get(llvm::Type::getInt64Ty(ctx), s.to<int64_t>(), true);
     case kFloat32: return llvm::ConstantFP::get(ctx, llvm::APFloat(s.to<float>()));
@@ -177,9 +189,9 @@ Value* emit_convert(llvm::IRBuilder<>& b, Value* v, ScalarType from, ScalarType 
     if (is_float(from)) return b.CreateFCmpUNE(v, llvm::ConstantFP::get(v->getType(), 0.0));
     return b.CreateICmpNE(v, llvm::ConstantInt::get(v->getType(), 0));
   }
-  if (from == kBool) return is_float(to) ? b.CreateUIToFP(v, ty) : b.CreateZExt(v, ty);
   if (is_float(from) && is_float(to)) return b.CreateFPCast(v, ty);
-  if (is_float(from)) return b.CreateFPToSI(v, ty);
+  if (is_float(from)) return is_unsigned(to) ? b.CreateFPToUI(v, ty) : b.CreateFPToSI(v, ty);
+  if (is_unsigned(from)) return is_float(to) ? b.CreateUIToFP(v, ty) : b.CreateZExtOrTrunc(v, ty);
   if (is_float(to)) return b.CreateSIToFP(v, ty);
   return b.CreateSExtOrTrunc(v, ty);
 }
@@ -227,16 +239,20 @@ llvm::Constant* reduction_identity(llvm::LLVMContext& ctx, Op op, ScalarType t) 
 
 Value* emit_combine(llvm::IRBuilder<>& b, Op op, ScalarType t, Value* acc, Value* v) {
   if (is_float(t)) {
-    if (op == Op::ReduceSum) {
-      auto* add = llvm::cast<llvm::Instruction>(b.CreateFAdd(acc, v));
-      add->setHasAllowReassoc(true);  // lets the vectorizer keep partial sums
-      return add;
+    if (op == Op::ReduceSum || op == Op::ReduceProd) {
+      auto* folded = llvm::cast<llvm::Instruction>(op == Op::ReduceSum ? b.CreateFAdd(acc, v) : b.CreateFMul(acc, v));
+      folded->setHasAllowReassoc(true);  // lets the vectorizer keep partial sums (products)
+      return folded;
     }
     return b.CreateBinaryIntrinsic(op == Op::ReduceMax ? llvm::Intrinsic::maximum : llvm::Intrinsic::minimum, acc, v);
   }
-  if (t == kBool) return op == Op::ReduceMin ? b.CreateAnd(acc, v) : b.CreateOr(acc, v);
+  if (t == kBool) return op == Op::ReduceMin || op == Op::ReduceProd ? b.CreateAnd(acc, v) : b.CreateOr(acc, v);
   if (op == Op::ReduceSum) return b.CreateAdd(acc, v);
-  return b.CreateBinaryIntrinsic(op == Op::ReduceMax ? llvm::Intrinsic::smax : llvm::Intrinsic::smin, acc, v);
+  if (op == Op::ReduceProd) return b.CreateMul(acc, v);
+  bool max = op == Op::ReduceMax;
+  llvm::Intrinsic::ID id = is_unsigned(t) ? (max ? llvm::Intrinsic::umax : llvm::Intrinsic::umin)
+                                          : (max ? llvm::Intrinsic::smax : llvm::Intrinsic::smin);
+  return b.CreateBinaryIntrinsic(id, acc, v);
 }
 
 Value* emit_arg_replaces(llvm::IRBuilder<>& b, Op op, ScalarType t, Value* v, Value* best) {

@@ -72,10 +72,53 @@ Tensor minimum(const Tensor& a, const Tensor& b, Loc loc = Loc::current());
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b, Loc loc = Loc::current());
 Tensor where(const Tensor& condition, const Scalar& a, const Tensor& b, Loc loc = Loc::current());
 Tensor where(const Tensor& condition, const Tensor& a, const Scalar& b, Loc loc = Loc::current());
+Tensor clamp(const Tensor& x, const std::optional<Tensor>& min, const std::optional<Tensor>& max,
+             Loc loc = Loc::current());
+Tensor add(const Tensor& a, const Tensor& b, const Scalar& alpha = 1, Loc loc = Loc::current());
+Tensor add(const Tensor& a, const Scalar& b, Loc loc = Loc::current());
+Tensor sub(const Tensor& a, const Tensor& b, const Scalar& alpha = 1, Loc loc = Loc::current());
+Tensor sub(const Tensor& a, const Scalar& b, Loc loc = Loc::current());
+Tensor mul(const Tensor& a, const Tensor& b, Loc loc = Loc::current());
+Tensor mul(const Tensor& a, const Scalar& b, Loc loc = Loc::current());
+Tensor div(const Tensor& a, const Tensor& b, Loc loc = Loc::current());
+Tensor div(const Tensor& a, const Scalar& b, Loc loc = Loc::current());
+Tensor isnan(const Tensor& x, Loc loc = Loc::current());
+Tensor isinf(const Tensor& x, Loc loc = Loc::current());
+Tensor isfinite(const Tensor& x, Loc loc = Loc::current());
+Tensor sign(const Tensor& x, Loc loc = Loc::current());
+Tensor isclose(const Tensor& a, const Tensor& b, double rtol = 1e-05, double atol = 1e-08, bool equal_nan = false,
+               Loc loc = Loc::current());
+bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-05, double atol = 1e-08, bool equal_nan = false,
+              Loc loc = Loc::current());
+bool equal(const Tensor& a, const Tensor& b, Loc loc = Loc::current());
+Tensor lerp(const Tensor& start, const Tensor& end, const Scalar& weight, Loc loc = Loc::current());
+Tensor lerp(const Tensor& start, const Tensor& end, const Tensor& weight, Loc loc = Loc::current());
+Tensor logical_and(const Tensor& a, const Tensor& b, Loc loc = Loc::current());
+Tensor logical_or(const Tensor& a, const Tensor& b, Loc loc = Loc::current());
+Tensor logical_not(const Tensor& x, Loc loc = Loc::current());
 
 // Reductions and normalizations.
 Tensor sum(const Tensor& x, IntArrayRef dims = {}, bool keepdim = false, Loc loc = Loc::current());
 Tensor mean(const Tensor& x, IntArrayRef dims = {}, bool keepdim = false, Loc loc = Loc::current());
+Tensor prod(const Tensor& x, std::optional<ScalarType> dtype = std::nullopt, Loc loc = Loc::current());
+Tensor amax(const Tensor& x, IntArrayRef dims = {}, bool keepdim = false, Loc loc = Loc::current());
+Tensor amin(const Tensor& x, IntArrayRef dims = {}, bool keepdim = false, Loc loc = Loc::current());
+Tensor max(const Tensor& x, Loc loc = Loc::current());
+Tensor min(const Tensor& x, Loc loc = Loc::current());
+std::tuple<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim = false, Loc loc = Loc::current());
+std::tuple<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim = false, Loc loc = Loc::current());
+Tensor argmax(const Tensor& x, std::optional<int64_t> dim = std::nullopt, bool keepdim = false,
+              Loc loc = Loc::current());
+Tensor argmin(const Tensor& x, std::optional<int64_t> dim = std::nullopt, bool keepdim = false,
+              Loc loc = Loc::current());
+Tensor all(const Tensor& x, Loc loc = Loc::current());
+Tensor any(const Tensor& x, Loc loc = Loc::current());
+Tensor norm(const Tensor& x, std::optional<Scalar> p = 2, IntArrayRef dims = {}, bool keepdim = false,
+            Loc loc = Loc::current());
+Tensor var(const Tensor& x, IntArrayRef dims = {}, bool unbiased = true, bool keepdim = false, Loc loc = Loc::current());
+Tensor std(const Tensor& x, IntArrayRef dims = {}, bool unbiased = true, bool keepdim = false, Loc loc = Loc::current());
+Tensor cumsum(const Tensor& x, int64_t dim, std::optional<ScalarType> dtype = std::nullopt, Loc loc = Loc::current());
+Tensor logsumexp(const Tensor& x, IntArrayRef dims, bool keepdim = false, Loc loc = Loc::current());
 Tensor softmax(const Tensor& x, int64_t dim, std::optional<ScalarType> dtype = std::nullopt,
                Loc loc = Loc::current());
 Tensor log_softmax(const Tensor& x, int64_t dim, std::optional<ScalarType> dtype = std::nullopt,
@@ -84,6 +127,10 @@ Tensor log_softmax(const Tensor& x, int64_t dim, std::optional<ScalarType> dtype
 // Linear algebra and joining.
 Tensor matmul(const Tensor& a, const Tensor& b, Loc loc = Loc::current());
 Tensor mm(const Tensor& a, const Tensor& b, Loc loc = Loc::current());
+Tensor bmm(const Tensor& a, const Tensor& b, Loc loc = Loc::current());
+Tensor outer(const Tensor& a, const Tensor& b, Loc loc = Loc::current());
+Tensor addmm(const Tensor& self, const Tensor& mat1, const Tensor& mat2, const Scalar& beta = 1, const Scalar& alpha = 1,
+             Loc loc = Loc::current());
 Tensor cat(const TensorList& tensors, int64_t dim = 0, Loc loc = Loc::current());
 Tensor stack(const TensorList& tensors, int64_t dim = 0, Loc loc = Loc::current());
 
@@ -147,6 +194,10 @@ KILN_DECLARE_BINARY_OPERATOR(>)
 KILN_DECLARE_BINARY_OPERATOR(>=)
 #undef KILN_DECLARE_BINARY_OPERATOR
 Tensor operator-(TensorArg x);
+// On bool tensors: logical and, or, not.
+Tensor operator&(TensorArg a, TensorArg b);
+Tensor operator|(TensorArg a, TensorArg b);
+Tensor operator~(TensorArg x);
 Tensor& operator+=(Tensor& a, TensorArg b);
 Tensor& operator+=(Tensor& a, ScalarArg b);
 Tensor& operator-=(Tensor& a, TensorArg b);

@@ -3,6 +3,7 @@
 // Names, argument orders and semantics follow LibTorch's C++ frontend.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
@@ -12,6 +13,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "kiln/array_ref.h"
 #include "kiln/tensor_options.h"
 #include "ir/error.h"
 #include "ir/op.h"
@@ -30,7 +32,6 @@ struct Node;
 // Each public call captures the caller's source location, so errors and IR dumps name the
 // user's line.
 using Loc = std::source_location;
-using IntArrayRef = const std::vector<int64_t>&;
 
 // Operators cannot take default arguments, so their operands carry the location instead: the
 // converting constructor's default argument is evaluated at the user's expression.
@@ -46,7 +47,9 @@ class Tensor {
   explicit Tensor(std::shared_ptr<detail::TensorImpl> impl) : impl_(std::move(impl)) {}
 
   bool defined() const { return impl_ != nullptr; }
-  const Shape& sizes() const;
+  // A view of the shape, valid while the tensor keeps its value (as LibTorch's sizes()).
+  IntArrayRef sizes() const;
+  Shape shape() const { return sizes().vec(); }
   Shape strides() const;
   int64_t dim() const { return static_cast<int64_t>(sizes().size()); }
   int64_t numel() const;
@@ -128,6 +131,35 @@ class Tensor {
   std::tuple<Tensor, Tensor> min(int64_t dim, bool keepdim = false, Loc loc = Loc::current()) const;
   Tensor argmax(std::optional<int64_t> dim = std::nullopt, bool keepdim = false, Loc loc = Loc::current()) const;
   Tensor argmin(std::optional<int64_t> dim = std::nullopt, bool keepdim = false, Loc loc = Loc::current()) const;
+  Tensor amax(IntArrayRef dims = {}, bool keepdim = false, Loc loc = Loc::current()) const;
+  Tensor amin(IntArrayRef dims = {}, bool keepdim = false, Loc loc = Loc::current()) const;
+  // bool and integer inputs multiply as int64, as torch.prod.
+  Tensor prod(std::optional<ScalarType> dtype = std::nullopt, Loc loc = Loc::current()) const;
+  Tensor prod(int64_t dim, bool keepdim = false, std::optional<ScalarType> dtype = std::nullopt,
+              Loc loc = Loc::current()) const;
+  Tensor all(Loc loc = Loc::current()) const;
+  Tensor all(int64_t dim, bool keepdim = false, Loc loc = Loc::current()) const;
+  Tensor any(Loc loc = Loc::current()) const;
+  Tensor any(int64_t dim, bool keepdim = false, Loc loc = Loc::current()) const;
+  // p: 2 (Euclidean), 1, +-inf, 0 (nonzero count) or any power; over `dims` (all when empty).
+  Tensor norm(const Scalar& p = 2, Loc loc = Loc::current()) const;
+  Tensor norm(std::optional<Scalar> p, IntArrayRef dims, bool keepdim = false, Loc loc = Loc::current()) const;
+  // Variance and standard deviation; `correction` 1 is Bessel's (unbiased), 0 the population's.
+  // var(true) and var({1}) both mean what they say (a bool only binds an actual bool).
+  Tensor var(Loc loc = Loc::current()) const { return var_all(true, loc); }
+  template <std::same_as<bool> B> Tensor var(B unbiased, Loc loc = Loc::current()) const { return var_all(unbiased, loc); }
+  Tensor var(IntArrayRef dims, bool unbiased = true, bool keepdim = false, Loc loc = Loc::current()) const;
+  Tensor var(IntArrayRef dims, std::optional<int64_t> correction, bool keepdim = false, Loc loc = Loc::current()) const;
+  Tensor std(Loc loc = Loc::current()) const { return var_all(true, loc).sqrt(loc); }
+  template <std::same_as<bool> B> Tensor std(B unbiased, Loc loc = Loc::current()) const {
+    return var_all(unbiased, loc).sqrt(loc);
+  }
+  Tensor std(IntArrayRef dims, bool unbiased = true, bool keepdim = false, Loc loc = Loc::current()) const;
+  Tensor std(IntArrayRef dims, std::optional<int64_t> correction, bool keepdim = false, Loc loc = Loc::current()) const;
+  Tensor cumsum(int64_t dim, std::optional<ScalarType> dtype = std::nullopt, Loc loc = Loc::current()) const;
+  Tensor logsumexp(IntArrayRef dims, bool keepdim = false, Loc loc = Loc::current()) const;
+  Tensor softmax(int64_t dim, std::optional<ScalarType> dtype = std::nullopt, Loc loc = Loc::current()) const;
+  Tensor log_softmax(int64_t dim, std::optional<ScalarType> dtype = std::nullopt, Loc loc = Loc::current()) const;
 
   // Elementwise. One method per unary primitive (exp, log, sqrt, tanh, abs, neg, sin, cos, erf:
   // the list in ir/op.h), then the composites.
@@ -149,6 +181,27 @@ class Tensor {
   Tensor div(const Tensor& other, Loc loc = Loc::current()) const;
   Tensor div(const Scalar& other, Loc loc = Loc::current()) const;
   Tensor clamp(std::optional<Scalar> min, std::optional<Scalar> max = std::nullopt, Loc loc = Loc::current()) const;
+  // Tensor bounds (both given, either may be nullopt: clamp(nullopt) alone means scalar bounds).
+  Tensor clamp(const std::optional<Tensor>& min, const std::optional<Tensor>& max, Loc loc = Loc::current()) const;
+  Tensor isnan(Loc loc = Loc::current()) const;
+  Tensor isinf(Loc loc = Loc::current()) const;
+  Tensor isfinite(Loc loc = Loc::current()) const;
+  Tensor sign(Loc loc = Loc::current()) const;
+  Tensor lerp(const Tensor& end, const Scalar& weight, Loc loc = Loc::current()) const;
+  Tensor lerp(const Tensor& end, const Tensor& weight, Loc loc = Loc::current()) const;
+  // |self - other| <= atol + rtol * |other| elementwise; allclose: everywhere; equal: same shape
+  // and values. allclose and equal evaluate (they return a bool).
+  Tensor isclose(const Tensor& other, double rtol = 1e-05, double atol = 1e-08, bool equal_nan = false,
+                 Loc loc = Loc::current()) const;
+  bool allclose(const Tensor& other, double rtol = 1e-05, double atol = 1e-08, bool equal_nan = false,
+                Loc loc = Loc::current()) const;
+  bool equal(const Tensor& other, Loc loc = Loc::current()) const;
+  Tensor eq(const Scalar& other, Loc loc = Loc::current()) const;
+  Tensor ne(const Scalar& other, Loc loc = Loc::current()) const;
+  Tensor lt(const Scalar& other, Loc loc = Loc::current()) const;
+  Tensor le(const Scalar& other, Loc loc = Loc::current()) const;
+  Tensor gt(const Scalar& other, Loc loc = Loc::current()) const;
+  Tensor ge(const Scalar& other, Loc loc = Loc::current()) const;
   Tensor eq(const Tensor& other, Loc loc = Loc::current()) const;
   Tensor ne(const Tensor& other, Loc loc = Loc::current()) const;
   Tensor lt(const Tensor& other, Loc loc = Loc::current()) const;
@@ -157,6 +210,11 @@ class Tensor {
   Tensor ge(const Tensor& other, Loc loc = Loc::current()) const;
   Tensor matmul(const Tensor& other, Loc loc = Loc::current()) const;
   Tensor mm(const Tensor& other, Loc loc = Loc::current()) const;
+  Tensor bmm(const Tensor& other, Loc loc = Loc::current()) const;
+  Tensor outer(const Tensor& other, Loc loc = Loc::current()) const;
+  // beta * self + alpha * (mat1 @ mat2).
+  Tensor addmm(const Tensor& mat1, const Tensor& mat2, const Scalar& beta = 1, const Scalar& alpha = 1,
+               Loc loc = Loc::current()) const;
 
   // In-place: the tensor is rebound to a new node; on a view, the base is updated too.
   Tensor& add_(const Tensor& other, const Scalar& alpha = 1, Loc loc = Loc::current());
@@ -180,6 +238,7 @@ class Tensor {
 
  private:
   void* data_ptr_checked(ScalarType expected, Loc loc) const;
+  Tensor var_all(bool unbiased, Loc loc) const;
   void copy_to(void* dst, ScalarType as) const;  // evaluates, then writes every element as `as`
   std::shared_ptr<detail::TensorImpl> impl_;
 };
