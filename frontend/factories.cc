@@ -66,18 +66,6 @@ Tensor random(ir::Distribution d, IntArrayRef size, const TensorOptions& options
   return with_grad_option(std::move(out), options, op, loc);
 }
 
-template <typename V>
-Tensor from_values(const V* values, size_t count, Shape shape, ScalarType natural, const TensorOptions& options,
-                   SourceLoc loc) {
-  detail::check_device(options.device(), "tensor", loc);
-  auto storage = ir::Storage::allocate(count * sizeof(V));
-  std::memcpy(storage->data(), values, count * sizeof(V));
-  ir::NodePtr n = ir::buffer(std::move(storage), std::move(shape), dtype_of<V>, loc, options.device());
-  ScalarType t = options.has_dtype() ? options.dtype() : natural;
-  Tensor out = detail::make_tensor(detail::cast_to(n, t, loc));
-  return with_grad_option(std::move(out), options, "tensor", loc);
-}
-
 }  // namespace
 
 Tensor zeros(IntArrayRef size, TensorOptions o, Loc loc) {
@@ -176,35 +164,32 @@ Tensor from_blob(void* data, IntArrayRef sizes, std::function<void(void*)> delet
   return with_grad_option(std::move(out), o, "from_blob", loc);
 }
 
-Tensor tensor(std::initializer_list<double> v, TensorOptions o, Loc loc) {
-  return from_values(v.begin(), v.size(), {static_cast<int64_t>(v.size())}, kFloat32, o, SourceLoc::from(loc));
+TensorData::TensorData(std::initializer_list<TensorData> list) {
+  shape_ = {static_cast<int64_t>(list.size())};
+  if (list.size() == 0) type_ = kFloat32;  // torch.tensor([]) is float
+  std::optional<Shape> inner;
+  for (const TensorData& item : list) {
+    ragged_ |= item.ragged_ || (inner && *inner != item.shape_);
+    if (!inner) inner = item.shape_;
+    type_ = std::max(type_, item.type_);  // bool < int64 < float32
+    values_.insert(values_.end(), item.values_.begin(), item.values_.end());
+  }
+  if (inner) shape_.insert(shape_.end(), inner->begin(), inner->end());
 }
-Tensor tensor(std::initializer_list<float> v, TensorOptions o, Loc loc) {
-  return from_values(v.begin(), v.size(), {static_cast<int64_t>(v.size())}, kFloat32, o, SourceLoc::from(loc));
-}
-Tensor tensor(std::initializer_list<int64_t> v, TensorOptions o, Loc loc) {
-  return from_values(v.begin(), v.size(), {static_cast<int64_t>(v.size())}, kInt64, o, SourceLoc::from(loc));
-}
-Tensor tensor(std::initializer_list<int> v, TensorOptions o, Loc loc) {
-  std::vector<int64_t> wide(v.begin(), v.end());
-  return from_values(wide.data(), wide.size(), {static_cast<int64_t>(wide.size())}, kInt64, o, SourceLoc::from(loc));
-}
-Tensor tensor(std::initializer_list<bool> v, TensorOptions o, Loc loc) {
-  std::vector<char> bytes(v.begin(), v.end());
-  static_assert(sizeof(bool) == sizeof(char));
-  return from_values(reinterpret_cast<const bool*>(bytes.data()), bytes.size(), {static_cast<int64_t>(bytes.size())}, kBool, o, SourceLoc::from(loc));
-}
-Tensor tensor(double value, TensorOptions o, Loc loc) {
-  return from_values(&value, 1, {}, kFloat32, o, SourceLoc::from(loc));
-}
-Tensor tensor(const std::vector<double>& v, TensorOptions o, Loc loc) {
-  return from_values(v.data(), v.size(), {static_cast<int64_t>(v.size())}, kFloat32, o, SourceLoc::from(loc));
-}
-Tensor tensor(const std::vector<float>& v, TensorOptions o, Loc loc) {
-  return from_values(v.data(), v.size(), {static_cast<int64_t>(v.size())}, kFloat32, o, SourceLoc::from(loc));
-}
-Tensor tensor(const std::vector<int64_t>& v, TensorOptions o, Loc loc) {
-  return from_values(v.data(), v.size(), {static_cast<int64_t>(v.size())}, kInt64, o, SourceLoc::from(loc));
+
+Tensor tensor(const TensorData& data, TensorOptions o, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  check(!data.ragged_, "tensor", loc, "expected a regular nested list: sublists of one level must have one shape");
+  detail::check_device(o.device(), "tensor", loc);
+  ScalarType t = o.has_dtype() ? o.dtype() : data.type_;
+  const std::vector<Scalar>& v = data.values_;
+  auto storage = ir::Storage::allocate(v.size() * element_size(t));
+  dispatch_dtype(t, [&]<typename T>() {
+    T* out = static_cast<T*>(storage->data());
+    for (size_t i = 0; i < v.size(); ++i) out[i] = v[i].to<T>();
+  });
+  Tensor out = detail::make_tensor(ir::buffer(std::move(storage), data.shape_, t, loc, o.device()));
+  return with_grad_option(std::move(out), o, "tensor", loc);
 }
 
 }  // namespace kiln

@@ -13,9 +13,9 @@
 
 namespace kiln {
 
-// A view of `size()` elements that the caller keeps alive: from a braced list (alive until the
-// end of the full expression, as any argument), a std::vector, a pointer and length, or a single
-// element (held inside the ArrayRef, so `x.sum(1)` and `randn(3)` work as in LibTorch).
+// A view of `size()` elements that the caller keeps alive, as c10::ArrayRef: from a braced list
+// or a single element (alive until the end of the full expression, as any argument, so
+// `x.sum(1)` and `randn(3)` work as in LibTorch), a std::vector, or a pointer and length.
 template <typename T>
 class ArrayRef {
  public:
@@ -24,7 +24,7 @@ class ArrayRef {
   using iterator = const T*;
 
   constexpr ArrayRef() = default;
-  ArrayRef(const T& one) : one_(one), data_(&one_), size_(1) {}  // NOLINT: implicit, as c10's
+  ArrayRef(const T& one) : data_(&one), size_(1) {}  // NOLINT: implicit, as c10's
   ArrayRef(const T* data, size_t size) : data_(data), size_(size) {}
   template <typename A>
   ArrayRef(const std::vector<T, A>& v) : data_(v.data()), size_(v.size()) {}  // NOLINT
@@ -36,13 +36,6 @@ class ArrayRef {
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
-  ArrayRef(const ArrayRef& o) : one_(o.one_), data_(o.holds_one() ? &one_ : o.data_), size_(o.size_) {}
-  ArrayRef& operator=(const ArrayRef& o) {
-    one_ = o.one_;
-    data_ = o.holds_one() ? &one_ : o.data_;
-    size_ = o.size_;
-    return *this;
-  }
 
   const T* data() const { return data_; }
   size_t size() const { return size_; }
@@ -65,8 +58,6 @@ class ArrayRef {
   }
 
  private:
-  bool holds_one() const { return data_ != nullptr && data_ == &one_; }
-  T one_{};
   const T* data_ = nullptr;
   size_t size_ = 0;
 };

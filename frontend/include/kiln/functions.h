@@ -5,6 +5,7 @@
 #include <functional>
 #include <initializer_list>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "kiln/tensor.h"
@@ -41,16 +42,44 @@ void manual_seed(uint64_t seed);
 Tensor from_blob(void* data, IntArrayRef sizes, TensorOptions options = {}, Loc loc = Loc::current());
 Tensor from_blob(void* data, IntArrayRef sizes, std::function<void(void*)> deleter, TensorOptions options = {},
                  Loc loc = Loc::current());
-// Copies the values; the dtype defaults to the values' (float32 for floating values).
-Tensor tensor(std::initializer_list<double> values, TensorOptions options = {}, Loc loc = Loc::current());
-Tensor tensor(std::initializer_list<float> values, TensorOptions options = {}, Loc loc = Loc::current());
-Tensor tensor(std::initializer_list<int64_t> values, TensorOptions options = {}, Loc loc = Loc::current());
-Tensor tensor(std::initializer_list<int> values, TensorOptions options = {}, Loc loc = Loc::current());
-Tensor tensor(std::initializer_list<bool> values, TensorOptions options = {}, Loc loc = Loc::current());
-Tensor tensor(double value, TensorOptions options = {}, Loc loc = Loc::current());
-Tensor tensor(const std::vector<double>& values, TensorOptions options = {}, Loc loc = Loc::current());
-Tensor tensor(const std::vector<float>& values, TensorOptions options = {}, Loc loc = Loc::current());
-Tensor tensor(const std::vector<int64_t>& values, TensorOptions options = {}, Loc loc = Loc::current());
+// The values of kiln::tensor(...): a number, a braced list of them nested to any depth
+// ({{1, 2}, {3, 4}}), a std::vector or an ArrayRef, as LibTorch's TensorDataContainer. The
+// natural dtype is bool for bools, int64 for integers and float32 (the default dtype) as soon as
+// one value is floating.
+class TensorData {
+ public:
+  TensorData(bool v) : type_(kBool), values_{Scalar(v)} {}
+  template <typename T>
+    requires(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>)
+  TensorData(T v) : type_(std::is_floating_point_v<T> ? kFloat32 : kInt64), values_{Scalar(v)} {}
+  TensorData(std::initializer_list<TensorData> list);
+  template <typename T>
+    requires std::is_arithmetic_v<T>
+  TensorData(const std::vector<T>& v) : TensorData(ArrayRef<T>(v)) {}
+  template <typename T>
+    requires std::is_arithmetic_v<T>
+  TensorData(ArrayRef<T> v) : shape_{static_cast<int64_t>(v.size())}, type_(natural<T>()) {
+    for (const T& x : v) values_.push_back(Scalar(x));
+  }
+
+  const Shape& shape() const { return shape_; }
+  ScalarType natural_dtype() const { return type_; }
+  const std::vector<Scalar>& values() const { return values_; }  // row-major
+
+ private:
+  template <typename T> static ScalarType natural() {
+    return std::is_same_v<T, bool> ? kBool : std::is_floating_point_v<T> ? kFloat32 : kInt64;
+  }
+  Shape shape_;
+  ScalarType type_ = kBool;
+  std::vector<Scalar> values_;
+  bool ragged_ = false;  // sublists of different shapes: tensor() rejects it
+  friend Tensor tensor(const TensorData&, TensorOptions, Loc);
+};
+
+// Copies the values (LibTorch's torch::tensor): tensor(123) is int64, tensor(true) bool,
+// tensor({{1.5, 2}, {3, 4}}) float32 [2, 2]; options may set the dtype.
+Tensor tensor(const TensorData& values, TensorOptions options = {}, Loc loc = Loc::current());
 
 // Elementwise and activations: one function per unary primitive (exp, log, sqrt, tanh, abs, neg,
 // sin, cos, erf: the list in ir/op.h), then the composites.
@@ -133,6 +162,21 @@ Tensor addmm(const Tensor& self, const Tensor& mat1, const Tensor& mat2, const S
              Loc loc = Loc::current());
 Tensor cat(const TensorList& tensors, int64_t dim = 0, Loc loc = Loc::current());
 Tensor stack(const TensorList& tensors, int64_t dim = 0, Loc loc = Loc::current());
+
+// Indexing by positions in tensors, and the data-dependent ops (see the Tensor methods).
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index, Loc loc = Loc::current());
+Tensor gather(const Tensor& x, int64_t dim, const Tensor& index, Loc loc = Loc::current());
+Tensor take_along_dim(const Tensor& x, const Tensor& indices, std::optional<int64_t> dim = std::nullopt,
+                      Loc loc = Loc::current());
+Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src, Loc loc = Loc::current());
+Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src, Loc loc = Loc::current());
+Tensor masked_fill(const Tensor& x, const Tensor& mask, const Scalar& value, Loc loc = Loc::current());
+Tensor masked_select(const Tensor& x, const Tensor& mask, Loc loc = Loc::current());
+Tensor nonzero(const Tensor& x, Loc loc = Loc::current());
+std::tuple<Tensor, Tensor> sort(const Tensor& x, int64_t dim = -1, bool descending = false, Loc loc = Loc::current());
+Tensor argsort(const Tensor& x, int64_t dim = -1, bool descending = false, Loc loc = Loc::current());
+std::tuple<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim = -1, bool largest = true, bool sorted = true,
+                                Loc loc = Loc::current());
 
 // Type promotion (torch::result_type).
 ScalarType result_type(const Tensor& a, const Tensor& b);

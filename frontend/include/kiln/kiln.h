@@ -5,6 +5,7 @@
 #include "kiln/config.h"
 #include "kiln/cuda.h"
 #include "kiln/functions.h"
+#include "kiln/indexing.h"
 #include "kiln/tensor.h"
 #include "kiln/tensor_options.h"
 #include "ir/dtype.h"

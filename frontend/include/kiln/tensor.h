@@ -28,6 +28,9 @@ struct TensorImpl;
 namespace ir {
 struct Node;
 }
+namespace indexing {
+class TensorIndex;
+}
 
 // Each public call captures the caller's source location, so errors and IR dumps name the
 // user's line.
@@ -110,6 +113,33 @@ class Tensor {
   Tensor select(int64_t dim, int64_t index, Loc loc = Loc::current()) const;
   Tensor operator[](IndexArg i) const { return select(0, i.index, i.loc); }
   Tensor contiguous(Loc loc = Loc::current()) const;
+
+  // Indexing (kiln/indexing.h): t.index({Slice(), 1}) is t[:, 1]. Integers, slices, None and the
+  // ellipsis give views; int64 tensors pick positions and bool masks pick their true elements
+  // (the mask's count is a shape, so a mask index evaluates the mask at the call).
+  Tensor index(ArrayRef<indexing::TensorIndex> indices, Loc loc = Loc::current()) const;
+  Tensor& index_put_(ArrayRef<indexing::TensorIndex> indices, const Tensor& value, bool accumulate = false,
+                     Loc loc = Loc::current()) const;
+  Tensor& index_put_(ArrayRef<indexing::TensorIndex> indices, const Scalar& value, Loc loc = Loc::current()) const;
+  // Positions held in tensors stay lazy and differentiable (see frontend/indexing.cc).
+  Tensor index_select(int64_t dim, const Tensor& index, Loc loc = Loc::current()) const;
+  Tensor gather(int64_t dim, const Tensor& index, Loc loc = Loc::current()) const;
+  Tensor take_along_dim(const Tensor& indices, std::optional<int64_t> dim = std::nullopt, Loc loc = Loc::current()) const;
+  Tensor scatter(int64_t dim, const Tensor& index, const Tensor& src, Loc loc = Loc::current()) const;
+  Tensor scatter(int64_t dim, const Tensor& index, const Scalar& value, Loc loc = Loc::current()) const;
+  Tensor scatter_add(int64_t dim, const Tensor& index, const Tensor& src, Loc loc = Loc::current()) const;
+  Tensor& scatter_(int64_t dim, const Tensor& index, const Tensor& src, Loc loc = Loc::current()) const;
+  Tensor& scatter_add_(int64_t dim, const Tensor& index, const Tensor& src, Loc loc = Loc::current()) const;
+  Tensor masked_fill(const Tensor& mask, const Scalar& value, Loc loc = Loc::current()) const;
+  Tensor masked_fill(const Tensor& mask, const Tensor& value, Loc loc = Loc::current()) const;
+  Tensor& masked_fill_(const Tensor& mask, const Scalar& value, Loc loc = Loc::current()) const;
+  // Data-dependent results (docs/LAZINESS.md): these evaluate their input at the call.
+  std::tuple<Tensor, Tensor> sort(int64_t dim = -1, bool descending = false, Loc loc = Loc::current()) const;
+  Tensor argsort(int64_t dim = -1, bool descending = false, Loc loc = Loc::current()) const;
+  std::tuple<Tensor, Tensor> topk(int64_t k, int64_t dim = -1, bool largest = true, bool sorted = true,
+                                  Loc loc = Loc::current()) const;
+  Tensor nonzero(Loc loc = Loc::current()) const;
+  Tensor masked_select(const Tensor& mask, Loc loc = Loc::current()) const;
 
   // Conversion and copies.
   Tensor to(ScalarType dtype, Loc loc = Loc::current()) const;

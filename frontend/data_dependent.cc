@@ -1,0 +1,164 @@
+// Ops whose result's shape or order depends on the values: sort, argsort, topk, nonzero and
+// masked_select. They evaluate their input at the call (documented in docs/LAZINESS.md) and
+// compute positions on the host; values that a gradient must reach are then picked lazily by
+// those positions (gather, index_select), so autograd sees ordinary differentiable ops.
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <type_traits>
+
+#include "frontend/recording.h"
+#include "kiln/functions.h"
+
+namespace kiln {
+
+namespace {
+
+using detail::operand;
+
+// PyTorch's order: NaN is greater than every number (last ascending, first descending).
+template <typename T>
+bool less(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (std::isnan(a)) return false;
+    if (std::isnan(b)) return true;
+  }
+  return a < b;
+}
+
+// For each line along `axis` of x (evaluated, contiguous), the positions of its first `k`
+// elements in sorted order (stable: ties keep their order).
+std::vector<int64_t> sorted_positions(const Tensor& x, int64_t axis, int64_t k, bool descending) {
+  const Shape shape = x.sizes().vec();
+  int64_t n = shape[axis], inner = 1, outer = 1;
+  for (size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
+  for (int64_t d = 0; d < axis; ++d) outer *= shape[d];
+  std::vector<int64_t> out(static_cast<size_t>(outer * k * inner));
+  dispatch_dtype(x.dtype(), [&]<typename T>() {
+    std::vector<T> v = x.to_vector<T>();
+    std::vector<int64_t> order(n);
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < inner; ++i) {
+        auto at = [&](int64_t j) { return v[(o * n + j) * inner + i]; };
+        std::iota(order.begin(), order.end(), 0);
+        auto cmp = [&](int64_t a, int64_t b) { return descending ? less(at(b), at(a)) : less(at(a), at(b)); };
+        if (k < n) std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int64_t a, int64_t b) {
+            return cmp(a, b) || (!cmp(b, a) && a < b);
+          });
+        else std::stable_sort(order.begin(), order.end(), cmp);
+        for (int64_t j = 0; j < k; ++j) out[(o * k + j) * inner + i] = order[j];
+      }
+  });
+  return out;
+}
+
+Tensor int64_tensor(const std::vector<int64_t>& v, const Shape& shape) {
+  return from_blob(const_cast<int64_t*>(v.data()), shape, dtype(kInt64)).clone();
+}
+
+// out[o, j, i] = x[o, pos[o, j, i], i] along `axis`, read on the host from evaluated x.
+Tensor host_take(const Tensor& x, int64_t axis, const std::vector<int64_t>& pos, const Shape& out_shape) {
+  const Shape shape = x.sizes().vec();
+  int64_t n = shape[axis], k = out_shape[axis], inner = 1, outer = 1;
+  for (size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
+  for (int64_t d = 0; d < axis; ++d) outer *= shape[d];
+  return dispatch_dtype(x.dtype(), [&]<typename T>() {
+    using Stored = std::conditional_t<std::is_same_v<T, bool>, uint8_t, T>;  // bool is one byte
+    std::vector<T> v = x.to_vector<T>();
+    std::vector<Stored> out(pos.size());
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t j = 0; j < k; ++j)
+        for (int64_t i = 0; i < inner; ++i) {
+          size_t at = static_cast<size_t>((o * k + j) * inner + i);
+          out[at] = static_cast<Stored>(v[static_cast<size_t>((o * n + pos[at]) * inner + i)]);
+        }
+    return from_blob(out.data(), out_shape, dtype(x.dtype())).clone();
+  });
+}
+
+// The values at `pos` along `axis` (`positions` holds them as a tensor): picked lazily when a
+// gradient must reach x, else read on the host.
+Tensor values_at(const Tensor& x, int64_t axis, const Tensor& positions, const std::vector<int64_t>& pos, Loc loc) {
+  if (x.requires_grad()) return x.gather(axis, positions, loc);
+  return host_take(x, axis, pos, positions.sizes().vec());
+}
+
+}  // namespace
+
+std::tuple<Tensor, Tensor> Tensor::sort(int64_t dim, bool descending, Loc call) const {
+  SourceLoc loc = SourceLoc::from(call);
+  const ir::NodePtr& x = operand(*this, "sort", loc);
+  if (x->shape.empty()) return {*this, zeros({}, kiln::dtype(kInt64), call)};
+  int64_t axis = detail::check_dim(dim, x->shape, "sort", loc);
+  Tensor c = contiguous(call);
+  std::vector<int64_t> pos = sorted_positions(c, axis, x->shape[axis], descending);
+  Tensor positions = int64_tensor(pos, x->shape);
+  return {values_at(c, axis, positions, pos, call), positions};
+}
+
+Tensor Tensor::argsort(int64_t dim, bool descending, Loc loc) const { return std::get<1>(sort(dim, descending, loc)); }
+
+std::tuple<Tensor, Tensor> Tensor::topk(int64_t k, int64_t dim, bool largest, bool sorted, Loc call) const {
+  SourceLoc loc = SourceLoc::from(call);
+  const ir::NodePtr& x = operand(*this, "topk", loc);
+  Shape shape = x->shape.empty() ? Shape{1} : x->shape;
+  int64_t axis = detail::check_dim(dim, shape, "topk", loc);
+  check(k >= 0 && k <= shape[axis], "topk", loc, [&] {
+    return "k (" + std::to_string(k) + ") is out of range for dimension " + std::to_string(axis) + " of size " +
+           std::to_string(shape[axis]);
+  });
+  (void)sorted;  // the k are always returned in order
+  Tensor c = contiguous(call).reshape(shape, call);
+  Shape out_shape = shape;
+  out_shape[axis] = k;
+  std::vector<int64_t> pos = sorted_positions(c, axis, k, largest);
+  Tensor positions = int64_tensor(pos, out_shape);
+  Tensor values = values_at(c, axis, positions, pos, call);
+  if (x->shape.empty()) return {values.reshape({}, call), positions.reshape({}, call)};
+  return {values, positions};
+}
+
+// The positions of nonzero elements, one row per element, as torch.nonzero (int64 [n, dim]).
+Tensor Tensor::nonzero(Loc call) const {
+  SourceLoc loc = SourceLoc::from(call);
+  const ir::NodePtr& x = operand(*this, "nonzero", loc);
+  std::vector<bool> set;
+  for (bool b : ne(0, call).to_vector<bool>()) set.push_back(b);
+  Shape strides = contiguous_strides(x->shape);
+  std::vector<int64_t> rows;
+  int64_t count = 0;
+  for (size_t flat = 0; flat < set.size(); ++flat) {
+    if (!set[flat]) continue;
+    ++count;
+    int64_t rest = static_cast<int64_t>(flat);
+    for (size_t d = 0; d < strides.size(); ++d) rows.push_back(rest / strides[d]), rest %= strides[d];
+  }
+  return int64_tensor(rows, {count, static_cast<int64_t>(x->shape.size())});
+}
+
+// The elements where `mask` (broadcast with self) is true, in row-major order, as a 1-D tensor.
+Tensor Tensor::masked_select(const Tensor& mask, Loc call) const {
+  SourceLoc loc = SourceLoc::from(call);
+  const ir::NodePtr& m = operand(mask, "masked_select", loc);
+  check(m->dtype == kBool, "masked_select", loc, [&] { return "expected a bool mask, got " + detail::describe(mask); });
+  Shape common = detail::broadcast_all({sizes().vec(), m->shape}, "masked_select", loc);
+  Tensor flat = expand(common, call).reshape({-1}, call);
+  std::vector<int64_t> where;
+  std::vector<bool> keep = mask.expand(common, call).to_vector<bool>();
+  for (size_t i = 0; i < keep.size(); ++i)
+    if (keep[i]) where.push_back(static_cast<int64_t>(i));
+  Tensor positions = int64_tensor(where, {static_cast<int64_t>(where.size())});
+  return values_at(flat, 0, positions, where, call);
+}
+
+std::tuple<Tensor, Tensor> sort(const Tensor& x, int64_t dim, bool descending, Loc loc) {
+  return x.sort(dim, descending, loc);
+}
+Tensor argsort(const Tensor& x, int64_t dim, bool descending, Loc loc) { return x.argsort(dim, descending, loc); }
+std::tuple<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim, bool largest, bool sorted, Loc loc) {
+  return x.topk(k, dim, largest, sorted, loc);
+}
+Tensor nonzero(const Tensor& x, Loc loc) { return x.nonzero(loc); }
+Tensor masked_select(const Tensor& x, const Tensor& mask, Loc loc) { return x.masked_select(mask, loc); }
+
+}  // namespace kiln
