@@ -1,8 +1,10 @@
+#include <cctype>
 // Tensor::backward, autograd::grad and the autograd state of tensors. The differentiation itself
 // is passes/autodiff; this file chooses what to differentiate, where gradients go and when they
 // are evaluated.
 #include "kiln/autograd.h"
 
+#include "frontend/anomaly.h"
 #include "frontend/autograd_registry.h"
 #include "runtime/dump.h"
 #include "frontend/recording.h"
@@ -22,7 +24,40 @@ Tensor Tensor::grad() const { return defined() ? impl_->grad : Tensor(); }
 Tensor& Tensor::mutable_grad() { return impl_->grad; }
 bool Tensor::retains_grad() const { return defined() && impl_->retains_grad; }
 
-Tensor& Tensor::requires_grad_(bool r, Loc call) {
+std::shared_ptr<GradFn> Tensor::grad_fn() const {
+  if (!defined() || node()->grad != ir::Grad::Derived) return nullptr;
+  const ir::Node& n = node()->recorded();
+  return std::make_shared<GradFn>(GradFn{n.composite ? n.composite : std::string(ir::op_name(n.op)), n.loc});
+}
+
+// "reduce_sum" -> "SumBackward0", "log_softmax" -> "LogSoftmaxBackward0".
+std::string GradFn::name() const {
+  std::string base = op.rfind("reduce_", 0) == 0 ? op.substr(7) : op, out;
+  bool upper = true;
+  for (char c : base) {
+    if (c == '_') {
+      upper = true;
+      continue;
+    }
+    out += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+    upper = false;
+  }
+  return out + "Backward0";
+}
+
+Tensor& Tensor::detach_(Loc call) const {
+  SourceLoc loc = SourceLoc::from(call);
+  detail::operand(*this, "detach_", loc);
+  check(!impl_->base, "detach_", loc, "can't detach views in-place; use detach() instead");
+  Tensor& self = const_cast<Tensor&>(*this);
+  impl_->is_variable = false;
+  impl_->set_node(detail::cut_gradient(impl_->node_, loc));
+  ++impl_->version;
+  return self;
+}
+
+Tensor& Tensor::requires_grad_(bool r, Loc call) const {
+  Tensor& self = const_cast<Tensor&>(*this);  // const, as LibTorch's: the handle is const, the tensor is not
   SourceLoc loc = SourceLoc::from(call);
   detail::operand(*this, "requires_grad_", loc);
   check(!r || is_floating_point(), "requires_grad_", loc,
@@ -31,10 +66,10 @@ Tensor& Tensor::requires_grad_(bool r, Loc call) {
     check(r, "requires_grad_", loc,
           "you can only change requires_grad flags of leaf tensors; use detach() for a copy that does not "
           "require grad");
-    return *this;
+    return self;
   }
   if (r != impl_->is_variable) impl_->set_requires_grad(r);
-  return *this;
+  return self;
 }
 
 void Tensor::retain_grad(Loc call) const {
@@ -98,11 +133,12 @@ Seeds seeds(const tensor_list& outputs, const tensor_list& grad_outputs, const c
 std::vector<ir::NodePtr> differentiate(const std::vector<ir::NodePtr>& graph, const Seeds& s,
                                        const std::vector<ir::NodePtr>& wrt, bool create_graph) {
   ir::GradModeGuard mode(create_graph);
-  bool dump = runtime::dump_options().backward;
+  bool dump = runtime::dump_options().backward, anomaly = AnomalyMode::is_enabled();
   std::unordered_map<const ir::Node*, const ir::Node*> origins;
   std::vector<ir::NodePtr> grads =
-      passes::differentiate(graph, s.outputs, s.cotangents, wrt, dump ? &origins : nullptr);
+      passes::differentiate(graph, s.outputs, s.cotangents, wrt, dump || anomaly ? &origins : nullptr);
   if (dump) runtime::dump_backward(s.outputs, grads, origins);
+  if (anomaly) detail::check_gradient_anomalies(grads, origins);
   return grads;
 }
 
@@ -144,6 +180,7 @@ void backward(const tensor_list& tensors, const tensor_list& grad_tensors, std::
 tensor_list grad(const tensor_list& outputs, const tensor_list& inputs, const tensor_list& grad_outputs,
                  std::optional<bool> retain_graph, bool create_graph, bool allow_unused, Loc call) {
   SourceLoc loc = SourceLoc::from(call);
+  check(!inputs.empty(), "grad", loc, "grad requires non-empty inputs");
   Seeds s = seeds(outputs, grad_outputs, "grad", loc);
   std::vector<ir::NodePtr> wrt;
   for (size_t i = 0; i < inputs.size(); ++i) {

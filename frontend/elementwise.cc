@@ -4,6 +4,7 @@
 #include <numbers>
 
 #include "frontend/recording.h"
+#include "ir/composite.h"
 #include "kiln/functions.h"
 
 namespace kiln {
@@ -16,7 +17,7 @@ namespace {
 int category_rank(ScalarType t) { return static_cast<int>(category(t)); }
 
 ScalarType default_type(TypeCategory c) {
-  return c == TypeCategory::Bool ? kBool : c == TypeCategory::Integral ? kInt64 : kFloat32;
+  return c == TypeCategory::Bool ? kBool : c == TypeCategory::Integral ? kInt64 : get_default_dtype();
 }
 
 // An operand as PyTorch's promotion sees it: a Scalar ("wrapped number"), a 0-dim tensor or a
@@ -89,7 +90,7 @@ Tensor binary(Op op, const Operand& a, const Operand& b, SourceLoc loc, const Sc
     return "for integral input tensors, argument alpha must not be a floating point number (alpha " + alpha.str() +
            ")";
   });
-  if (op == Op::Div && !is_floating(t)) t = kFloat32;  // true division
+  if (op == Op::Div && !is_floating(t)) t = get_default_dtype();  // true division
   std::vector<ir::NodePtr> xs = align({a, b}, t, name, loc);
   if (!(alpha == Scalar(1)))
     xs[1] = ir::binary(Op::Mul, xs[1], detail::scalar_input(alpha, xs[1]->shape, t, loc, xs[1]->device), loc);
@@ -103,14 +104,14 @@ Tensor unary(Op op, const Tensor& x, SourceLoc loc) {
   check(!(op == Op::Neg && in.node->dtype == kBool), "neg", loc,
         "negation, the `-` operator, on a bool tensor is not supported; use logical_not instead");
   check(float_only || in.node->dtype != kBool, name_of(op), loc, "is not supported for bool tensors");
-  ScalarType t = float_only && !is_floating(in.node->dtype) ? kFloat32 : in.node->dtype;
+  ScalarType t = float_only && !is_floating(in.node->dtype) ? get_default_dtype() : in.node->dtype;
   return detail::make_tensor(ir::unary(op, detail::cast_to(in.node, t, loc), loc));
 }
 
 // A float tensor for composites that compute in floating point (integers promote to float32).
 Tensor as_floating(const Tensor& x, const char* op, SourceLoc loc) {
   Operand in = from_tensor(x, op, loc);
-  return is_floating(in.node->dtype) ? x : detail::make_tensor(detail::cast_to(in.node, kFloat32, loc));
+  return is_floating(in.node->dtype) ? x : detail::make_tensor(detail::cast_to(in.node, get_default_dtype(), loc));
 }
 
 Operand T(const Tensor& t, const char* op, SourceLoc loc) { return from_tensor(t, op, loc); }
@@ -140,18 +141,21 @@ KILN_UNARY_PRIMITIVES(KILN_UNARY)
 #undef KILN_UNARY
 
 Tensor rsqrt(const Tensor& x, Loc call) {
+  ir::CompositeScope composite("rsqrt");
   SourceLoc loc = SourceLoc::from(call);
   Tensor root = unary(Op::Sqrt, x, loc);
   return binary(Op::Div, K(1), T(root, "rsqrt", loc), loc);
 }
 
 Tensor sigmoid(const Tensor& x, Loc call) {
+  ir::CompositeScope composite("sigmoid");
   SourceLoc loc = SourceLoc::from(call);
   Tensor e = unary(Op::Exp, unary(Op::Neg, as_floating(x, "sigmoid", loc), loc), loc);
   return binary(Op::Div, K(1), T(binary(Op::Add, K(1), T(e, "sigmoid", loc), loc), "sigmoid", loc), loc);
 }
 
 Tensor relu(const Tensor& x, Loc call) {
+  ir::CompositeScope composite("relu");
   SourceLoc loc = SourceLoc::from(call);
   check(!x.defined() || x.dtype() != kBool, "relu", loc, "is not supported for bool tensors");
   // x <= 0 ? 0 : x keeps NaN and has PyTorch's gradient, 0 at 0 (maximum would split it).
@@ -161,6 +165,7 @@ Tensor relu(const Tensor& x, Loc call) {
 }
 
 Tensor square(const Tensor& x, Loc call) {
+  ir::CompositeScope composite("square");
   SourceLoc loc = SourceLoc::from(call);
   // torch.square is pow(x, 2), so bool squares to int64.
   Operand in = T(x, "square", loc);
@@ -169,6 +174,7 @@ Tensor square(const Tensor& x, Loc call) {
 }
 
 Tensor gelu(const Tensor& input, const std::string& approximate, Loc call) {
+  ir::CompositeScope composite("gelu");
   SourceLoc loc = SourceLoc::from(call);
   check(approximate == "none" || approximate == "tanh", "gelu", loc,
         [&] { return "approximate must be \"none\" or \"tanh\", got \"" + approximate + "\""; });

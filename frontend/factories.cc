@@ -1,4 +1,5 @@
 // Tensor factories and the random generator's state.
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <mutex>
@@ -76,7 +77,7 @@ Tensor ones(IntArrayRef size, TensorOptions o, Loc loc) {
 }
 Tensor full(IntArrayRef size, const Scalar& value, TensorOptions o, Loc call) {
   SourceLoc loc = SourceLoc::from(call);
-  ScalarType t = o.has_dtype() ? o.dtype() : value.type() == kFloat64 ? kFloat32 : value.type();
+  ScalarType t = o.has_dtype() ? o.dtype() : value.type() == kFloat64 ? get_default_dtype() : value.type();
   detail::check_device(o.device(), "full", loc);
   // The user's value (a fill_, a schedule's constant) is a runtime input, as in scalar operands.
   Tensor out = detail::make_tensor(detail::scalar_input(value, checked_size(size, "full", loc), t, loc, o.device()));
@@ -135,7 +136,7 @@ Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, Tensor
            ", step " + step.str() + ")";
   });
   bool integral = !start.is_floating_point() && !end.is_floating_point() && !step.is_floating_point();
-  ScalarType t = o.has_dtype() ? o.dtype() : integral ? kInt64 : kFloat32;
+  ScalarType t = o.has_dtype() ? o.dtype() : integral ? kInt64 : get_default_dtype();
   int64_t n = integral ? (end.to_long() - start.to_long() + step.to_long() - (d > 0 ? 1 : -1)) / step.to_long()
                        : static_cast<int64_t>(std::ceil((e - s) / d));
   Tensor out = detail::make_tensor(ir::iota(start, step, {n}, t, loc, o.device()));
@@ -149,7 +150,89 @@ Tensor randn(IntArrayRef size, TensorOptions o, Loc loc) {
   return random(ir::Distribution::Normal, size, o, "randn", SourceLoc::from(loc));
 }
 
+// Uninitialized memory in LibTorch; here a lazy zero (reading it gives 0, which is as valid).
+Tensor empty(IntArrayRef size, TensorOptions o, Loc loc) { return filled(size, 0, o.dtype(), o, "empty", SourceLoc::from(loc)); }
+Tensor empty_like(const Tensor& t, TensorOptions o, Loc loc) {
+  return empty(t.sizes(), like(t, o, "empty_like", SourceLoc::from(loc)), loc);
+}
+
+// Integers uniform on [low, high): floor(low + u * (high - low)) of a uniform draw in float64.
+Tensor randint(int64_t low, int64_t high, IntArrayRef size, TensorOptions o, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  check(low < high, "randint", loc, [&] {
+    return "random_ expects 'from' to be less than 'to', but got from=" + std::to_string(low) + " >= to=" +
+           std::to_string(high);
+  });
+  Tensor u = rand(size, dtype(kFloat64), call);
+  Tensor v = u.mul(static_cast<double>(high - low), call).floor(call).add(static_cast<double>(low), call);
+  return v.clamp(static_cast<double>(low), static_cast<double>(high - 1), call).to(o.has_dtype() ? o.dtype() : kInt64, call);
+}
+Tensor randint(int64_t high, IntArrayRef size, TensorOptions o, Loc loc) { return randint(0, high, size, o, loc); }
+
+// A random permutation of 0..n-1: the order of n uniform draws (evaluated at the call).
+Tensor randperm(int64_t n, TensorOptions o, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  check(n >= 0, "randperm", loc, [&] { return "n must be non-negative, got " + std::to_string(n); });
+  Tensor order = rand({n}, dtype(kFloat64), call).argsort(0, false, call);
+  return o.has_dtype() ? order.to(o.dtype(), call) : order;
+}
+
+Tensor eye(int64_t n, std::optional<int64_t> m, TensorOptions o, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  int64_t cols = m.value_or(n);
+  check(n >= 0 && cols >= 0, "eye", loc, [&] { return "n and m must be non-negative, got " + std::to_string(n) + " and " + std::to_string(cols); });
+  detail::check_device(o.device(), "eye", loc);
+  ir::NodePtr rows = ir::expand(ir::reshape(ir::iota(0, 1, {n}, kInt64, loc, o.device()), {n, 1}, loc), {n, cols}, loc);
+  ir::NodePtr columns = ir::expand(ir::reshape(ir::iota(0, 1, {cols}, kInt64, loc, o.device()), {1, cols}, loc), {n, cols}, loc);
+  Tensor out = detail::make_tensor(detail::cast_to(ir::binary(ir::Op::Eq, rows, columns, loc), o.dtype(), loc));
+  return with_grad_option(std::move(out), o, "eye", loc);
+}
+
+// start + i * (end - start) / (steps - 1), the last one exactly `end`, as torch.linspace.
+Tensor linspace(const Scalar& start, const Scalar& end, int64_t steps, TensorOptions o, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  check(steps >= 0, "linspace", loc, [&] { return "number of steps must be non-negative, got " + std::to_string(steps); });
+  double a = start.to_double(), b = end.to_double();
+  double step = steps > 1 ? (b - a) / static_cast<double>(steps - 1) : 0.0;
+  // PyTorch fills the second half backwards from `end`, so both ends are exact.
+  Tensor i = arange(steps, dtype(kFloat64), call);
+  Tensor forward = i.mul(step, call).add(a, call);
+  Tensor backward = i.sub(static_cast<double>(steps - 1), call).mul(step, call).add(b, call);
+  Tensor out = kiln::where(i.lt(static_cast<double>(steps / 2), call), forward, backward, call);
+  return with_grad_option(out.to(o.dtype(), call), o, "linspace", loc);
+}
+
+Tensor logspace(const Scalar& start, const Scalar& end, int64_t steps, double base, TensorOptions o, Loc call) {
+  Tensor exponent = linspace(start, end, steps, dtype(kFloat64), call);
+  return full({}, base, dtype(kFloat64), call).pow(exponent, call).to(o.dtype(), call);
+}
+
+// mean + std * N(0, 1), with tensor or scalar parameters.
+Tensor normal(double mean, double std, IntArrayRef size, TensorOptions o, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  check(std >= 0, "normal", loc, [&] { return "expects std >= 0.0, but found std " + std::to_string(std); });
+  return randn(size, o, call).mul(std, call).add(mean, call);
+}
+Tensor normal(const Tensor& mean, const Tensor& std, Loc call) {
+  Shape shape = detail::broadcast_all({mean.sizes().vec(), std.sizes().vec()}, "normal", SourceLoc::from(call));
+  return randn(shape, dtype(mean.dtype()), call).mul(std, call).add(mean, 1, call);
+}
+Tensor normal(const Tensor& mean, double std, Loc call) {
+  return randn(mean.sizes(), dtype(mean.dtype()), call).mul(std, call).add(mean, 1, call);
+}
+
 void manual_seed(uint64_t seed) { generator().reset(seed); }
+
+namespace {
+std::atomic<ScalarType> g_default_dtype{kFloat32};
+}  // namespace
+void set_default_dtype(ScalarType t) {
+  check(is_floating(t), "set_default_dtype", {}, [&] {
+    return "only floating-point types are supported as the default type, got " + std::string(dtype_name(t));
+  });
+  g_default_dtype = t;
+}
+ScalarType get_default_dtype() { return g_default_dtype.load(std::memory_order_relaxed); }
 
 Tensor from_blob(void* data, IntArrayRef sizes, TensorOptions o, Loc loc) { return from_blob(data, sizes, {}, o, loc); }
 
@@ -166,7 +249,7 @@ Tensor from_blob(void* data, IntArrayRef sizes, std::function<void(void*)> delet
 
 TensorData::TensorData(std::initializer_list<TensorData> list) {
   shape_ = {static_cast<int64_t>(list.size())};
-  if (list.size() == 0) type_ = kFloat32;  // torch.tensor([]) is float
+  if (list.size() == 0) type_ = kFloat32;  // torch.tensor([]) is float (the default dtype)
   std::optional<Shape> inner;
   for (const TensorData& item : list) {
     ragged_ |= item.ragged_ || (inner && *inner != item.shape_);
@@ -181,7 +264,7 @@ Tensor tensor(const TensorData& data, TensorOptions o, Loc call) {
   SourceLoc loc = SourceLoc::from(call);
   check(!data.ragged_, "tensor", loc, "expected a regular nested list: sublists of one level must have one shape");
   detail::check_device(o.device(), "tensor", loc);
-  ScalarType t = o.has_dtype() ? o.dtype() : data.type_;
+  ScalarType t = o.has_dtype() ? o.dtype() : data.type_ == kFloat32 ? get_default_dtype() : data.type_;
   const std::vector<Scalar>& v = data.values_;
   auto storage = ir::Storage::allocate(v.size() * element_size(t));
   dispatch_dtype(t, [&]<typename T>() {

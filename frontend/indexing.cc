@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "frontend/recording.h"
+#include "ir/composite.h"
 #include "kiln/functions.h"
 #include "kiln/indexing.h"
 
@@ -102,6 +103,7 @@ NodePtr gather_nodes(NodePtr x, int64_t dim, NodePtr pos, SourceLoc loc) {
 }  // namespace
 
 Tensor Tensor::index_select(int64_t dim, const Tensor& index, Loc call) const {
+  ir::CompositeScope composite("index_select");
   SourceLoc loc = SourceLoc::from(call);
   const NodePtr& x = operand(*this, "index_select", loc);
   Shape shape = x->shape.empty() ? Shape{1} : x->shape;
@@ -123,6 +125,7 @@ Tensor Tensor::index_select(int64_t dim, const Tensor& index, Loc call) const {
 }
 
 Tensor Tensor::gather(int64_t dim, const Tensor& index, Loc call) const {
+  ir::CompositeScope composite("gather");
   SourceLoc loc = SourceLoc::from(call);
   const NodePtr& x = operand(*this, "gather", loc);
   const NodePtr& i = operand(index, "gather", loc);
@@ -138,6 +141,7 @@ Tensor Tensor::gather(int64_t dim, const Tensor& index, Loc call) const {
 }
 
 Tensor Tensor::take_along_dim(const Tensor& indices, std::optional<int64_t> dim, Loc call) const {
+  ir::CompositeScope composite("take_along_dim");
   SourceLoc loc = SourceLoc::from(call);
   if (!dim) return reshape({-1}, call).gather(0, indices.reshape({-1}, call), call);
   const NodePtr& x = operand(*this, "take_along_dim", loc);
@@ -162,6 +166,7 @@ namespace {
 // winner unspecified and Kiln writes their sum.
 Tensor scatter_impl(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, bool add,
                     const char* op, Loc call) {
+  ir::CompositeScope composite(op);
   SourceLoc loc = SourceLoc::from(call);
   const NodePtr& x = operand(self, op, loc);
   const NodePtr& i = operand(index, op, loc);
@@ -223,10 +228,10 @@ Tensor Tensor::scatter_add(int64_t dim, const Tensor& index, const Tensor& src, 
   return scatter_impl(*this, dim, index, src, true, "scatter_add", loc);
 }
 Tensor& Tensor::scatter_(int64_t dim, const Tensor& index, const Tensor& src, Loc loc) const {
-  return const_cast<Tensor&>(*this).copy_(scatter(dim, index, src, loc), loc);
+  return copy_(scatter(dim, index, src, loc), loc);
 }
 Tensor& Tensor::scatter_add_(int64_t dim, const Tensor& index, const Tensor& src, Loc loc) const {
-  return const_cast<Tensor&>(*this).copy_(scatter_add(dim, index, src, loc), loc);
+  return copy_(scatter_add(dim, index, src, loc), loc);
 }
 
 Tensor Tensor::masked_fill(const Tensor& mask, const Scalar& value, Loc call) const {
@@ -245,7 +250,7 @@ Tensor Tensor::masked_fill(const Tensor& mask, const Tensor& value, Loc call) co
   return kiln::where(mask, value.to(dtype(), call).expand(sizes(), call), *this, call);
 }
 Tensor& Tensor::masked_fill_(const Tensor& mask, const Scalar& value, Loc loc) const {
-  return const_cast<Tensor&>(*this).copy_(masked_fill(mask, value, loc), loc);
+  return copy_(masked_fill(mask, value, loc), loc);
 }
 
 namespace {
@@ -366,6 +371,7 @@ Tensor advanced_index(const Tensor& x, const std::vector<std::pair<int64_t, Tens
 }  // namespace
 
 Tensor Tensor::index(ArrayRef<indexing::TensorIndex> indices, Loc call) const {
+  ir::CompositeScope composite("index");
   detail::operand(*this, "index", SourceLoc::from(call));
   std::vector<std::pair<int64_t, Tensor>> advanced;
   Tensor out = basic_index(*this, indices, advanced, call);

@@ -9,7 +9,8 @@ namespace kiln {
 
 namespace {
 
-Tensor& assign(Tensor& self, const Tensor& result, const char* op, SourceLoc loc) {
+Tensor& assign(const Tensor& handle, const Tensor& result, const char* op, SourceLoc loc) {
+  Tensor& self = const_cast<Tensor&>(handle);  // in-place methods are const, as LibTorch's
   const ir::NodePtr& value = detail::node_of(result);
   check(value->shape == self.sizes(), op, loc, [&] {
     return "output with shape " + shape_str(self.sizes()) + " doesn't match the broadcast shape " +
@@ -19,38 +20,38 @@ Tensor& assign(Tensor& self, const Tensor& result, const char* op, SourceLoc loc
     return "result type " + std::string(dtype_name(value->dtype)) + " can't be cast to the desired output type " +
            std::string(dtype_name(self.dtype()));
   });
-  detail::impl(self).assign(detail::cast_to(value, self.dtype(), loc), loc);
+  detail::impl(self).assign(detail::cast_to(value, self.dtype(), loc), op, loc);
   return self;
 }
 
 }  // namespace
 
-Tensor& Tensor::add_(const Tensor& o, const Scalar& alpha, Loc loc) {
+Tensor& Tensor::add_(const Tensor& o, const Scalar& alpha, Loc loc) const {
   return assign(*this, add(o, alpha, loc), "add_", SourceLoc::from(loc));
 }
-Tensor& Tensor::add_(const Scalar& o, Loc loc) { return assign(*this, add(o, loc), "add_", SourceLoc::from(loc)); }
-Tensor& Tensor::sub_(const Tensor& o, const Scalar& alpha, Loc loc) {
+Tensor& Tensor::add_(const Scalar& o, Loc loc) const { return assign(*this, add(o, loc), "add_", SourceLoc::from(loc)); }
+Tensor& Tensor::sub_(const Tensor& o, const Scalar& alpha, Loc loc) const {
   return assign(*this, sub(o, alpha, loc), "sub_", SourceLoc::from(loc));
 }
-Tensor& Tensor::sub_(const Scalar& o, Loc loc) { return assign(*this, sub(o, loc), "sub_", SourceLoc::from(loc)); }
-Tensor& Tensor::mul_(const Tensor& o, Loc loc) { return assign(*this, mul(o, loc), "mul_", SourceLoc::from(loc)); }
-Tensor& Tensor::mul_(const Scalar& o, Loc loc) { return assign(*this, mul(o, loc), "mul_", SourceLoc::from(loc)); }
-Tensor& Tensor::div_(const Tensor& o, Loc loc) { return assign(*this, div(o, loc), "div_", SourceLoc::from(loc)); }
-Tensor& Tensor::div_(const Scalar& o, Loc loc) { return assign(*this, div(o, loc), "div_", SourceLoc::from(loc)); }
-Tensor& Tensor::clamp_(std::optional<Scalar> min, std::optional<Scalar> max, Loc loc) {
+Tensor& Tensor::sub_(const Scalar& o, Loc loc) const { return assign(*this, sub(o, loc), "sub_", SourceLoc::from(loc)); }
+Tensor& Tensor::mul_(const Tensor& o, Loc loc) const { return assign(*this, mul(o, loc), "mul_", SourceLoc::from(loc)); }
+Tensor& Tensor::mul_(const Scalar& o, Loc loc) const { return assign(*this, mul(o, loc), "mul_", SourceLoc::from(loc)); }
+Tensor& Tensor::div_(const Tensor& o, Loc loc) const { return assign(*this, div(o, loc), "div_", SourceLoc::from(loc)); }
+Tensor& Tensor::div_(const Scalar& o, Loc loc) const { return assign(*this, div(o, loc), "div_", SourceLoc::from(loc)); }
+Tensor& Tensor::clamp_(std::optional<Scalar> min, std::optional<Scalar> max, Loc loc) const {
   return assign(*this, clamp(min, max, loc), "clamp_", SourceLoc::from(loc));
 }
-Tensor& Tensor::zero_(Loc call) {
+Tensor& Tensor::zero_(Loc call) const {
   SourceLoc loc = SourceLoc::from(call);
   detail::operand(*this, "zero_", loc);
   return assign(*this, zeros_like(*this, {}, call), "zero_", loc);  // a constant zero, compiled in
 }
-Tensor& Tensor::fill_(const Scalar& value, Loc call) {
+Tensor& Tensor::fill_(const Scalar& value, Loc call) const {
   SourceLoc loc = SourceLoc::from(call);
   detail::operand(*this, "fill_", loc);
   return assign(*this, full_like(*this, value.cast(dtype()), {}, call), "fill_", loc);
 }
-Tensor& Tensor::copy_(const Tensor& src, Loc call) {
+Tensor& Tensor::copy_(const Tensor& src, Loc call) const {
   SourceLoc loc = SourceLoc::from(call);
   const ir::NodePtr& from = detail::operand(src, "copy_", loc);
   detail::operand(*this, "copy_", loc);
@@ -60,8 +61,8 @@ Tensor& Tensor::copy_(const Tensor& src, Loc call) {
   });
   // copy_ converts any dtype, unlike the arithmetic in-place ops.
   ir::NodePtr value = detail::broadcast_to(detail::cast_to(from, dtype(), loc), sizes(), loc);
-  detail::impl(*this).assign(std::move(value), loc);
-  return *this;
+  detail::impl(*this).assign(std::move(value), "copy_", loc);
+  return const_cast<Tensor&>(*this);
 }
 
 Tensor& operator+=(Tensor& a, TensorArg b) { return a.add_(b.t, 1, b.loc); }

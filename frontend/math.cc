@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "frontend/recording.h"
+#include "ir/composite.h"
 #include "kiln/functions.h"
 
 namespace kiln {
@@ -31,6 +32,7 @@ int64_t reduced_count(const Tensor& x, IntArrayRef dims, const char* op, SourceL
 
 // p = 2 (the default), 1, inf, -inf, 0 (the count of nonzeros) or any other power.
 Tensor Tensor::norm(std::optional<Scalar> p, IntArrayRef dims, bool keepdim, Loc call) const {
+  ir::CompositeScope composite("norm");
   SourceLoc loc = SourceLoc::from(call);
   check_floating(*this, "norm", loc);
   double order = p ? p->to_double() : 2.0;
@@ -48,6 +50,7 @@ Tensor Tensor::norm(const Scalar& p, Loc loc) const { return norm(p, {}, false, 
 
 // Variance with Bessel's correction `correction` (1: unbiased, 0: the population's).
 Tensor Tensor::var(IntArrayRef dims, std::optional<int64_t> correction, bool keepdim, Loc call) const {
+  ir::CompositeScope composite("var");
   SourceLoc loc = SourceLoc::from(call);
   check_floating(*this, "var", loc);
   int64_t n = reduced_count(*this, dims, "var", loc);
@@ -70,6 +73,7 @@ Tensor Tensor::std(IntArrayRef dims, bool unbiased, bool keepdim, Loc loc) const
 // Hillis-Steele: log2(n) shifted adds, each a pad of a slice, so the scan fuses into one kernel
 // per step (or fewer) and differentiates through pad and slice.
 Tensor Tensor::cumsum(int64_t dim, std::optional<ScalarType> dtype, Loc call) const {
+  ir::CompositeScope composite("cumsum");
   SourceLoc loc = SourceLoc::from(call);
   const ir::NodePtr& x = detail::operand(*this, "cumsum", loc);
   if (x->shape.empty()) return to(dtype.value_or(is_floating(x->dtype) ? x->dtype : kInt64), call);
@@ -90,8 +94,9 @@ Tensor Tensor::cumsum(int64_t dim, std::optional<ScalarType> dtype, Loc call) co
 
 // log(sum(exp(x))) computed around the maximum, which an all -inf line replaces by 0.
 Tensor Tensor::logsumexp(IntArrayRef dims, bool keepdim, Loc call) const {
+  ir::CompositeScope composite("logsumexp");
   SourceLoc loc = SourceLoc::from(call);
-  Tensor x = is_floating_point() ? *this : to(kFloat32, call);
+  Tensor x = is_floating_point() ? *this : to(get_default_dtype(), call);
   detail::operand(x, "logsumexp", loc);
   Tensor m = x.amax(dims, true, call).detach();
   m = kiln::where(m.isinf(call), 0.0, m, call);
@@ -129,6 +134,7 @@ Tensor Tensor::sign(Loc loc) const {
 
 // |a - b| <= atol + rtol * |b|, with equal infinities close and NaNs close only if equal_nan.
 Tensor Tensor::isclose(const Tensor& other, double rtol, double atol, bool equal_nan, Loc call) const {
+  ir::CompositeScope composite("isclose");
   SourceLoc loc = SourceLoc::from(call);
   detail::operand(*this, "isclose", loc);
   detail::operand(other, "isclose", loc);
@@ -173,6 +179,7 @@ Tensor Tensor::clamp(const std::optional<Tensor>& min, const std::optional<Tenso
 
 Tensor Tensor::addmm(const Tensor& mat1, const Tensor& mat2, const Scalar& beta, const Scalar& alpha,
                      Loc call) const {
+  ir::CompositeScope composite("addmm");
   SourceLoc loc = SourceLoc::from(call);
   detail::operand(mat1, "addmm", loc);
   detail::operand(mat2, "addmm", loc);
@@ -197,6 +204,7 @@ Tensor Tensor::bmm(const Tensor& other, Loc call) const {
 }
 
 Tensor Tensor::outer(const Tensor& other, Loc call) const {
+  ir::CompositeScope composite("outer");
   SourceLoc loc = SourceLoc::from(call);
   detail::operand(*this, "outer", loc);
   detail::operand(other, "outer", loc);

@@ -69,6 +69,8 @@ void print_values(std::ostream& os, const std::vector<double>& v, const Shape& s
 
 }  // namespace
 
+std::ostream& operator<<(std::ostream& os, ScalarType t) { return os << type_name(t); }
+
 std::ostream& operator<<(std::ostream& os, const Tensor& t) {
   if (!t.defined()) return os << "[ Tensor (undefined) ]";
   std::vector<double> values = t.to_vector<double>();

@@ -3,6 +3,7 @@
 
 #include "frontend/custom_gradient.h"
 #include "frontend/recording.h"
+#include "ir/composite.h"
 #include "ir/grad_mode.h"
 #include "kiln/functions.h"
 
@@ -154,6 +155,7 @@ Tensor Tensor::sum(IntArrayRef dims, bool keepdim, std::optional<ScalarType> dty
 }
 
 Tensor Tensor::mean(IntArrayRef dims, bool keepdim, Loc call) const {
+  ir::CompositeScope composite("mean");
   SourceLoc loc = SourceLoc::from(call);
   const ir::NodePtr& x = operand(*this, "mean", loc);
   check(is_floating(x->dtype), "mean", loc, [&] {
@@ -257,6 +259,7 @@ Tensor Tensor::log_softmax(int64_t dim, std::optional<ScalarType> dtype, Loc loc
 Tensor mean(const Tensor& x, IntArrayRef dims, bool keepdim, Loc loc) { return x.mean(dims, keepdim, loc); }
 
 Tensor softmax(const Tensor& x, int64_t dim, std::optional<ScalarType> dtype, Loc call) {
+  ir::CompositeScope composite("softmax");
   SourceLoc loc = SourceLoc::from(call);
   int64_t axis = 0;
   ir::NodePtr e = ir::unary(Op::Exp, shifted(x, dim, dtype, "softmax", loc, axis), loc);
@@ -267,6 +270,7 @@ Tensor softmax(const Tensor& x, int64_t dim, std::optional<ScalarType> dtype, Lo
 }
 
 Tensor log_softmax(const Tensor& x, int64_t dim, std::optional<ScalarType> dtype, Loc call) {
+  ir::CompositeScope composite("log_softmax");
   SourceLoc loc = SourceLoc::from(call);
   int64_t axis = 0;
   ir::NodePtr s = shifted(x, dim, dtype, "log_softmax", loc, axis);

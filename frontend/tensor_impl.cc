@@ -110,13 +110,13 @@ void TensorImpl::set_requires_grad(bool requires_grad) {
   ++version;  // views re-derive from the new node
 }
 
-void TensorImpl::assign(ir::NodePtr value, SourceLoc loc) {
+void TensorImpl::assign(ir::NodePtr value, const char* op, SourceLoc loc) {
   // A detached view writes its base untracked, as PyTorch's x.detach().add_(1) and x.data.
   if (ir::grad_mode_enabled() && records_grad) {
-    check(!is_variable, "in-place", loc,
+    check(!is_variable, op, loc,
           "a leaf tensor that requires grad is being used in an in-place operation; wrap it in NoGradGuard or "
           "detach() it");
-    check(!(base && base->is_variable), "in-place", loc,
+    check(!(base && base->is_variable), op, loc,
           "a view of a leaf tensor that requires grad is being used in an in-place operation");
   }
   // A factory's value (zeros_like for an optimizer's state) is given memory before its first
@@ -130,7 +130,7 @@ void TensorImpl::assign(ir::NodePtr value, SourceLoc loc) {
   }
   if (!base) return replace(std::move(value));
   for (const ViewStep& s : view_steps)
-    check(s.kind != ViewStep::Expand, "in-place", loc,
+    check(s.kind != ViewStep::Expand, op, loc,
           "unsupported operation: more than one element of the written-to tensor refers to a single memory "
           "location (the tensor is an expanded view); clone() it first");
   std::vector<ir::NodePtr> chain = {base->node()};

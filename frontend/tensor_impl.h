@@ -35,8 +35,9 @@ struct TensorImpl : std::enable_shared_from_this<TensorImpl> {
   // The node for the current value: a view re-derives it when its base has changed.
   const ir::NodePtr& node();
   // Rebinds the tensor to `value` (same shape and dtype); a view writes it through to its base.
-  // In grad mode, a leaf that requires grad (or a view of one) cannot be written, as in PyTorch.
-  void assign(ir::NodePtr value, SourceLoc loc);
+  // In grad mode, a leaf that requires grad (or a view of one) cannot be written, as in PyTorch:
+  // kiln::Error naming `op`.
+  void assign(ir::NodePtr value, const char* op, SourceLoc loc);
   // A root's new value (set_node, and a version bump that makes its views re-derive). Memory the
   // user holds is written at the call (write_exposed); otherwise the root's new value is pending
   // state, computed with this thread's next evaluation (note_pending_update).

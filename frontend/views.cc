@@ -42,11 +42,18 @@ std::optional<Shape> view_strides(const Shape& old_sizes, const Shape& old_strid
 }
 
 // A new view of `self`, one `step` further from the base (none: the same elements), whose
-// elements lie at `layout` in the base's memory. Gradients flow through it if `records_grad`.
+// elements lie at `layout` in the base's memory. Gradients flow through it if `records_grad`;
+// by default when grad mode is on or self requires grad: as in PyTorch, a view of a tensor that
+// requires grad requires grad too, also when made under NoGradGuard (detach() is the way out).
 Tensor make_view(const Tensor& self, std::optional<ViewStep> step, Layout layout,
-                 bool records_grad = ir::grad_mode_enabled()) {
+                 std::optional<bool> differentiable = std::nullopt) {
   detail::TensorImpl& src = detail::impl(self);
-  ir::NodePtr node = step ? detail::apply_view_step(*step, src.node()) : src.node();
+  bool records_grad = differentiable.value_or(ir::grad_mode_enabled() || self.requires_grad());
+  ir::NodePtr node;
+  {
+    ir::GradModeGuard mode(records_grad);
+    node = step ? detail::apply_view_step(*step, src.node()) : src.node();
+  }
   if (!records_grad) node = detail::cut_gradient(node, node->loc);
   auto view = std::make_shared<detail::TensorImpl>(std::move(node));
   view->records_grad = records_grad;
@@ -288,6 +295,11 @@ Tensor Tensor::select(int64_t d, int64_t index, Loc call) const {
 Tensor Tensor::contiguous(Loc call) const {
   detail::operand(*this, "contiguous", SourceLoc::from(call));
   return is_contiguous() ? *this : detail::make_tensor(detail::node_of(*this));
+}
+
+Tensor Tensor::alias(Loc call) const {
+  detail::operand(*this, "alias", SourceLoc::from(call));
+  return make_view(*this, std::nullopt, detail::impl(*this).layout());
 }
 
 Tensor Tensor::detach() const {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 
+#include "ir/composite.h"
 #include "ir/grad_mode.h"
 
 namespace kiln::ir {
@@ -38,7 +39,8 @@ Node::Node(Op op, ScalarType dtype, Shape shape, std::vector<NodePtr> inputs, At
       attrs(std::move(attrs)),
       loc(loc),
       device(this->inputs.empty() ? Device() : this->inputs[0]->device),
-      serial(g_serial++) {
+      serial(g_serial++),
+      composite(current_composite()) {
   ++g_live_nodes;
   if (grad_mode_enabled() && is_floating(dtype) &&
       std::any_of(this->inputs.begin(), this->inputs.end(), [](const NodePtr& in) { return in->grad != Grad::None; }))
@@ -57,6 +59,7 @@ void Node::materialize(std::shared_ptr<Storage> value) {
     recipe = std::make_shared<Node>(op, dtype, shape, std::move(inputs), std::move(attrs), loc);
     recipe->device = device;
     recipe->grad = Grad::Derived;
+    recipe->composite = composite;
   }
   op = Op::Buffer;
   attrs = Attrs{};

@@ -121,6 +121,8 @@ struct Node {
   // A one-element buffer holding a scalar the user passed (x * lr): read as one element at any
   // shape, never a batch of one. Kernels take it as an input, so a new value compiles nothing.
   bool runtime_scalar = false;
+  // The composite op this node is part of (softmax, mean, ...), or null (ir/composite.h).
+  const char* composite = nullptr;
 
   int64_t numel() const { return kiln::numel(shape); }
   bool is_buffer() const { return op == Op::Buffer; }

@@ -72,6 +72,7 @@ std::string print_graph(const std::vector<const Node*>& outputs, const NodeNote&
     if (!attrs.empty()) text += " {" + attrs + "}";
     text += " : " + std::string(dtype_short_name(n->dtype)) + shape_str(n->shape) + "  loc(" + n->loc.str() + ")";
     std::string comment = note ? note(*n, name) : "";
+    if (n->composite) comment = "in " + std::string(n->composite) + (comment.empty() ? "" : "; " + comment);
     text += (comment.empty() ? "" : "  // " + comment) + "\n";
   }
   text += "return";

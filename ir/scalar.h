@@ -30,6 +30,15 @@ class Scalar {
     else if constexpr (std::floating_point<T>) return static_cast<T>(float_);
     else return type_ == kFloat64 ? static_cast<T>(float_) : static_cast<T>(int_);
   }
+  // LibTorch's spellings.
+  double toDouble() const { return to<double>(); }
+  float toFloat() const { return to<float>(); }
+  int64_t toLong() const { return to<int64_t>(); }
+  int toInt() const { return to<int>(); }
+  bool toBool() const { return to<bool>(); }
+  bool isFloatingPoint() const { return is_floating_point(); }
+  bool isIntegral(bool include_bool) const { return type_ == kInt64 || (include_bool && type_ == kBool); }
+  bool isBoolean() const { return type_ == kBool; }
   // The same value converted to `t` (what writing it into a tensor of that type stores).
   Scalar cast(ScalarType t) const;
   std::string str() const;

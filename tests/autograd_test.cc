@@ -241,8 +241,8 @@ TEST(Autograd, Errors) {
   EXPECT_KILN_ERROR(c.sum().backward(), "backward", "does not require grad");
   EXPECT_KILN_ERROR((x * 2).backward(), "backward", "scalar outputs", "[2]");
   EXPECT_KILN_ERROR((x * 2).backward(tensor({1.0, 2.0, 3.0}, dtype(kFloat64))), "backward", "[3]", "[2]");
-  EXPECT_KILN_ERROR(x.add_(1), "in-place", "leaf");
-  EXPECT_KILN_ERROR(x.view({2}).mul_(2), "in-place", "view of a leaf");
+  EXPECT_KILN_ERROR(x.add_(1), "add_", "leaf");
+  EXPECT_KILN_ERROR(x.view({2}).mul_(2), "mul_", "view of a leaf");
   EXPECT_KILN_ERROR((x * 2).requires_grad_(false), "requires_grad_", "leaf");
   Tensor i = tensor({1, 2});
   EXPECT_KILN_ERROR(autograd::grad({(x * 2).sum()}, {i}), "grad", "does not require grad", "int64");

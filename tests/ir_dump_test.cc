@@ -55,20 +55,21 @@ return %4
                       {{"1", at(l1)}, {"2", at(l2)}}));
 }
 
-TEST(DumpIr, CompositeOpsDecomposeIntoPrimitives) {
+// A composite decomposes into primitives, each tagged with the composite's name.
+TEST(DumpIr, CompositeOpsDecomposeIntoPrimitivesTaggedWithTheirName) {
   kiln::manual_seed(7);
   int l1 = __LINE__; auto x = kiln::randn({2, 4});
   int l2 = __LINE__; auto p = kiln::softmax(x, -1);
   EXPECT_EQ(kiln::dump_ir(p), fill(R"(%0 = random {distribution=normal, seed=7, offset=0} : f32[2, 4]  loc({1})
-%1 = reduce_max %0 {axes=[1]} : f32[2, 1]  loc({2})
-%2 = expand %1 : f32[2, 4]  loc({2})
-%3 = sub %0, %2 : f32[2, 4]  loc({2})
-%4 = exp %3 : f32[2, 4]  loc({2})
-%5 = full {value=1.0} : f32[2, 1]  loc({2})
-%6 = reduce_sum %4 {axes=[1]} : f32[2, 1]  loc({2})
-%7 = div %5, %6 : f32[2, 1]  loc({2})
-%8 = expand %7 : f32[2, 4]  loc({2})
-%9 = mul %4, %8 : f32[2, 4]  loc({2})
+%1 = reduce_max %0 {axes=[1]} : f32[2, 1]  loc({2})  // in softmax
+%2 = expand %1 : f32[2, 4]  loc({2})  // in softmax
+%3 = sub %0, %2 : f32[2, 4]  loc({2})  // in softmax
+%4 = exp %3 : f32[2, 4]  loc({2})  // in softmax
+%5 = full {value=1.0} : f32[2, 1]  loc({2})  // in softmax
+%6 = reduce_sum %4 {axes=[1]} : f32[2, 1]  loc({2})  // in softmax
+%7 = div %5, %6 : f32[2, 1]  loc({2})  // in softmax
+%8 = expand %7 : f32[2, 4]  loc({2})  // in softmax
+%9 = mul %4, %8 : f32[2, 4]  loc({2})  // in softmax
 return %9
 )",
                                    {{"1", at(l1)}, {"2", at(l2)}}));

@@ -49,6 +49,25 @@ namespace autograd {
 
 using tensor_list = std::vector<Tensor>;
 using variable_list = tensor_list;
+using Variable = Tensor;  // LibTorch's autograd::Variable is a Tensor
+
+// Anomaly mode, as torch::autograd::AnomalyMode: backward evaluates each gradient node on its
+// own and raises kiln::Error naming the forward op (and the user's line that recorded it) whose
+// gradient first holds a NaN or infinity. Slow: for debugging. Per thread.
+struct AnomalyMode {
+  static bool is_enabled();
+  static void set_enabled(bool enabled);
+};
+class DetectAnomalyGuard {
+ public:
+  DetectAnomalyGuard() : previous_(AnomalyMode::is_enabled()) { AnomalyMode::set_enabled(true); }
+  ~DetectAnomalyGuard() { AnomalyMode::set_enabled(previous_); }
+  DetectAnomalyGuard(const DetectAnomalyGuard&) = delete;
+  DetectAnomalyGuard& operator=(const DetectAnomalyGuard&) = delete;
+
+ private:
+  bool previous_;
+};
 
 // The gradients of `outputs` with respect to `inputs` (weighted by `grad_outputs`, which may be
 // omitted for one-element outputs), without touching .grad(). They are recorded lazily; with
@@ -136,7 +155,8 @@ struct Function {
   template <typename... Args>
   static auto apply(Args&&... args) {
     auto ctx = std::make_shared<AutogradContext>();
-    tensor_list inputs = {as_input(args)...};
+    tensor_list inputs;
+    (add_inputs(inputs, args), ...);
     using Output = decltype(T::forward(ctx.get(), std::forward<Args>(args)...));
     tensor_list outputs;
     {
@@ -154,12 +174,21 @@ struct Function {
   }
 
  private:
+  // The inputs an argument contributes, as LibTorch's extract_vars: a tensor one, each tensor of
+  // a tensor list (or an optional tensor) one apiece, anything else one undefined slot. backward
+  // returns one gradient per slot.
   template <typename A>
-  static Tensor as_input(const A& a) {
-    if constexpr (std::is_convertible_v<const A&, const Tensor&>)
-      return a;
-    else
-      return Tensor();
+  static void add_inputs(tensor_list& inputs, const A& a) {
+    if constexpr (std::is_convertible_v<const A&, const Tensor&>) {
+      inputs.push_back(a);
+    } else if constexpr (std::is_convertible_v<const A&, const tensor_list&> ||
+                         std::is_convertible_v<const A&, ArrayRef<Tensor>>) {
+      for (const Tensor& t : ArrayRef<Tensor>(a)) inputs.push_back(t);
+    } else if constexpr (std::is_same_v<A, std::optional<Tensor>>) {
+      inputs.push_back(a ? *a : Tensor());
+    } else {
+      inputs.push_back(Tensor());
+    }
   }
 };
 

@@ -30,6 +30,11 @@ bool runtime_extents_enabled();
 void set_check_external(bool enabled);
 bool check_external_enabled();
 
+// The threads Kiln's kernels (and OpenBLAS) run on, as torch::set_num_threads (KILN_NUM_THREADS
+// sets it at start-up; the default is the machine's cores).
+void set_num_threads(int n);
+int get_num_threads();
+
 // Scope guards, as torch::NoGradGuard: set a setting for their scope and restore the previous
 // value when it ends, also when an exception leaves it.
 template <typename T, T (*Get)(), void (*Set)(T)>

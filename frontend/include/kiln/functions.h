@@ -36,6 +36,22 @@ Tensor randn_like(const Tensor& t, TensorOptions options = {}, Loc loc = Loc::cu
 // uniform draw compared with p), not PyTorch's: a mask in a graph fuses with what it multiplies.
 Tensor bernoulli(const Tensor& p, Loc loc = Loc::current());
 Tensor bernoulli(const Tensor& like, double p, Loc loc = Loc::current());
+// LibTorch leaves empty()'s memory uninitialized; Kiln's reads as zeros.
+Tensor empty(IntArrayRef size, TensorOptions options = {}, Loc loc = Loc::current());
+Tensor empty_like(const Tensor& t, TensorOptions options = {}, Loc loc = Loc::current());
+// Integers uniform on [low, high) (int64 unless options say otherwise).
+Tensor randint(int64_t low, int64_t high, IntArrayRef size, TensorOptions options = {}, Loc loc = Loc::current());
+Tensor randint(int64_t high, IntArrayRef size, TensorOptions options = {}, Loc loc = Loc::current());
+// A random permutation of 0..n-1 (int64; evaluated at the call).
+Tensor randperm(int64_t n, TensorOptions options = {}, Loc loc = Loc::current());
+Tensor eye(int64_t n, std::optional<int64_t> m = std::nullopt, TensorOptions options = {}, Loc loc = Loc::current());
+Tensor linspace(const Scalar& start, const Scalar& end, int64_t steps, TensorOptions options = {},
+                Loc loc = Loc::current());
+Tensor logspace(const Scalar& start, const Scalar& end, int64_t steps, double base = 10.0, TensorOptions options = {},
+                Loc loc = Loc::current());
+Tensor normal(double mean, double std, IntArrayRef size, TensorOptions options = {}, Loc loc = Loc::current());
+Tensor normal(const Tensor& mean, const Tensor& std, Loc loc = Loc::current());
+Tensor normal(const Tensor& mean, double std = 1.0, Loc loc = Loc::current());
 void manual_seed(uint64_t seed);
 // Wraps `data` without copying; the memory must outlive the tensor and must not change while
 // graphs that read it are pending. `deleter` runs when the last user of the memory is gone.

@@ -8,6 +8,7 @@
 #include <iosfwd>
 #include <memory>
 #include <optional>
+#include <string>
 #include <source_location>
 #include <tuple>
 #include <type_traits>
@@ -32,6 +33,13 @@ namespace indexing {
 class TensorIndex;
 }
 
+// What Tensor::grad_fn() returns: the recorded op behind a tensor.
+struct GradFn {
+  std::string op;  // the primitive or composite ("mul", "mean", "log_softmax")
+  SourceLoc loc;   // the user's line that recorded it
+  std::string name() const;  // LibTorch-style: "MulBackward0"
+};
+
 // Each public call captures the caller's source location, so errors and IR dumps name the
 // user's line.
 using Loc = std::source_location;
@@ -55,6 +63,7 @@ class Tensor {
   Shape shape() const { return sizes().vec(); }
   Shape strides() const;
   int64_t dim() const { return static_cast<int64_t>(sizes().size()); }
+  int64_t ndimension() const { return dim(); }
   int64_t numel() const;
   int64_t size(int64_t dim, Loc loc = Loc::current()) const;
   ScalarType dtype() const;
@@ -62,19 +71,29 @@ class Tensor {
   Device device() const;
   TensorOptions options() const;
   bool is_floating_point() const { return is_floating(dtype()); }
+  bool is_cuda() const { return device().is_cuda(); }
+  bool is_cpu() const { return !is_cuda(); }
   bool is_contiguous() const;
 
   // Autograd (see kiln/autograd.h). A tensor requires grad when it is a leaf marked so, or was
   // computed from one in grad mode; only leaves and tensors that retain_grad() get .grad().
   bool requires_grad() const;
-  Tensor& requires_grad_(bool requires_grad = true, Loc loc = Loc::current());
-  Tensor& set_requires_grad(bool requires_grad, Loc loc = Loc::current()) { return requires_grad_(requires_grad, loc); }
+  Tensor& requires_grad_(bool requires_grad = true, Loc loc = Loc::current()) const;
+  Tensor& set_requires_grad(bool requires_grad, Loc loc = Loc::current()) const {
+    return requires_grad_(requires_grad, loc);
+  }
   bool is_leaf() const;
   // The gradient backward() accumulated (undefined before the first backward that reaches it).
   // A handle to it, so x.grad().zero_() resets it in place.
   Tensor grad() const;
   Tensor& mutable_grad();
   void retain_grad(Loc loc = Loc::current()) const;
+  // The op that computed this tensor, for a tensor gradients flow through (null for leaves and
+  // tensors that do not require grad), as LibTorch's grad_fn(): name() as "MulBackward0", and
+  // the user's line that recorded it.
+  std::shared_ptr<GradFn> grad_fn() const;
+  // Which output of its op this tensor is (0 unless the op has several outputs).
+  int64_t output_nr() const { return 0; }
   bool retains_grad() const;
   // Differentiates this tensor with respect to the leaves it was computed from, accumulating into
   // their .grad() and evaluating those gradients with this tensor as one graph. `gradient` may
@@ -149,6 +168,13 @@ class Tensor {
   Tensor cpu(Loc loc = Loc::current()) const;
   Tensor cuda(Loc loc = Loc::current()) const;
   Tensor detach() const;
+  // Detaches this tensor itself from the graph (it stops requiring grad), as LibTorch's.
+  Tensor& detach_(Loc loc = Loc::current()) const;
+  // The value without autograd history, as LibTorch's t.data(): shares memory and in-place
+  // changes (detach()).
+  Tensor data() const { return detach(); }
+  // A new handle viewing the same value (its own autograd identity).
+  Tensor alias(Loc loc = Loc::current()) const;
   Tensor clone(Loc loc = Loc::current()) const;
 
   // Reductions. `dims` may be empty for all axes; dtype as torch.sum's.
@@ -246,19 +272,20 @@ class Tensor {
   Tensor addmm(const Tensor& mat1, const Tensor& mat2, const Scalar& beta = 1, const Scalar& alpha = 1,
                Loc loc = Loc::current()) const;
 
-  // In-place: the tensor is rebound to a new node; on a view, the base is updated too.
-  Tensor& add_(const Tensor& other, const Scalar& alpha = 1, Loc loc = Loc::current());
-  Tensor& add_(const Scalar& other, Loc loc = Loc::current());
-  Tensor& sub_(const Tensor& other, const Scalar& alpha = 1, Loc loc = Loc::current());
-  Tensor& sub_(const Scalar& other, Loc loc = Loc::current());
-  Tensor& mul_(const Tensor& other, Loc loc = Loc::current());
-  Tensor& mul_(const Scalar& other, Loc loc = Loc::current());
-  Tensor& div_(const Tensor& other, Loc loc = Loc::current());
-  Tensor& div_(const Scalar& other, Loc loc = Loc::current());
-  Tensor& clamp_(std::optional<Scalar> min, std::optional<Scalar> max = std::nullopt, Loc loc = Loc::current());
-  Tensor& zero_(Loc loc = Loc::current());
-  Tensor& fill_(const Scalar& value, Loc loc = Loc::current());
-  Tensor& copy_(const Tensor& src, Loc loc = Loc::current());
+  // In-place: the tensor is rebound to a new node; on a view, the base is updated too. Callable
+  // on a const Tensor&, as LibTorch's: the handle is const, the data is not.
+  Tensor& add_(const Tensor& other, const Scalar& alpha = 1, Loc loc = Loc::current()) const;
+  Tensor& add_(const Scalar& other, Loc loc = Loc::current()) const;
+  Tensor& sub_(const Tensor& other, const Scalar& alpha = 1, Loc loc = Loc::current()) const;
+  Tensor& sub_(const Scalar& other, Loc loc = Loc::current()) const;
+  Tensor& mul_(const Tensor& other, Loc loc = Loc::current()) const;
+  Tensor& mul_(const Scalar& other, Loc loc = Loc::current()) const;
+  Tensor& div_(const Tensor& other, Loc loc = Loc::current()) const;
+  Tensor& div_(const Scalar& other, Loc loc = Loc::current()) const;
+  Tensor& clamp_(std::optional<Scalar> min, std::optional<Scalar> max = std::nullopt, Loc loc = Loc::current()) const;
+  Tensor& zero_(Loc loc = Loc::current()) const;
+  Tensor& fill_(const Scalar& value, Loc loc = Loc::current()) const;
+  Tensor& copy_(const Tensor& src, Loc loc = Loc::current()) const;
 
   // The graph node that computes the tensor's current value (for tools that inspect the IR).
   const std::shared_ptr<ir::Node>& node() const;
@@ -288,5 +315,7 @@ template <typename T> std::vector<T> Tensor::to_vector() const {
 using TensorList = std::vector<Tensor>;
 
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
+// LibTorch's names: Float, Double, Long, Int, Short, Char, Byte, Bool.
+std::ostream& operator<<(std::ostream& os, ScalarType t);
 
 }  // namespace kiln

@@ -10,6 +10,11 @@
 
 namespace kiln {
 
+// The floating dtype factories and promotions use when nothing says otherwise (float32 at
+// start-up), as torch::set_default_dtype. Process-wide; float32 or float64.
+void set_default_dtype(ScalarType t);
+ScalarType get_default_dtype();
+
 class TensorOptions {
  public:
   TensorOptions() = default;
@@ -22,7 +27,7 @@ class TensorOptions {
   TensorOptions requires_grad(bool r) const { TensorOptions o = *this; o.requires_grad_ = r; return o; }
 
   bool has_dtype() const { return dtype_.has_value(); }
-  ScalarType dtype() const { return dtype_.value_or(kFloat32); }  // PyTorch's default dtype
+  ScalarType dtype() const { return dtype_.has_value() ? *dtype_ : get_default_dtype(); }
   Device device() const { return device_; }
   bool requires_grad() const { return requires_grad_; }
 
