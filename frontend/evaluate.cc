@@ -33,8 +33,8 @@ void set_fusion(bool enabled) { g_fusion = enabled; }
 bool fusion_enabled() { return g_fusion; }
 void set_runtime_extents(bool enabled) { g_runtime_extents = enabled; }
 void set_check_external(bool enabled) { ir::set_external_checks(enabled); }
-void set_num_threads(int n) {
-  check(n >= 1, "set_num_threads", {}, [&] { return "expects a positive number of threads, got " + std::to_string(n); });
+void set_num_threads(int n, std::source_location loc) {
+  check(n >= 1, "set_num_threads", SourceLoc::from(loc), [&] { return "expects a positive number of threads, got " + std::to_string(n); });
   runtime::thread_pool().set_num_threads(n);
 }
 int get_num_threads() { return runtime::thread_pool().num_threads(); }

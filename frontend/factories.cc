@@ -226,15 +226,15 @@ void manual_seed(uint64_t seed) { generator().reset(seed); }
 namespace {
 std::atomic<ScalarType> g_default_dtype{kFloat32};
 }  // namespace
-void set_default_dtype(ScalarType t) {
-  check(is_floating(t), "set_default_dtype", {}, [&] {
+void set_default_dtype(ScalarType t, Loc loc) {
+  check(is_floating(t), "set_default_dtype", SourceLoc::from(loc), [&] {
     return "only floating-point types are supported as the default type, got " + std::string(dtype_name(t));
   });
   g_default_dtype = t;
 }
 ScalarType get_default_dtype() { return g_default_dtype.load(std::memory_order_relaxed); }
 
-Tensor from_blob(void* data, IntArrayRef sizes, TensorOptions o, Loc loc) { return from_blob(data, sizes, {}, o, loc); }
+Tensor from_blob(void* data, IntArrayRef sizes, TensorOptions o, Loc loc) { return from_blob(data, sizes, std::function<void(void*)>(), o, loc); }
 
 Tensor from_blob(void* data, IntArrayRef sizes, std::function<void(void*)> deleter, TensorOptions o, Loc call) {
   SourceLoc loc = SourceLoc::from(call);
@@ -245,6 +245,61 @@ Tensor from_blob(void* data, IntArrayRef sizes, std::function<void(void*)> delet
   ir::NodePtr n = ir::buffer(ir::Storage::borrow(data, bytes, std::move(deleter)), std::move(shape), o.dtype(), loc, o.device());
   Tensor out = detail::make_tensor(std::move(n));
   return with_grad_option(std::move(out), o, "from_blob", loc);
+}
+
+// Strided memory as LibTorch's from_blob(data, sizes, strides): the dims sorted by stride are a
+// contiguous block whose rows may be longer than the view (a pitch), read through slices, a
+// permute and, for stride 0, an expand; the tensor views the user's memory like any from_blob.
+Tensor from_blob(void* data, IntArrayRef sizes, IntArrayRef strides, std::function<void(void*)> deleter,
+                 TensorOptions o, Loc call) {
+  SourceLoc loc = SourceLoc::from(call);
+  check(sizes.size() == strides.size(), "from_blob", loc, [&] {
+    return "sizes " + shape_str(sizes) + " and strides " + shape_str(strides) + " must have the same length";
+  });
+  Shape size = checked_size(sizes, "from_blob", loc);
+  std::vector<size_t> order;  // the dims that advance in memory, by stride descending
+  for (size_t d = 0; d < size.size(); ++d) {
+    check(strides[d] >= 0, "from_blob", loc, [&] { return "negative strides are not supported: " + shape_str(strides); });
+    if (strides[d] > 0 && size[d] > 1) order.push_back(d);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return strides[a] > strides[b]; });
+  // The block: one axis per advancing dim, of extent stride(prev) / stride(this), then the step.
+  Shape block, stops;
+  for (size_t k = 0; k < order.size(); ++k) {
+    int64_t stride = strides[order[k]];
+    int64_t extent = k == 0 ? size[order[k]] : strides[order[k - 1]] / stride;
+    bool fits = k == 0 || (strides[order[k - 1]] % stride == 0 && size[order[k]] <= extent);
+    check(fits, "from_blob", loc, [&] {
+      return "strides " + shape_str(strides) + " for sizes " + shape_str(size) +
+             " overlap or interleave; Kiln views strided memory whose dims nest (transposes, row pitches, steps)";
+    });
+    block.push_back(extent);
+    stops.push_back(size[order[k]]);
+  }
+  int64_t step = order.empty() ? 1 : strides[order.back()];
+  if (numel(size) == 0) block.assign(1, 0), stops.assign(1, 0), order.clear(), step = 1;
+  block.push_back(step);  // the innermost step: read element 0 of each
+  stops.push_back(1);
+  Tensor memory = from_blob(data, block, std::move(deleter), o, call);
+  Tensor view = memory;
+  for (size_t k = 0; k < stops.size(); ++k) view = view.slice(static_cast<int64_t>(k), 0, stops[k], 1, call);
+  view = view.select(static_cast<int64_t>(stops.size()) - 1, 0, call);
+  // Dims of size 1 or stride 0 come back as new axes, then the permute restores the order.
+  std::vector<int64_t> shape_in_order;
+  for (size_t d : order) shape_in_order.push_back(size[d]);
+  std::vector<int64_t> position(size.size(), -1);
+  for (size_t k = 0; k < order.size(); ++k) position[order[k]] = static_cast<int64_t>(k);
+  int64_t next = static_cast<int64_t>(order.size());
+  for (size_t d = 0; d < size.size(); ++d)
+    if (position[d] < 0) {
+      view = view.unsqueeze(-1, call);
+      position[d] = next++;
+    }
+  view = view.permute(position, call);
+  return size == view.sizes().vec() ? view : view.expand(size, call);
+}
+Tensor from_blob(void* data, IntArrayRef sizes, IntArrayRef strides, TensorOptions o, Loc loc) {
+  return from_blob(data, sizes, strides, std::function<void(void*)>(), o, loc);
 }
 
 TensorData::TensorData(std::initializer_list<TensorData> list) {

@@ -146,6 +146,7 @@ ir::NodePtr shifted(const Tensor& self, int64_t dim, std::optional<ScalarType> d
 }  // namespace
 
 Tensor Tensor::sum(IntArrayRef dims, bool keepdim, std::optional<ScalarType> dtype, Loc call) const {
+  ir::CompositeScope composite("sum");
   SourceLoc loc = SourceLoc::from(call);
   const ir::NodePtr& x = operand(*this, "sum", loc);
   std::vector<int64_t> axes = reduction_axes(dims, x->shape, "sum", loc);
@@ -173,12 +174,14 @@ Tensor Tensor::mean(IntArrayRef dims, bool keepdim, Loc call) const {
 
 // torch.prod: bool and integer inputs multiply as int64.
 Tensor Tensor::prod(std::optional<ScalarType> dtype, Loc call) const {
+  ir::CompositeScope composite("prod");
   SourceLoc loc = SourceLoc::from(call);
   const ir::NodePtr& x = operand(*this, "prod", loc);
   ScalarType t = dtype.value_or(is_floating(x->dtype) ? x->dtype : kInt64);
   return detail::make_tensor(reduce(Op::ReduceProd, detail::cast_to(x, t, loc), reduction_axes({}, x->shape, "prod", loc), false, loc));
 }
 Tensor Tensor::prod(int64_t dim, bool keepdim, std::optional<ScalarType> dtype, Loc call) const {
+  ir::CompositeScope composite("prod");
   SourceLoc loc = SourceLoc::from(call);
   const ir::NodePtr& x = operand(*this, "prod", loc);
   ScalarType t = dtype.value_or(is_floating(x->dtype) ? x->dtype : kInt64);
@@ -187,6 +190,7 @@ Tensor Tensor::prod(int64_t dim, bool keepdim, std::optional<ScalarType> dtype, 
 
 // amax/amin: the extremes over `dims` (all when empty); ties share the gradient.
 Tensor Tensor::amax(IntArrayRef dims, bool keepdim, Loc call) const {
+  ir::CompositeScope composite("amax");
   SourceLoc loc = SourceLoc::from(call);
   const ir::NodePtr& x = operand(*this, "amax", loc);
   std::vector<int64_t> axes = reduction_axes(dims, x->shape, "amax", loc);
@@ -194,6 +198,7 @@ Tensor Tensor::amax(IntArrayRef dims, bool keepdim, Loc call) const {
   return detail::make_tensor(reduce(Op::ReduceMax, x, axes, keepdim, loc));
 }
 Tensor Tensor::amin(IntArrayRef dims, bool keepdim, Loc call) const {
+  ir::CompositeScope composite("amin");
   SourceLoc loc = SourceLoc::from(call);
   const ir::NodePtr& x = operand(*this, "amin", loc);
   std::vector<int64_t> axes = reduction_axes(dims, x->shape, "amin", loc);
@@ -223,13 +228,21 @@ Tensor Tensor::any(int64_t dim, bool keepdim, Loc call) const {
   return detail::make_tensor(reduce(Op::ReduceMax, detail::cast_to(x, kBool, loc), reduction_axes({dim}, x->shape, "any", loc), keepdim, loc));
 }
 
-Tensor Tensor::max(Loc loc) const { return extreme(*this, Op::ReduceMax, "max", SourceLoc::from(loc)); }
-Tensor Tensor::min(Loc loc) const { return extreme(*this, Op::ReduceMin, "min", SourceLoc::from(loc)); }
+Tensor Tensor::max(Loc loc) const {
+  ir::CompositeScope composite("max");
+  return extreme(*this, Op::ReduceMax, "max", SourceLoc::from(loc));
+}
+Tensor Tensor::min(Loc loc) const {
+  ir::CompositeScope composite("min");
+  return extreme(*this, Op::ReduceMin, "min", SourceLoc::from(loc));
+}
 
 std::tuple<Tensor, Tensor> Tensor::max(int64_t dim, bool keepdim, Loc loc) const {
+  ir::CompositeScope composite("max");
   return extreme_along(*this, Op::ReduceMax, Op::ArgMax, dim, keepdim, "max", SourceLoc::from(loc));
 }
 std::tuple<Tensor, Tensor> Tensor::min(int64_t dim, bool keepdim, Loc loc) const {
+  ir::CompositeScope composite("min");
   return extreme_along(*this, Op::ReduceMin, Op::ArgMin, dim, keepdim, "min", SourceLoc::from(loc));
 }
 

@@ -48,7 +48,7 @@ TEST(DumpIr, ReductionMovementAndMatmul) {
   EXPECT_EQ(kiln::dump_ir(m), fill(R"(%0 = random {distribution=uniform, seed=11, offset=0} : f64[4, 3]  loc({1})
 %1 = permute %0 {axes=[1, 0]} : f64[3, 4]  loc({2})
 %2 = matmul %1, %0 : f64[3, 3]  loc({2})
-%3 = reduce_sum %2 {axes=[0]} : f64[1, 3]  loc({2})
+%3 = reduce_sum %2 {axes=[0]} : f64[1, 3]  loc({2})  // in sum
 %4 = slice %3 {low=[0, 0], step=[1, 2]} : f64[1, 2]  loc({2})
 return %4
 )",

@@ -1,6 +1,8 @@
 // Process-wide execution settings.
 #pragma once
 
+#include <source_location>
+
 namespace kiln {
 
 // Which executor computes values: JIT-compiled kernels (the default) or the reference executor,
@@ -32,7 +34,7 @@ bool check_external_enabled();
 
 // The threads Kiln's kernels (and OpenBLAS) run on, as torch::set_num_threads (KILN_NUM_THREADS
 // sets it at start-up; the default is the machine's cores).
-void set_num_threads(int n);
+void set_num_threads(int n, std::source_location loc = std::source_location::current());
 int get_num_threads();
 
 // Scope guards, as torch::NoGradGuard: set a setting for their scope and restore the previous

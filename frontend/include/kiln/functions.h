@@ -58,6 +58,11 @@ void manual_seed(uint64_t seed);
 Tensor from_blob(void* data, IntArrayRef sizes, TensorOptions options = {}, Loc loc = Loc::current());
 Tensor from_blob(void* data, IntArrayRef sizes, std::function<void(void*)> deleter, TensorOptions options = {},
                  Loc loc = Loc::current());
+// Strided memory (strides in elements): transposed, with a row pitch, or stepped; the tensor is a
+// view of the user's memory, so in-place ops write it.
+Tensor from_blob(void* data, IntArrayRef sizes, IntArrayRef strides, TensorOptions options = {}, Loc loc = Loc::current());
+Tensor from_blob(void* data, IntArrayRef sizes, IntArrayRef strides, std::function<void(void*)> deleter,
+                 TensorOptions options = {}, Loc loc = Loc::current());
 // The values of kiln::tensor(...): a number, a braced list of them nested to any depth
 // ({{1, 2}, {3, 4}}), a std::vector or an ArrayRef, as LibTorch's TensorDataContainer. The
 // natural dtype is bool for bools, int64 for integers and float32 (the default dtype) as soon as

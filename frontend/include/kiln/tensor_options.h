@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <source_location>
 #include <string>
 
 #include "ir/device.h"
@@ -12,7 +13,7 @@ namespace kiln {
 
 // The floating dtype factories and promotions use when nothing says otherwise (float32 at
 // start-up), as torch::set_default_dtype. Process-wide; float32 or float64.
-void set_default_dtype(ScalarType t);
+void set_default_dtype(ScalarType t, std::source_location loc = std::source_location::current());
 ScalarType get_default_dtype();
 
 class TensorOptions {
