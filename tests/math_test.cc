@@ -130,6 +130,22 @@ TEST(LinearAlgebra, AddmmBmmOuter) {
   EXPECT_KILN_ERROR(m1.outer(m2), "outer", "[2, 2]");
 }
 
+TEST(Einsum, CommonContractionsMatchTheirDefinitions) {
+  Tensor a = f64({1, 2, 3, 4, 5, 6}, {2, 3}), b = f64({1, 0, 2, 1, 0, 3}, {3, 2});
+  expect_tensor<double>(einsum("ij,jk->ik", {a, b}), {2, 2}, {5, 11, 14, 23});
+  expect_tensor<double>(einsum("ij,jk", {a, b}), {2, 2}, {5, 11, 14, 23});  // implicit output
+  expect_tensor<double>(einsum("ij->ji", {a}), {3, 2}, {1, 4, 2, 5, 3, 6});
+  expect_tensor<double>(einsum("ij->", {a}), {}, {21});
+  expect_tensor<double>(einsum("i,i->", {f64({1, 2}, {2}), f64({3, 4}, {2})}), {}, {11});
+  expect_tensor<double>(einsum("i,j->ij", {f64({1, 2}, {2}), f64({3, 4}, {2})}), {2, 2}, {3, 4, 6, 8});
+  Tensor x = arange(12, dtype(kFloat64)).reshape({2, 2, 3}), y = arange(6, dtype(kFloat64)).reshape({2, 3, 1});
+  EXPECT_TRUE(einsum("bij,bjk->bik", {x, y}).allclose(x.matmul(y)));
+  EXPECT_TRUE(einsum("bij,bkj->bik", {x, x}).allclose(x.matmul(x.transpose(1, 2))));
+  EXPECT_TRUE(einsum("ij,jk,kl->il", {a, b, f64({1, 2, 3, 4}, {2, 2})}).allclose(a.mm(b).mm(f64({1, 2, 3, 4}, {2, 2}))));
+  EXPECT_KILN_ERROR(einsum("ij,jk->ik", {a, a}), "einsum", "label 'j' has size 3 and 2");
+  EXPECT_KILN_ERROR(einsum("ii->i", {a.slice(1, 0, 2)}), "einsum", "diagonal");
+}
+
 TEST(MathGradients, MatchFiniteDifferences) {
   manual_seed(5);
   Tensor x = testing::random_leaf({3, 4});
@@ -144,6 +160,7 @@ TEST(MathGradients, MatchFiniteDifferences) {
   EXPECT_TRUE(gradcheck(one([](const Tensor& t) { return t.logsumexp({1}); }), {x}));
   EXPECT_TRUE(gradcheck(one([](const Tensor& t) { return t.floor() + t; }), {x}));
   EXPECT_TRUE(gradcheck([](const tensor_list& t) { return tensor_list{t[0].lerp(t[1], 0.3)}; }, {x, p}));
+  EXPECT_TRUE(gradcheck([](const tensor_list& t) { return tensor_list{einsum("ij,kj->ik", {t[0], t[1]})}; }, {x, p}));
   EXPECT_TRUE(gradcheck([](const tensor_list& t) { return tensor_list{t[0].outer(t[1])}; },
                         {x.select(0, 0).detach().set_requires_grad(true), p.select(1, 0).detach().set_requires_grad(true)}));
 }

@@ -178,6 +178,9 @@ Tensor log_softmax(const Tensor& x, int64_t dim, std::optional<ScalarType> dtype
 Tensor matmul(const Tensor& a, const Tensor& b, Loc loc = Loc::current());
 Tensor mm(const Tensor& a, const Tensor& b, Loc loc = Loc::current());
 Tensor bmm(const Tensor& a, const Tensor& b, Loc loc = Loc::current());
+// Einstein summation for contractions ("ij,jk->ik", "bij,bjk->bik", "i,i->", "ij->ji", implicit
+// output); each pair of operands becomes one matmul. No ellipsis or repeated labels in one operand.
+Tensor einsum(const std::string& equation, const TensorList& operands, Loc loc = Loc::current());
 Tensor outer(const Tensor& a, const Tensor& b, Loc loc = Loc::current());
 Tensor addmm(const Tensor& self, const Tensor& mat1, const Tensor& mat2, const Scalar& beta = 1, const Scalar& alpha = 1,
              Loc loc = Loc::current());
