@@ -147,6 +147,7 @@ std::vector<ir::NodePtr> differentiate(const std::vector<ir::NodePtr>& graph, co
 void backward(const tensor_list& tensors, const tensor_list& grad_tensors, std::optional<bool> retain_graph,
               bool create_graph, Loc call) {
   SourceLoc loc = SourceLoc::from(call);
+  runtime::EvaluationCause why("backward() at " + loc.str());
   Seeds s = seeds(tensors, grad_tensors, "backward", loc);
   std::vector<ir::NodePtr> graph = passes::gradient_graph(s.outputs, loc);
   std::vector<ir::NodePtr> wrt;

@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "frontend/recording.h"
+#include "runtime/dump.h"
 #include "kiln/functions.h"
 
 namespace kiln {
@@ -88,6 +89,7 @@ Tensor values_at(const Tensor& x, int64_t axis, const Tensor& positions, const s
 std::tuple<Tensor, Tensor> Tensor::sort(int64_t dim, bool descending, Loc call) const {
   SourceLoc loc = SourceLoc::from(call);
   const ir::NodePtr& x = operand(*this, "sort", loc);
+  runtime::EvaluationCause why("sort() at " + loc.str());
   if (x->shape.empty()) return {*this, zeros({}, kiln::dtype(kInt64), call)};
   int64_t axis = detail::check_dim(dim, x->shape, "sort", loc);
   Tensor c = contiguous(call);
@@ -101,6 +103,7 @@ Tensor Tensor::argsort(int64_t dim, bool descending, Loc loc) const { return std
 std::tuple<Tensor, Tensor> Tensor::topk(int64_t k, int64_t dim, bool largest, bool sorted, Loc call) const {
   SourceLoc loc = SourceLoc::from(call);
   const ir::NodePtr& x = operand(*this, "topk", loc);
+  runtime::EvaluationCause why("topk() at " + loc.str());
   Shape shape = x->shape.empty() ? Shape{1} : x->shape;
   int64_t axis = detail::check_dim(dim, shape, "topk", loc);
   check(k >= 0 && k <= shape[axis], "topk", loc, [&] {
@@ -122,6 +125,7 @@ std::tuple<Tensor, Tensor> Tensor::topk(int64_t k, int64_t dim, bool largest, bo
 Tensor Tensor::nonzero(Loc call) const {
   SourceLoc loc = SourceLoc::from(call);
   const ir::NodePtr& x = operand(*this, "nonzero", loc);
+  runtime::EvaluationCause why("nonzero() at " + loc.str());
   std::vector<bool> set;
   for (bool b : ne(0, call).to_vector<bool>()) set.push_back(b);
   Shape strides = contiguous_strides(x->shape);
@@ -140,6 +144,7 @@ Tensor Tensor::nonzero(Loc call) const {
 Tensor Tensor::masked_select(const Tensor& mask, Loc call) const {
   SourceLoc loc = SourceLoc::from(call);
   const ir::NodePtr& m = operand(mask, "masked_select", loc);
+  runtime::EvaluationCause why("masked_select() at " + loc.str());
   check(m->dtype == kBool, "masked_select", loc, [&] { return "expected a bool mask, got " + detail::describe(mask); });
   Shape common = detail::broadcast_all({sizes().vec(), m->shape}, "masked_select", loc);
   Tensor flat = expand(common, call).reshape({-1}, call);

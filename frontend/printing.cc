@@ -4,6 +4,7 @@
 #include <ostream>
 
 #include "frontend/recording.h"
+#include "runtime/dump.h"
 
 namespace kiln {
 
@@ -73,6 +74,7 @@ std::ostream& operator<<(std::ostream& os, ScalarType t) { return os << type_nam
 
 std::ostream& operator<<(std::ostream& os, const Tensor& t) {
   if (!t.defined()) return os << "[ Tensor (undefined) ]";
+  runtime::EvaluationCause why("printing a tensor");
   std::vector<double> values = t.to_vector<double>();
   print_values(os, values, t.sizes(), t.is_floating_point());
   os << "[ " << (t.device().is_cpu() ? "CPU" : "CUDA") << type_name(t.dtype()) << "Type{";

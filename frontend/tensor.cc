@@ -5,6 +5,7 @@
 #include "kiln/functions.h"
 #include "ir/printer.h"
 #include "frontend/evaluate.h"
+#include "runtime/dump.h"
 #include "runtime/stats.h"
 
 namespace kiln {
@@ -42,14 +43,20 @@ bool Tensor::is_contiguous() const {
 }
 
 
-void eval(const TensorList& tensors) {
+namespace {
+// "item() at model.cc:12": why an evaluation runs, for dumps and KILN_LOG=compile.
+std::string cause(const char* call, Loc loc) { return std::string(call) + " at " + SourceLoc::from(loc).str(); }
+}  // namespace
+
+void eval(const TensorList& tensors, Loc loc) {
+  runtime::EvaluationCause why(cause("eval()", loc));
   std::vector<ir::NodePtr> nodes;
   for (const Tensor& t : tensors) nodes.push_back(defined_node(t, "eval"));
   detail::evaluate(nodes);
 }
 
-const Tensor& Tensor::eval() const {
-  kiln::eval({*this});
+const Tensor& Tensor::eval(Loc loc) const {
+  kiln::eval({*this}, loc);
   return *this;
 }
 
@@ -60,12 +67,14 @@ Scalar Tensor::item(Loc call) const {
     return "a tensor with " + std::to_string(n->numel()) + " elements (shape " + shape_str(n->shape) +
            ") cannot be converted to a Scalar";
   });
-  eval();
+  runtime::EvaluationCause why(cause("item()", call));
+  eval(call);
   return dispatch_dtype(n->dtype, [&]<typename T>() { return Scalar(n->data<T>()[0]); });
 }
 
-void Tensor::copy_to(void* dst, ScalarType as) const {
-  eval();
+void Tensor::copy_to(void* dst, ScalarType as, Loc loc) const {
+  runtime::EvaluationCause why(cause("to_vector()", loc));
+  eval(loc);
   const ir::NodePtr& n = detail::node_of(*this);
   int64_t count = n->numel();
   dispatch_dtype(n->dtype, [&]<typename From>() {
@@ -86,7 +95,8 @@ void* Tensor::data_ptr_checked(ScalarType expected, Loc call) const {
   });
   detail::TensorImpl& self = *impl_;
   detail::TensorImpl& root = self.base ? *self.base : self;
-  kiln::eval({Tensor(self.base ? self.base : impl_)});
+  runtime::EvaluationCause why(cause("data_ptr()", call));
+  kiln::eval({Tensor(self.base ? self.base : impl_)}, call);
   // The caller may write through the pointer: graphs recorded earlier keep their values, and
   // from now on the tensor's value lives at this address (in-place ops write it there).
   root.keep_readers_values();

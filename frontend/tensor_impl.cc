@@ -4,6 +4,7 @@
 
 #include "frontend/autograd_registry.h"
 #include "frontend/evaluate.h"
+#include "runtime/dump.h"
 #include "frontend/recording.h"
 #include "ir/external_check.h"
 #include "ir/grad_mode.h"
@@ -164,6 +165,7 @@ void TensorImpl::keep_readers_values() {
 }
 
 void TensorImpl::write_exposed(ir::NodePtr value) {
+  runtime::EvaluationCause why("an in-place write to memory the user holds at " + value->loc.str());
   evaluate({value});  // reads the old value; nothing has changed if it throws
   keep_readers_values();
   const std::shared_ptr<ir::Storage>& memory = node_->storage;

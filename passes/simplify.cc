@@ -63,13 +63,17 @@ NodePtr Sweep::with_simplified_inputs(const NodePtr& n) {
   }
   if (same) return n;
   changed_ = true;
-  return std::make_shared<Node>(n->op, n->dtype, n->shape, std::move(inputs), n->attrs, n->loc);
+  NodePtr copy = std::make_shared<Node>(n->op, n->dtype, n->shape, std::move(inputs), n->attrs, n->loc);
+  copy->composite = n->composite;
+  return copy;
 }
 
 // Applies the rules until none does (each leaves fewer ops below the node, so this ends), then merges
 // the result with an equal node seen before.
 NodePtr Sweep::normalize(NodePtr n) {
-  while (NodePtr r = rewrite(n)) {
+  for (uint64_t since = Node::next_serial(); NodePtr r = rewrite(n); since = Node::next_serial()) {
+    // A node a rule built stands for the node it replaces, in dumps too: it keeps the composite.
+    if (r->serial >= since && !r->composite) r->composite = n->composite;
     n = std::move(r);
     changed_ = true;
   }

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <functional>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
@@ -15,6 +16,8 @@ namespace kiln::runtime {
 const DumpOptions& dump_options() {
   static const DumpOptions options = [] {
     DumpOptions o;
+    const char* log = std::getenv("KILN_LOG");
+    o.log_compiles = log && std::strstr(log, "compile") != nullptr;
     const char* what = std::getenv("KILN_DUMP");
     if (!what) return o;
     std::stringstream list(what);
@@ -32,6 +35,18 @@ const DumpOptions& dump_options() {
   return options;
 }
 
+namespace {
+thread_local std::string t_cause;
+}  // namespace
+
+EvaluationCause::EvaluationCause(std::string what) : set_(t_cause.empty()) {
+  if (set_) t_cause = std::move(what);
+}
+EvaluationCause::~EvaluationCause() {
+  if (set_) t_cause.clear();
+}
+const std::string& evaluation_cause() { return t_cause; }
+
 std::string describe_fusion(const std::vector<const ir::Node*>& graph, const std::vector<PlannedStep>& steps) {
   std::unordered_map<const ir::Node*, size_t> ids;
   for (const ir::Node* n : ir::topological_order(graph)) ids.emplace(n, ids.size());
@@ -42,10 +57,18 @@ std::string describe_fusion(const std::vector<const ir::Node*>& graph, const std
   };
   std::string text;
   for (const PlannedStep& s : steps) {
-    std::string what = s.kind == ScheduleStep::Kernel   ? "kernel " + s.kernel->name
-                       : s.kind == ScheduleStep::Extern ? "extern " + std::string(ir::op_name(s.root->op))
-                                                        : std::string("alias");
+    ScheduleStep::Kind kind = s.step->kind;
+    std::string what = kind == ScheduleStep::Kernel   ? "kernel " + s.step->kernel.name
+                       : kind == ScheduleStep::Extern ? "extern " + std::string(ir::op_name(s.root->op))
+                                                      : std::string("alias");
     text += what + " -> %" + std::to_string(ids.at(s.root)) + "\n";
+    for (size_t a = 0; a < s.args.size(); ++a) {
+      const ir::Node* arg = s.args[a];
+      bool random = a < s.step->random_params.size() && s.step->random_params[a];
+      text += "  a" + std::to_string(a) + (a + 1 == s.args.size() ? " (out)" : "") + " = " +
+              (random ? "seed and offset of " : "") + "%" + std::to_string(ids.at(arg)) + " " +
+              std::string(ir::op_name(arg->op)) + "  loc(" + arg->loc.str() + ")\n";
+    }
     // The nodes a kernel computes: its root and what it inlines, up to materialized values.
     std::unordered_set<const ir::Node*> seen;
     std::vector<const ir::Node*> stack = {s.root};
@@ -54,7 +77,7 @@ std::string describe_fusion(const std::vector<const ir::Node*>& graph, const std
       stack.pop_back();
       if (!seen.insert(n).second) continue;
       text += line(n);
-      if (s.kind != ScheduleStep::Kernel) continue;
+      if (kind != ScheduleStep::Kernel) continue;
       for (const ir::NodePtr& in : n->inputs)
         if (!in->is_buffer() && !materialized.count(in.get())) stack.push_back(in.get());
     }
@@ -70,12 +93,14 @@ void dump_evaluation(const std::vector<const ir::Node*>& recorded, const std::st
                      const std::string& fusion, const std::vector<RanKernel>& kernels) {
   static std::atomic<int> counter{0};
   const DumpOptions& o = dump_options();
-  std::string prefix = o.dir + "/graph" + std::to_string(counter++);
+  std::string name = "graph" + std::to_string(counter++);
+  std::string prefix = o.dir + "/" + name;
+  std::string why = "// " + name + ": evaluated for " + (evaluation_cause().empty() ? "an evaluation" : evaluation_cause());
   if (o.graph) {
-    write(prefix + ".ir", ir::print_graph(recorded));
-    write(prefix + ".after.ir", simplified_ir);
+    write(prefix + ".ir", why + " (as recorded)\n" + ir::print_graph(recorded));
+    write(prefix + ".after.ir", why + " (after simplification)\n" + simplified_ir);
   }
-  if (o.fused) write(prefix + ".fused.txt", fusion);
+  if (o.fused) write(prefix + ".fused.txt", why + "; %N are the nodes of " + name + ".after.ir\n" + fusion);
   for (const RanKernel& k : kernels) {
     const std::string base = o.dir + "/" + k.kernel->name;
     if (o.kernels) write(base + ".kernel.txt", codegen::print_kernel(*k.kernel));

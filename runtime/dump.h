@@ -5,8 +5,10 @@
 // and for the N-th evaluated graph:
 //   graphN.ir          the graph as recorded            (graph)
 //   graphN.after.ir    the graph after simplification   (graph)
-//   graphN.fused.txt   each kernel or extern step, the %nodes of graphN.after.ir it computes
-//                      and their source locations       (fused)
+//   graphN.fused.txt   each kernel or extern step, the %nodes of graphN.after.ir it computes,
+//                      its arguments, and their source locations (fused)
+// each starting with a comment line that says why the graph was evaluated ("backward() at
+// model.cc:12"), set by the front end with an EvaluationCause.
 // and for each kernel NAME it ran (NAME is a hash of the kernel's structure, so the same kernel
 // has the same files in every graph): NAME.kernel.txt (kernel IR), NAME.ll (optimized LLVM IR)
 // and NAME.s (assembly).
@@ -25,6 +27,7 @@ namespace kiln::runtime {
 
 struct DumpOptions {
   bool graph = false, fused = false, kernels = false, llvm = false, assembly = false, backward = false;
+  bool log_compiles = false;  // KILN_LOG=compile: each schedule built and kernel compiled, on stderr
   std::string dir = ".";
   bool any() const { return graph || fused || kernels || llvm || assembly; }  // of an evaluation
   bool wants_code() const { return llvm || assembly; }
@@ -33,11 +36,26 @@ struct DumpOptions {
 // Read once from the environment.
 const DumpOptions& dump_options();
 
-// One step of a plan as `fused` lists it: its root, its kind and, for a kernel, its code.
+// Why this thread is evaluating ("backward() at model.cc:12"): the outermost cause set wins, as
+// that is the call the user made. Empty when no front-end call said.
+class EvaluationCause {
+ public:
+  explicit EvaluationCause(std::string what);
+  ~EvaluationCause();
+  EvaluationCause(const EvaluationCause&) = delete;
+  EvaluationCause& operator=(const EvaluationCause&) = delete;
+
+ private:
+  bool set_;
+};
+const std::string& evaluation_cause();
+
+// One step of a plan as `fused` lists it: its root, the step, and for a kernel the node each
+// argument reads (the last one is the root, which it writes).
 struct PlannedStep {
   const ir::Node* root;
-  ScheduleStep::Kind kind;
-  const codegen::Kernel* kernel;
+  const ScheduleStep* step;
+  std::vector<const ir::Node*> args;
 };
 // The `fused` listing of a plan over `graph` (the graph after the passes).
 std::string describe_fusion(const std::vector<const ir::Node*>& graph, const std::vector<PlannedStep>& steps);

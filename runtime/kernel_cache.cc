@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <future>
 #include <list>
 #include <mutex>
@@ -17,14 +16,6 @@
 namespace kiln::runtime {
 
 namespace {
-
-bool log_compiles() {
-  static const bool enabled = [] {
-    const char* v = std::getenv("KILN_LOG");
-    return v && std::strstr(v, "compile") != nullptr;
-  }();
-  return enabled;
-}
 
 size_t capacity_from_env() {
   const char* v = std::getenv("KILN_KERNEL_CACHE");
@@ -45,7 +36,7 @@ struct Entry {
 // Least recently used first; entries found by structural hash.
 class KernelCache {
  public:
-  Compiled get(Backend& backend, const codegen::Kernel& k, bool with_artifacts) {
+  Compiled get(Backend& backend, const codegen::Kernel& k, bool with_artifacts, const std::string& purpose) {
     std::promise<Compiled> promise;
     std::shared_future<Compiled> future;
     uint64_t mine = 0;  // the serial of the entry this thread inserted, and so compiles
@@ -67,8 +58,9 @@ class KernelCache {
       double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       ++stats().kernels_compiled;
       stats().compile_ms += ms;
-      if (log_compiles())
-        std::fprintf(stderr, "kiln: compiled %s for %s in %.2f ms\n", k.name.c_str(), backend.device().str().c_str(), ms);
+      if (!purpose.empty())
+        std::fprintf(stderr, "kiln: compiled %s (%s) for %s in %.2f ms\n", k.name.c_str(), purpose.c_str(),
+                     backend.device().str().c_str(), ms);
       promise.set_value(std::move(program));
     } catch (...) {
       forget(backend, k, mine);  // a failed compile is not cached: the next call tries again
@@ -146,8 +138,9 @@ KernelCache& cache() {
 
 }  // namespace
 
-std::shared_ptr<const Program> compile(Backend& backend, const codegen::Kernel& k, bool with_artifacts) {
-  return cache().get(backend, k, with_artifacts);
+std::shared_ptr<const Program> compile(Backend& backend, const codegen::Kernel& k, bool with_artifacts,
+                                       const std::string& purpose) {
+  return cache().get(backend, k, with_artifacts, purpose);
 }
 void set_kernel_cache_capacity(size_t kernels) { cache().set_capacity(kernels); }
 size_t kernel_cache_size() { return cache().size(); }

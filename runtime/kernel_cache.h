@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "codegen/kernel.h"
@@ -19,8 +20,10 @@ namespace kiln::runtime {
 
 // The program for `k` on `backend`, compiling it on first sight (with its text forms when
 // `with_artifacts`: dumps ask for them for the whole process). Throws what the compiler throws
-// (the failure is not cached).
-std::shared_ptr<const Program> compile(Backend& backend, const codegen::Kernel& k, bool with_artifacts = false);
+// (the failure is not cached). A `purpose` ("log_softmax at model.cc:12") asks for a line on
+// stderr when the kernel is compiled (KILN_LOG=compile).
+std::shared_ptr<const Program> compile(Backend& backend, const codegen::Kernel& k, bool with_artifacts = false,
+                                       const std::string& purpose = "");
 
 // The most kernels the cache holds; a smaller capacity evicts at once.
 void set_kernel_cache_capacity(size_t kernels);

@@ -1,6 +1,7 @@
 #include "runtime/schedule.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <list>
@@ -79,6 +80,11 @@ uint64_t hash(const std::vector<uint64_t>& sig) {
 }
 
 // The shared pointer to `target`, found from `roots` through the inputs.
+// "log_softmax at model.cc:12": what a kernel computes, for KILN_LOG=compile.
+std::string describe_root(const Node* root) {
+  return std::string(root->composite ? root->composite : ir::op_name(root->op)) + " at " + root->loc.str();
+}
+
 ir::NodePtr owning_pointer(const std::vector<ir::NodePtr>& roots, const Node* target) {
   std::vector<ir::NodePtr> stack(roots.begin(), roots.end());
   std::unordered_set<const Node*> seen;
@@ -109,7 +115,12 @@ Schedule build(const std::vector<const Node*>& order, const std::vector<ir::Node
   for (const Node* n : new_order)
     if (!slot.count(n)) slot[n] = s.num_slots++;
 
+  if (dump_options().log_compiles)
+    std::fprintf(stderr, "kiln: scheduling a graph evaluated for %s:\n%s",
+                 evaluation_cause().empty() ? "an evaluation" : evaluation_cause().c_str(),
+                 ir::print_graph(new_roots).c_str());
   passes::FusionPlan plan = passes::plan_fusion(new_order, new_roots, options.fuse);
+  std::vector<std::vector<const Node*>> arg_nodes;  // per kernel step, for the fused dump
   std::unordered_set<const Node*> computed;  // values earlier steps write (not recorded buffers)
   for (const passes::FusedGroup& g : plan.groups) {
     bool is_kernel = g.kind == passes::FusedGroup::Kernel;
@@ -131,7 +142,9 @@ Schedule build(const std::vector<const Node*>& order, const std::vector<ir::Node
         step.inputs.push_back(slot.at(lowered.args[i]));
       }
       step.random_params.assign(lowered.random_params.begin(), lowered.random_params.end() - 1);
-      step.program = compile(backend_for(g.root->device), lowered.kernel, dump_options().wants_code());
+      if (dump_options().fused) arg_nodes.push_back(lowered.args);
+      step.program = compile(backend_for(g.root->device), lowered.kernel, dump_options().wants_code(),
+                             dump_options().log_compiles ? describe_root(g.root) : std::string());
       step.extent = lowered.extent;
       step.kernel = std::move(lowered.kernel);
     } else {
@@ -146,8 +159,10 @@ Schedule build(const std::vector<const Node*>& order, const std::vector<ir::Node
   for (const ir::NodePtr& r : simplified) s.outputs.push_back(slot.at(r.get()));
   if (dump_options().fused) {
     std::vector<PlannedStep> planned;
-    for (size_t i = 0; i < plan.groups.size(); ++i)
-      planned.push_back({plan.groups[i].root, s.steps[i].kind, &s.steps[i].kernel});
+    for (size_t i = 0, k = 0; i < plan.groups.size(); ++i) {
+      bool kernel = s.steps[i].kind == ScheduleStep::Kernel;
+      planned.push_back({plan.groups[i].root, &s.steps[i], kernel ? arg_nodes[k++] : std::vector<const Node*>{}});
+    }
     s.fusion = describe_fusion(new_roots, planned);
   }
 

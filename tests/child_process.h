@@ -19,7 +19,7 @@ namespace kiln::testing {
 
 struct ChildResult {
   int exit_code = -1;  // -1 if it did not exit normally
-  std::string out;     // its stdout
+  std::string out;     // its stdout (and stderr, when asked for)
 };
 
 // Path of a test helper binary in tests/: from the test's runfiles under Bazel, else next to this
@@ -38,10 +38,11 @@ inline std::string helper_path(const std::string& name) {
 }
 
 // Runs `env_probe mode` with this process's environment, except that each variable in `env` is set
-// to its value, or removed where the value is nullopt.
+// to its value, or removed where the value is nullopt. With `with_stderr`, the output holds the
+// child's stderr too.
 inline ChildResult run_env_probe(const std::string& mode,
                                  const std::map<std::string, std::optional<std::string>>& env,
-                                 const std::string& program = "env_probe") {
+                                 const std::string& program = "env_probe", bool with_stderr = false) {
   std::vector<std::string> vars;
   for (char** e = environ; *e != nullptr; ++e) {
     std::string kv = *e;
@@ -61,6 +62,7 @@ inline ChildResult run_env_probe(const std::string& mode,
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  if (with_stderr) posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
   posix_spawn_file_actions_addclose(&actions, fds[0]);
   pid_t pid;
   int rc = posix_spawn(&pid, path.c_str(), &actions, nullptr, argv, envp.data());

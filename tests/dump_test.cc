@@ -37,11 +37,20 @@ TEST(Dump, WritesEveryStageWithSourceLocations) {
   EXPECT_EQ(result.out, "1\n");  // softmax of a scaled input: one fused kernel
 
   std::string recorded = read(dir / "graph0.ir");
+  // Each dumped graph says why it was evaluated, and where.
+  EXPECT_EQ(recorded.rfind("// graph0: evaluated for eval() at tests/dump_probe.cc:17", 0), 0u) << recorded;
   EXPECT_NE(recorded.find("reduce_max"), std::string::npos) << recorded;
+  EXPECT_NE(recorded.find("// in softmax"), std::string::npos) << recorded;
   EXPECT_NE(recorded.find("dump_probe.cc:16)"), std::string::npos) << recorded;
   EXPECT_TRUE(fs::exists(dir / "graph0.after.ir"));
   std::string fused = read(dir / "graph0.fused.txt");
+  std::string header = "// graph0: evaluated for eval() at tests/dump_probe.cc:17; %N are the nodes of graph0.after.ir\n";
+  ASSERT_EQ(fused.rfind(header, 0), 0u) << fused;
+  fused = fused.substr(header.size());
   EXPECT_EQ(fused.rfind("kernel kiln_", 0), 0u) << fused;
+  // Each argument: the node it holds and the line that recorded it.
+  EXPECT_NE(fused.find("  a0 = %1 buffer  loc(tests/dump_probe.cc:16)"), std::string::npos) << fused;  // x * 0.25: the scalar
+  EXPECT_NE(fused.find(" (out) = %"), std::string::npos) << fused;
   EXPECT_NE(fused.find("exp  loc("), std::string::npos) << fused;
   EXPECT_NE(fused.find("dump_probe.cc:16)"), std::string::npos) << fused;
 
@@ -72,6 +81,17 @@ TEST(Dump, BackwardGraphTagsEachGradientNodeWithItsForwardNode) {
   EXPECT_EQ(text.find("// grad of ?"), std::string::npos) << text;
   EXPECT_TRUE(files_ending(dir, ".ir").size() == 1u);  // only the backward stage was asked for
   fs::remove_all(dir);
+}
+
+// KILN_LOG=compile prints each schedule's graph with why it was evaluated, and for each kernel
+// compiled the op and the user's line it computes.
+TEST(Dump, LogCompileNamesTheCauseTheGraphAndTheUsersLine) {
+  auto result = kiln::testing::run_env_probe("", {{"KILN_LOG", "compile"}}, "dump_probe", /*with_stderr=*/true);
+  ASSERT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_NE(result.out.find("kiln: scheduling a graph evaluated for eval() at tests/dump_probe.cc:17:"), std::string::npos)
+      << result.out;
+  EXPECT_NE(result.out.find("= reduce_max"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("(softmax at tests/dump_probe.cc:16) for cpu"), std::string::npos) << result.out;
 }
 
 }  // namespace

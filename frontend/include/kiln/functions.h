@@ -207,7 +207,7 @@ ScalarType result_type(const Tensor& a, const Tensor& b);
 ScalarType result_type(const Tensor& a, const Scalar& b);
 
 // Evaluates several outputs as one graph.
-void eval(const TensorList& tensors);
+void eval(const TensorList& tensors, Loc loc = Loc::current());
 
 // The recorded graph behind the tensors, one SSA line per node (see docs/IR.md).
 std::string dump_ir(const Tensor& t);

@@ -102,11 +102,11 @@ class Tensor {
                 bool create_graph = false, Loc loc = Loc::current()) const;
 
   // Forcing evaluation.
-  const Tensor& eval() const;
+  const Tensor& eval(Loc loc = Loc::current()) const;
   Scalar item(Loc loc = Loc::current()) const;
   template <typename T> T item(Loc loc = Loc::current()) const { return item(loc).template to<T>(); }
   // All elements in row-major order, converted to T.
-  template <typename T> std::vector<T> to_vector() const;
+  template <typename T> std::vector<T> to_vector(Loc loc = Loc::current()) const;
   // The evaluated tensor's memory (for a view, the element at its offset in its base's memory).
   // Writes through it are seen by this tensor and the tensors that view the same memory; graphs
   // recorded earlier keep the values they were recorded with. T must be the tensor's dtype.
@@ -296,18 +296,18 @@ class Tensor {
  private:
   void* data_ptr_checked(ScalarType expected, Loc loc) const;
   Tensor var_all(bool unbiased, Loc loc) const;
-  void copy_to(void* dst, ScalarType as) const;  // evaluates, then writes every element as `as`
+  void copy_to(void* dst, ScalarType as, Loc loc) const;  // evaluates, then writes every element as `as`
   std::shared_ptr<detail::TensorImpl> impl_;
 };
 
-template <typename T> std::vector<T> Tensor::to_vector() const {
+template <typename T> std::vector<T> Tensor::to_vector(Loc loc) const {
   std::vector<T> out(static_cast<size_t>(numel()));
   if constexpr (std::is_same_v<T, bool>) {
     std::unique_ptr<bool[]> tmp(new bool[out.size()]);
-    copy_to(tmp.get(), kBool);
+    copy_to(tmp.get(), kBool, loc);
     for (size_t i = 0; i < out.size(); ++i) out[i] = tmp[i];
   } else {
-    copy_to(out.data(), dtype_of<T>);
+    copy_to(out.data(), dtype_of<T>, loc);
   }
   return out;
 }
