@@ -65,6 +65,10 @@ struct UserGradient : ir::CustomGradient {
         grads.emplace_back();
     }
     tensor_list result = user_backward(ctx.get(), std::move(grads));
+    // Extra undefined gradients (for defaulted arguments the call left out) are dropped, as LibTorch.
+    if (result.size() > num_args &&
+        std::all_of(result.begin() + num_args, result.end(), [](const Tensor& t) { return !t.defined(); }))
+      result.resize(num_args);
     check(result.size() == num_args, name.c_str(), loc, [&] {
       return "function backward returned an incorrect number of gradients (expected " + std::to_string(num_args) +
              ", got " + std::to_string(result.size()) + ")";
