@@ -103,7 +103,7 @@ class TensorData {
 Tensor tensor(const TensorData& values, TensorOptions options = {}, Loc loc = Loc::current());
 
 // Elementwise and activations: one function per unary primitive (exp, log, sqrt, tanh, abs, neg,
-// sin, cos, erf: the list in ir/op.h), then the composites.
+// sin, cos, erf, floor, ceil, round, trunc: the list in ir/op.h), then the composites.
 #define KILN_UNARY_FUNCTION(op, name, domain) Tensor name(const Tensor& x, Loc loc = Loc::current());
 KILN_UNARY_PRIMITIVES(KILN_UNARY_FUNCTION)
 #undef KILN_UNARY_FUNCTION

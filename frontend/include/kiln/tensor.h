@@ -217,7 +217,8 @@ class Tensor {
   Tensor softmax(int64_t dim, std::optional<ScalarType> dtype = std::nullopt, Loc loc = Loc::current()) const;
   Tensor log_softmax(int64_t dim, std::optional<ScalarType> dtype = std::nullopt, Loc loc = Loc::current()) const;
 
-  // Elementwise. One method per unary primitive (exp, log, sqrt, tanh, abs, neg, sin, cos, erf:
+  // Elementwise. One method per unary primitive (exp, log, sqrt, tanh, abs, neg, sin, cos, erf,
+  // floor, ceil, round, trunc:
   // the list in ir/op.h), then the composites.
 #define KILN_UNARY_METHOD(op, name, domain) Tensor name(Loc loc = Loc::current()) const;
   KILN_UNARY_PRIMITIVES(KILN_UNARY_METHOD)
