@@ -198,7 +198,7 @@ Tensor linspace(const Scalar& start, const Scalar& end, int64_t steps, TensorOpt
   Tensor i = arange(steps, dtype(kFloat64), call);
   Tensor forward = i.mul(step, call).add(a, call);
   Tensor backward = i.sub(static_cast<double>(steps - 1), call).mul(step, call).add(b, call);
-  Tensor out = kiln::where(i.lt(static_cast<double>(steps / 2), call), forward, backward, call);
+  Tensor out = steps == 1 ? forward : kiln::where(i.lt(static_cast<double>(steps / 2), call), forward, backward, call);
   return with_grad_option(out.to(o.dtype(), call), o, "linspace", loc);
 }
 

@@ -2,6 +2,7 @@
 // generator, from_blob and kiln::tensor. Expected values follow LibTorch's factories.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -541,6 +542,48 @@ TEST(FactoryErrorsTest, CudaDeviceRejected) {
   EXPECT_KILN_ERROR(randn({2}, device(kCUDA)), "randn", "cuda");
   EXPECT_KILN_ERROR(from_blob(data, {1}, device(kCUDA)), "from_blob", "cuda");
   EXPECT_KILN_ERROR((tensor({1.0, 2.0}, device(kCUDA))), "tensor", "cuda");
+}
+
+// The rest of LibTorch's creation functions.
+TEST(MoreFactories, EyeLinspaceLogspace) {
+  expect_tensor<double>(eye(3), {3, 3}, {1, 0, 0, 0, 1, 0, 0, 0, 1});
+  expect_tensor<int64_t>(eye(2, 3, dtype(kInt64)), {2, 3}, {1, 0, 0, 0, 1, 0});
+  expect_tensor<double>(linspace(0, 1, 5, dtype(kFloat64)), {5}, {0, 0.25, 0.5, 0.75, 1}, 0);
+  expect_tensor<double>(linspace(-1, 1, 1), {1}, {-1});
+  EXPECT_EQ(linspace(0, 1, 0).numel(), 0);
+  Tensor l = linspace(0.1, 0.7, 7, dtype(kFloat64));  // both ends exact, as PyTorch's
+  EXPECT_EQ(l.to_vector<double>().front(), 0.1);
+  EXPECT_EQ(l.to_vector<double>().back(), 0.7);
+  expect_tensor<double>(logspace(0, 3, 4, 10.0, dtype(kFloat64)), {4}, {1, 10, 100, 1000}, 1e-12);
+  expect_tensor<double>(logspace(0, 2, 3, 2.0), {3}, {1, 2, 4}, 1e-6);
+  EXPECT_KILN_ERROR(linspace(0, 1, -1), "linspace", "non-negative");
+}
+
+TEST(MoreFactories, EmptyRandintRandpermNormal) {
+  Tensor e = empty({2, 3}, dtype(kInt32));
+  EXPECT_EQ(e.sizes(), (Shape{2, 3}));
+  EXPECT_EQ(e.dtype(), kInt32);
+  EXPECT_EQ(empty_like(e).dtype(), kInt32);
+  manual_seed(11);
+  std::vector<int64_t> r = randint(3, 8, {2000}).to_vector<int64_t>();
+  std::vector<int> counts(8, 0);
+  for (int64_t v : r) ++counts.at(static_cast<size_t>(v));
+  EXPECT_EQ(counts[0] + counts[1] + counts[2], 0);
+  for (int v = 3; v < 8; ++v) EXPECT_NEAR(counts[v], 400, 80) << v;  // uniform on [3, 8)
+  EXPECT_EQ(randint(5, {3}).dtype(), kInt64);
+  std::vector<int64_t> p = randperm(50).to_vector<int64_t>();
+  std::vector<int64_t> sorted = p;
+  std::sort(sorted.begin(), sorted.end());
+  for (int64_t i = 0; i < 50; ++i) EXPECT_EQ(sorted[i], i);
+  EXPECT_NE(p, sorted);  // shuffled (probability 1/50! of failing)
+  Tensor n = normal(3.0, 2.0, {20000}, dtype(kFloat64));
+  EXPECT_NEAR(n.mean().item<double>(), 3.0, 0.05);
+  EXPECT_NEAR(n.std().item<double>(), 2.0, 0.05);
+  Tensor m = normal(full({20000}, -1.0, dtype(kFloat64)), 0.5);
+  EXPECT_NEAR(m.mean().item<double>(), -1.0, 0.02);
+  EXPECT_KILN_ERROR(randint(5, 5, {2}), "randint", "from=5");
+  EXPECT_KILN_ERROR(normal(0.0, -1.0, {2}), "normal", "std");
+  EXPECT_KILN_ERROR(eye(-1), "eye", "non-negative");
 }
 
 }  // namespace

@@ -62,6 +62,21 @@ TEST(Surface, FromBlobWithStridesViewsTheUsersMemory) {
   EXPECT_KILN_ERROR(from_blob(m.data(), {2, 3}, {2, 1}), "from_blob", "overlap");
 }
 
+TEST(Surface, MethodAndFreeFunctionForms) {
+  autograd::Variable v = tensor({1.0, 2.0, 3.0}, dtype(kFloat64));  // a Variable is a Tensor
+  EXPECT_TRUE(v.softmax(0).allclose(softmax(v, 0)));
+  EXPECT_TRUE(v.log_softmax(0).allclose(log_softmax(v, 0)));
+  EXPECT_EQ(argmax(v).item<int64_t>(), 2);
+  EXPECT_EQ(std::get<1>(max(v, 0)).item<int64_t>(), 2);
+  EXPECT_EQ(add(v, v, 2).sum().item<double>(), 18);
+  EXPECT_EQ(sub(v, 1).sum().item<double>(), 3);
+  EXPECT_EQ(mul(v, v).sum().item<double>(), 14);
+  EXPECT_EQ(div(v, 2).sum().item<double>(), 3);
+  EXPECT_EQ(kiln::exp(v).sum().item<double>(), v.exp().sum().item<double>());
+  optional<int64_t> none = nullopt;
+  EXPECT_FALSE(none.has_value());
+}
+
 TEST(Surface, ScalarConversionsAndThreads) {
   Scalar s = tensor(2.5, dtype(kFloat64)).item();
   EXPECT_EQ(s.toDouble(), 2.5);
