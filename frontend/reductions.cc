@@ -143,16 +143,27 @@ ir::NodePtr shifted(const Tensor& self, int64_t dim, std::optional<ScalarType> d
   return ir::binary(Op::Sub, x, detail::broadcast_to(m, x->shape, loc), loc);
 }
 
+// One reduction primitive over `dims` (all when empty) of self cast to `t` (its own dtype when
+// unset), named `name` in errors and dumps.
+Tensor reduce_as(const Tensor& self, Op op, IntArrayRef dims, bool keepdim, std::optional<ScalarType> t,
+                 const char* name, Loc call) {
+  ir::CompositeScope composite(name);
+  SourceLoc loc = SourceLoc::from(call);
+  const ir::NodePtr& x = operand(self, name, loc);
+  std::vector<int64_t> axes = reduction_axes(dims, x->shape, name, loc);
+  if (op == Op::ReduceMax || op == Op::ReduceMin) check_nonempty_extreme(self, axes, name, loc);
+  return detail::make_tensor(reduce(op, detail::cast_to(x, t.value_or(x->dtype), loc), axes, keepdim, loc));
+}
+
+// torch.sum and torch.prod: bool and integer inputs accumulate as int64.
+ScalarType product_type(const Tensor& x, std::optional<ScalarType> dtype) {
+  return dtype.value_or(x.defined() && x.is_floating_point() ? x.dtype() : kInt64);
+}
+
 }  // namespace
 
-Tensor Tensor::sum(IntArrayRef dims, bool keepdim, std::optional<ScalarType> dtype, Loc call) const {
-  ir::CompositeScope composite("sum");
-  SourceLoc loc = SourceLoc::from(call);
-  const ir::NodePtr& x = operand(*this, "sum", loc);
-  std::vector<int64_t> axes = reduction_axes(dims, x->shape, "sum", loc);
-  // torch.sum accumulates bool and integer inputs as int64.
-  ScalarType t = dtype.value_or(is_floating(x->dtype) ? x->dtype : kInt64);
-  return detail::make_tensor(reduce(Op::ReduceSum, detail::cast_to(x, t, loc), axes, keepdim, loc));
+Tensor Tensor::sum(IntArrayRef dims, bool keepdim, std::optional<ScalarType> dtype, Loc loc) const {
+  return reduce_as(*this, Op::ReduceSum, dims, keepdim, product_type(*this, dtype), "sum", loc);
 }
 
 Tensor Tensor::mean(IntArrayRef dims, bool keepdim, Loc call) const {
@@ -172,60 +183,27 @@ Tensor Tensor::mean(IntArrayRef dims, bool keepdim, Loc call) const {
   return detail::make_tensor(ir::binary(Op::Div, total, n, loc));
 }
 
-// torch.prod: bool and integer inputs multiply as int64.
-Tensor Tensor::prod(std::optional<ScalarType> dtype, Loc call) const {
-  ir::CompositeScope composite("prod");
-  SourceLoc loc = SourceLoc::from(call);
-  const ir::NodePtr& x = operand(*this, "prod", loc);
-  ScalarType t = dtype.value_or(is_floating(x->dtype) ? x->dtype : kInt64);
-  return detail::make_tensor(reduce(Op::ReduceProd, detail::cast_to(x, t, loc), reduction_axes({}, x->shape, "prod", loc), false, loc));
+Tensor Tensor::prod(std::optional<ScalarType> dtype, Loc loc) const {
+  return reduce_as(*this, Op::ReduceProd, {}, false, product_type(*this, dtype), "prod", loc);
 }
-Tensor Tensor::prod(int64_t dim, bool keepdim, std::optional<ScalarType> dtype, Loc call) const {
-  ir::CompositeScope composite("prod");
-  SourceLoc loc = SourceLoc::from(call);
-  const ir::NodePtr& x = operand(*this, "prod", loc);
-  ScalarType t = dtype.value_or(is_floating(x->dtype) ? x->dtype : kInt64);
-  return detail::make_tensor(reduce(Op::ReduceProd, detail::cast_to(x, t, loc), reduction_axes({dim}, x->shape, "prod", loc), keepdim, loc));
+Tensor Tensor::prod(int64_t dim, bool keepdim, std::optional<ScalarType> dtype, Loc loc) const {
+  return reduce_as(*this, Op::ReduceProd, dim, keepdim, product_type(*this, dtype), "prod", loc);
 }
-
 // amax/amin: the extremes over `dims` (all when empty); ties share the gradient.
-Tensor Tensor::amax(IntArrayRef dims, bool keepdim, Loc call) const {
-  ir::CompositeScope composite("amax");
-  SourceLoc loc = SourceLoc::from(call);
-  const ir::NodePtr& x = operand(*this, "amax", loc);
-  std::vector<int64_t> axes = reduction_axes(dims, x->shape, "amax", loc);
-  check_nonempty_extreme(*this, axes, "amax", loc);
-  return detail::make_tensor(reduce(Op::ReduceMax, x, axes, keepdim, loc));
+Tensor Tensor::amax(IntArrayRef dims, bool keepdim, Loc loc) const {
+  return reduce_as(*this, Op::ReduceMax, dims, keepdim, std::nullopt, "amax", loc);
 }
-Tensor Tensor::amin(IntArrayRef dims, bool keepdim, Loc call) const {
-  ir::CompositeScope composite("amin");
-  SourceLoc loc = SourceLoc::from(call);
-  const ir::NodePtr& x = operand(*this, "amin", loc);
-  std::vector<int64_t> axes = reduction_axes(dims, x->shape, "amin", loc);
-  check_nonempty_extreme(*this, axes, "amin", loc);
-  return detail::make_tensor(reduce(Op::ReduceMin, x, axes, keepdim, loc));
+Tensor Tensor::amin(IntArrayRef dims, bool keepdim, Loc loc) const {
+  return reduce_as(*this, Op::ReduceMin, dims, keepdim, std::nullopt, "amin", loc);
 }
-
 // all/any: reduce_min/reduce_max over bool (and, or).
-Tensor Tensor::all(Loc call) const {
-  SourceLoc loc = SourceLoc::from(call);
-  const ir::NodePtr& x = operand(*this, "all", loc);
-  return detail::make_tensor(reduce(Op::ReduceMin, detail::cast_to(x, kBool, loc), reduction_axes({}, x->shape, "all", loc), false, loc));
+Tensor Tensor::all(Loc loc) const { return reduce_as(*this, Op::ReduceMin, {}, false, kBool, "all", loc); }
+Tensor Tensor::all(int64_t dim, bool keepdim, Loc loc) const {
+  return reduce_as(*this, Op::ReduceMin, dim, keepdim, kBool, "all", loc);
 }
-Tensor Tensor::all(int64_t dim, bool keepdim, Loc call) const {
-  SourceLoc loc = SourceLoc::from(call);
-  const ir::NodePtr& x = operand(*this, "all", loc);
-  return detail::make_tensor(reduce(Op::ReduceMin, detail::cast_to(x, kBool, loc), reduction_axes({dim}, x->shape, "all", loc), keepdim, loc));
-}
-Tensor Tensor::any(Loc call) const {
-  SourceLoc loc = SourceLoc::from(call);
-  const ir::NodePtr& x = operand(*this, "any", loc);
-  return detail::make_tensor(reduce(Op::ReduceMax, detail::cast_to(x, kBool, loc), reduction_axes({}, x->shape, "any", loc), false, loc));
-}
-Tensor Tensor::any(int64_t dim, bool keepdim, Loc call) const {
-  SourceLoc loc = SourceLoc::from(call);
-  const ir::NodePtr& x = operand(*this, "any", loc);
-  return detail::make_tensor(reduce(Op::ReduceMax, detail::cast_to(x, kBool, loc), reduction_axes({dim}, x->shape, "any", loc), keepdim, loc));
+Tensor Tensor::any(Loc loc) const { return reduce_as(*this, Op::ReduceMax, {}, false, kBool, "any", loc); }
+Tensor Tensor::any(int64_t dim, bool keepdim, Loc loc) const {
+  return reduce_as(*this, Op::ReduceMax, dim, keepdim, kBool, "any", loc);
 }
 
 Tensor Tensor::max(Loc loc) const {
