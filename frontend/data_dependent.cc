@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "frontend/recording.h"
+#include "ir/grad_mode.h"
 #include "runtime/dump.h"
 #include "kiln/functions.h"
 
@@ -80,7 +81,7 @@ Tensor host_take(const Tensor& x, int64_t axis, const std::vector<int64_t>& pos,
 // The values at `pos` along `axis` (`positions` holds them as a tensor): picked lazily when a
 // gradient must reach x, else read on the host.
 Tensor values_at(const Tensor& x, int64_t axis, const Tensor& positions, const std::vector<int64_t>& pos, Loc loc) {
-  if (x.requires_grad()) return x.gather(axis, positions, loc);
+  if (x.requires_grad() && ir::grad_mode_enabled()) return x.gather(axis, positions, loc);
   return host_take(x, axis, pos, positions.sizes().vec());
 }
 

@@ -123,9 +123,11 @@ void TensorImpl::assign(ir::NodePtr value, const char* op, SourceLoc loc) {
   // A factory's value (zeros_like for an optimizer's state) is given memory before its first
   // in-place update, as LibTorch allocates it: the first step's update then reads a buffer like
   // every later step's, so a training loop's graphs take one structure from its second step on.
-  // (Only this value: other pending state waits for the evaluation the user asks for.)
+  // (Only this value: other pending state waits for the evaluation the user asks for. A value a
+  // zero_() or fill_() set stays lazy: that is the same structure at every step.)
   TensorImpl& root = base ? *base : *this;
-  if (root.node_ && ir::op_kind(root.node_->op) == ir::OpKind::Source && !root.node_->is_buffer()) {
+  if (root.version == 0 && root.node_ && ir::op_kind(root.node_->op) == ir::OpKind::Source &&
+      !root.node_->is_buffer()) {
     evaluate({root.node_}, /*with_pending_updates=*/false);
     if (base) node();
   }
