@@ -45,6 +45,17 @@ std::string GradFn::name() const {
   return out + "Backward0";
 }
 
+void Tensor::set_data(const Tensor& new_data, Loc call) const {
+  SourceLoc loc = SourceLoc::from(call);
+  detail::operand(*this, "set_data", loc);
+  const ir::NodePtr& value = detail::operand(new_data, "set_data", loc);
+  check(!impl_->base, "set_data", loc, "can't set the data of a view");
+  check(is_leaf(), "set_data", loc, "can only set the data of a leaf tensor (one that no op computed)");
+  impl_->forget_view_nodes();
+  impl_->set_node(detail::cut_gradient(value, loc));
+  ++impl_->version;
+}
+
 Tensor& Tensor::detach_(Loc call) const {
   SourceLoc loc = SourceLoc::from(call);
   detail::operand(*this, "detach_", loc);

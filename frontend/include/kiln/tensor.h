@@ -175,6 +175,9 @@ class Tensor {
   Tensor data() const { return detach(); }
   // A new handle viewing the same value (its own autograd identity).
   Tensor alias(Loc loc = Loc::current()) const;
+  // Replaces this tensor's value (its shape and dtype may change) keeping its identity: a leaf
+  // that requires grad stays that leaf, as LibTorch's set_data (Module::to uses it).
+  void set_data(const Tensor& new_data, Loc loc = Loc::current()) const;
   Tensor clone(Loc loc = Loc::current()) const;
 
   // Reductions. `dims` may be empty for all axes; dtype as torch.sum's.

@@ -1,0 +1,70 @@
+// kiln::nn::functional (ported code writes `namespace F = kiln::nn::functional;`): the stateless
+// forms of the layers and the losses, with LibTorch's FuncOptions. Each is a composite of
+// recorded primitives, so it fuses with its neighbours and differentiates by the autograd
+// transform.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "kiln/kiln.h"
+
+namespace kiln::nn {
+
+enum class Reduction { None, Mean, Sum };
+
+namespace functional {
+
+Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias = {}, Loc loc = Loc::current());
+Tensor relu(const Tensor& input, Loc loc = Loc::current());
+Tensor gelu(const Tensor& input, Loc loc = Loc::current());
+Tensor silu(const Tensor& input, Loc loc = Loc::current());
+
+struct DropoutFuncOptions {
+  DropoutFuncOptions& p(double v) { p_ = v; return *this; }
+  DropoutFuncOptions& training(bool v) { training_ = v; return *this; }
+  double p_ = 0.5;
+  bool training_ = true;
+};
+// Zeroes each element with probability p and scales the rest by 1 / (1 - p) in training.
+Tensor dropout(const Tensor& input, const DropoutFuncOptions& options = {}, Loc loc = Loc::current());
+
+// Integer classes as one-hot rows (int64), num_classes inferred from the largest when -1.
+Tensor one_hot(const Tensor& classes, int64_t num_classes = -1, Loc loc = Loc::current());
+
+struct MSELossFuncOptions {
+  MSELossFuncOptions& reduction(Reduction r) { reduction_ = r; return *this; }
+  Reduction reduction_ = Reduction::Mean;
+};
+Tensor mse_loss(const Tensor& input, const Tensor& target, const MSELossFuncOptions& options = {},
+                Loc loc = Loc::current());
+
+struct NLLLossFuncOptions {
+  NLLLossFuncOptions& weight(Tensor w) { weight_ = std::move(w); return *this; }
+  NLLLossFuncOptions& ignore_index(int64_t i) { ignore_index_ = i; return *this; }
+  NLLLossFuncOptions& reduction(Reduction r) { reduction_ = r; return *this; }
+  Tensor weight_;
+  int64_t ignore_index_ = -100;
+  Reduction reduction_ = Reduction::Mean;
+};
+// input: log-probabilities [N, C]; target: class indices [N] (int64).
+Tensor nll_loss(const Tensor& input, const Tensor& target, const NLLLossFuncOptions& options = {},
+                Loc loc = Loc::current());
+
+struct CrossEntropyFuncOptions {
+  CrossEntropyFuncOptions& weight(Tensor w) { weight_ = std::move(w); return *this; }
+  CrossEntropyFuncOptions& ignore_index(int64_t i) { ignore_index_ = i; return *this; }
+  CrossEntropyFuncOptions& reduction(Reduction r) { reduction_ = r; return *this; }
+  CrossEntropyFuncOptions& label_smoothing(double s) { label_smoothing_ = s; return *this; }
+  Tensor weight_;
+  int64_t ignore_index_ = -100;
+  Reduction reduction_ = Reduction::Mean;
+  double label_smoothing_ = 0.0;
+};
+// input: logits [N, C]; target: class indices [N] (int64). log_softmax then nll_loss, with
+// PyTorch's label smoothing: (1 - s) * nll + s * (the mean over classes of -log p, weighted).
+Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntropyFuncOptions& options = {},
+                     Loc loc = Loc::current());
+
+}  // namespace functional
+}  // namespace kiln::nn

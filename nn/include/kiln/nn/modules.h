@@ -1,0 +1,112 @@
+// Layers with LibTorch's options classes and public members: Linear, Dropout, Flatten, the
+// activations, Sequential and Functional. Each is an Impl class plus its KILN_MODULE holder.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kiln/nn/functional.h"
+#include "kiln/nn/module.h"
+
+namespace kiln::nn {
+
+struct LinearOptions {
+  LinearOptions(int64_t in_features, int64_t out_features) : in_features_(in_features), out_features_(out_features) {}
+  LinearOptions& bias(bool b) { bias_ = b; return *this; }
+  int64_t in_features_, out_features_;
+  bool bias_ = true;
+};
+
+// y = x W^T + b; W [out, in] and b [out] start as PyTorch's (Kaiming-uniform, bound 1/sqrt(in)).
+class LinearImpl : public Module {
+ public:
+  LinearImpl(int64_t in_features, int64_t out_features) : LinearImpl(LinearOptions(in_features, out_features)) {}
+  explicit LinearImpl(const LinearOptions& options);
+  Tensor forward(const Tensor& input, Loc loc = Loc::current());
+  void reset_parameters();
+  void pretty_print(std::ostream& os) const override;
+
+  LinearOptions options;
+  Tensor weight, bias;
+};
+KILN_MODULE(Linear);
+
+struct DropoutOptions {
+  DropoutOptions(double p = 0.5) : p_(p) {}
+  DropoutOptions& p(double v) { p_ = v; return *this; }
+  double p_;
+};
+// In training, zeroes elements with probability p and scales the rest by 1 / (1 - p); the
+// identity in eval mode.
+class DropoutImpl : public Module {
+ public:
+  explicit DropoutImpl(const DropoutOptions& options = {});
+  Tensor forward(const Tensor& input, Loc loc = Loc::current());
+  void pretty_print(std::ostream& os) const override;
+  DropoutOptions options;
+};
+KILN_MODULE(Dropout);
+
+struct FlattenOptions {
+  FlattenOptions& start_dim(int64_t d) { start_dim_ = d; return *this; }
+  FlattenOptions& end_dim(int64_t d) { end_dim_ = d; return *this; }
+  int64_t start_dim_ = 1, end_dim_ = -1;
+};
+class FlattenImpl : public Module {
+ public:
+  explicit FlattenImpl(const FlattenOptions& options = {});
+  Tensor forward(const Tensor& input, Loc loc = Loc::current());
+  void pretty_print(std::ostream& os) const override;
+  FlattenOptions options;
+};
+KILN_MODULE(Flatten);
+
+// A module for a function of one tensor (an activation, or any lambda), as torch::nn::Functional.
+class FunctionalImpl : public Module {
+ public:
+  using Function = std::function<Tensor(const Tensor&)>;
+  explicit FunctionalImpl(Function f, std::string name = "Functional");
+  Tensor forward(const Tensor& input) { return f_(input); }
+
+ private:
+  Function f_;
+};
+KILN_MODULE(Functional);
+
+#define KILN_ACTIVATION_MODULE(Name, fn)                                          \
+  class Name##Impl : public Module {                                              \
+   public:                                                                        \
+    Name##Impl() : Module(#Name "()") {}                                          \
+    Tensor forward(const Tensor& input, Loc loc = Loc::current()) { return fn; }   \
+  };                                                                              \
+  KILN_MODULE(Name)
+KILN_ACTIVATION_MODULE(ReLU, kiln::relu(input, loc));
+KILN_ACTIVATION_MODULE(GELU, kiln::gelu(input, "none", loc));
+KILN_ACTIVATION_MODULE(Sigmoid, kiln::sigmoid(input, loc));
+KILN_ACTIVATION_MODULE(Tanh, input.tanh(loc));
+#undef KILN_ACTIVATION_MODULE
+
+// Runs its modules in order, each on the previous one's output.
+class SequentialImpl : public Module {
+ public:
+  SequentialImpl() : Module("Sequential") {}
+  template <typename... Modules>
+  explicit SequentialImpl(Modules&&... modules) : Module("Sequential") {
+    (push_back(std::forward<Modules>(modules)), ...);
+  }
+  template <typename M>
+  void push_back(M module) {
+    push_back_module(module.ptr(), [module](const Tensor& x) { return module(x); });
+  }
+  Tensor forward(const Tensor& input);
+  size_t size() const { return steps_.size(); }
+
+ private:
+  void push_back_module(std::shared_ptr<Module> module, std::function<Tensor(const Tensor&)> run);
+  std::vector<std::function<Tensor(const Tensor&)>> steps_;
+};
+KILN_MODULE(Sequential);
+
+}  // namespace kiln::nn

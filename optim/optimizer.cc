@@ -1,0 +1,108 @@
+#include "kiln/optim/optimizer.h"
+
+#include <cmath>
+
+namespace kiln::optim {
+
+Optimizer::Optimizer(std::vector<OptimizerParamGroup> groups, std::unique_ptr<OptimizerOptions> defaults)
+    : defaults_(std::move(defaults)) {
+  for (const OptimizerParamGroup& g : groups) add_param_group(g);
+}
+
+void Optimizer::add_param_group(const OptimizerParamGroup& group) {
+  OptimizerParamGroup g = group;
+  if (!g.has_options()) g.set_options(defaults_->clone());
+  for (const Tensor& p : g.params())
+    check(p.defined() && p.is_leaf() && p.requires_grad(), "optimizer", {},
+          "can only optimize defined leaf tensors that require grad");
+  groups_.push_back(std::move(g));
+}
+
+void Optimizer::zero_grad(bool set_to_none) {
+  for (OptimizerParamGroup& g : groups_)
+    for (Tensor& p : g.params()) {
+      if (!p.grad().defined()) continue;
+      if (set_to_none) p.mutable_grad() = Tensor();
+      else p.grad().zero_();
+    }
+}
+
+std::vector<Tensor> Optimizer::parameters() const {
+  std::vector<Tensor> out;
+  for (const OptimizerParamGroup& g : groups_) out.insert(out.end(), g.params().begin(), g.params().end());
+  return out;
+}
+
+SGD::SGD(std::vector<Tensor> params, const SGDOptions& options)
+    : SGD(std::vector<OptimizerParamGroup>{OptimizerParamGroup(std::move(params))}, options) {}
+
+SGD::SGD(std::vector<OptimizerParamGroup> groups, const SGDOptions& options)
+    : Optimizer(std::move(groups), std::make_unique<SGDOptions>(options)) {
+  check(options.lr_ >= 0, "SGD", {}, [&] { return "invalid learning rate: " + std::to_string(options.lr_); });
+  check(!options.nesterov_ || (options.momentum_ > 0 && options.dampening_ == 0), "SGD", {},
+        "nesterov momentum requires a momentum and zero dampening");
+}
+
+void SGD::step() {
+  NoGradGuard no_grad;
+  momentum_.resize(groups_.size());
+  for (size_t gi = 0; gi < groups_.size(); ++gi) {
+    auto& o = static_cast<SGDOptions&>(groups_[gi].options());
+    std::vector<Tensor>& params = groups_[gi].params();
+    momentum_[gi].resize(params.size());
+    for (size_t i = 0; i < params.size(); ++i) {
+      Tensor& p = params[i];
+      if (!p.grad().defined()) continue;
+      Tensor d_p = p.grad();
+      if (o.weight_decay_ != 0) d_p = d_p.add(p, o.weight_decay_);
+      if (o.momentum_ != 0) {
+        Tensor& buf = momentum_[gi][i];
+        if (!buf.defined()) buf = d_p.clone();
+        else buf.mul_(o.momentum_).add_(d_p, 1 - o.dampening_);
+        d_p = o.nesterov_ ? d_p.add(buf, o.momentum_) : buf;
+      }
+      p.add_(d_p, -o.lr_);
+    }
+  }
+}
+
+Adam::Adam(std::vector<Tensor> params, const AdamOptions& options) : Adam(std::move(params), options, false) {}
+
+Adam::Adam(std::vector<Tensor> params, const AdamOptions& options, bool decoupled)
+    : Optimizer({OptimizerParamGroup(std::move(params))}, std::make_unique<AdamOptions>(options)),
+      decoupled_(decoupled) {
+  check(options.lr_ >= 0 && options.eps_ >= 0 && options.betas_.first >= 0 && options.betas_.first < 1 &&
+            options.betas_.second >= 0 && options.betas_.second < 1,
+        decoupled ? "AdamW" : "Adam", {}, "invalid learning rate, epsilon or betas");
+}
+
+void Adam::step() {
+  NoGradGuard no_grad;
+  state_.resize(groups_.size());
+  for (size_t gi = 0; gi < groups_.size(); ++gi) {
+    auto& o = static_cast<AdamOptions&>(groups_[gi].options());
+    std::vector<Tensor>& params = groups_[gi].params();
+    state_[gi].resize(params.size());
+    for (size_t i = 0; i < params.size(); ++i) {
+      Tensor& p = params[i];
+      if (!p.grad().defined()) continue;
+      State& s = state_[gi][i];
+      if (!s.exp_avg.defined()) s.exp_avg = zeros_like(p), s.exp_avg_sq = zeros_like(p);
+      ++s.step;
+      Tensor grad = p.grad();
+      if (o.weight_decay_ != 0) {
+        if (decoupled_) p.mul_(1 - o.lr_ * o.weight_decay_);
+        else grad = grad.add(p, o.weight_decay_);
+      }
+      auto [beta1, beta2] = o.betas_;
+      s.exp_avg.mul_(beta1).add_(grad, 1 - beta1);
+      s.exp_avg_sq.mul_(beta2).add_(grad.mul(grad), 1 - beta2);
+      double correction1 = 1 - std::pow(beta1, static_cast<double>(s.step));
+      double correction2 = 1 - std::pow(beta2, static_cast<double>(s.step));
+      Tensor denom = s.exp_avg_sq.sqrt().div(std::sqrt(correction2)).add(o.eps_);
+      p.add_(s.exp_avg.div(denom), -o.lr_ / correction1);
+    }
+  }
+}
+
+}  // namespace kiln::optim

@@ -1,0 +1,118 @@
+// kiln::optim's updates over several steps against the same formulas computed by hand in double
+// (PyTorch's definitions: SGD with momentum, dampening, weight decay and Nesterov; Adam; AdamW),
+// and a training loop with an optimizer that keeps flat memory and compiles nothing after its
+// second step.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "kiln/kiln.h"
+#include "kiln/nn/modules.h"
+#include "kiln/optim/optimizer.h"
+
+namespace kiln {
+namespace {
+
+// Minimizes sum(c * p^2 / 2) (gradient c * p) for `steps` steps; returns p's values.
+template <typename MakeOptimizer>
+std::vector<double> run(MakeOptimizer make, int steps) {
+  Tensor p = tensor({1.0, -2.0, 0.5}, dtype(kFloat64).requires_grad(true));
+  Tensor c = tensor({1.0, 3.0, 0.5}, dtype(kFloat64));
+  auto opt = make(std::vector<Tensor>{p});
+  for (int i = 0; i < steps; ++i) {
+    opt.zero_grad();
+    (c * p * p / 2).sum().backward();
+    opt.step();
+  }
+  return p.to_vector<double>();
+}
+
+std::vector<double> reference_sgd(double lr, double momentum, double dampening, double wd, bool nesterov, int steps) {
+  std::vector<double> p = {1.0, -2.0, 0.5}, c = {1.0, 3.0, 0.5}, buf(3);
+  for (int s = 0; s < steps; ++s)
+    for (int i = 0; i < 3; ++i) {
+      double d = c[i] * p[i] + wd * p[i];
+      if (momentum != 0) {
+        buf[i] = s == 0 ? d : momentum * buf[i] + (1 - dampening) * d;
+        d = nesterov ? d + momentum * buf[i] : buf[i];
+      }
+      p[i] -= lr * d;
+    }
+  return p;
+}
+
+std::vector<double> reference_adam(double lr, double b1, double b2, double eps, double wd, bool decoupled, int steps) {
+  std::vector<double> p = {1.0, -2.0, 0.5}, c = {1.0, 3.0, 0.5}, m(3), v(3);
+  for (int s = 1; s <= steps; ++s)
+    for (int i = 0; i < 3; ++i) {
+      double g = c[i] * p[i];
+      if (decoupled) p[i] *= 1 - lr * wd;
+      else g += wd * p[i];
+      m[i] = b1 * m[i] + (1 - b1) * g;
+      v[i] = b2 * v[i] + (1 - b2) * g * g;
+      double denom = std::sqrt(v[i]) / std::sqrt(1 - std::pow(b2, s)) + eps;
+      p[i] -= lr / (1 - std::pow(b1, s)) * m[i] / denom;
+    }
+  return p;
+}
+
+void expect_near(const std::vector<double>& got, const std::vector<double>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-12) << i;
+}
+
+TEST(SGD, MomentumDampeningWeightDecayNesterov) {
+  expect_near(run([](std::vector<Tensor> ps) { return optim::SGD(ps, optim::SGDOptions(0.1)); }, 5),
+              reference_sgd(0.1, 0, 0, 0, false, 5));
+  expect_near(run([](std::vector<Tensor> ps) { return optim::SGD(ps, optim::SGDOptions(0.1).momentum(0.9)); }, 5),
+              reference_sgd(0.1, 0.9, 0, 0, false, 5));
+  expect_near(run([](std::vector<Tensor> ps) {
+                return optim::SGD(ps, optim::SGDOptions(0.05).momentum(0.8).dampening(0.3).weight_decay(0.01));
+              }, 5),
+              reference_sgd(0.05, 0.8, 0.3, 0.01, false, 5));
+  expect_near(run([](std::vector<Tensor> ps) {
+                return optim::SGD(ps, optim::SGDOptions(0.1).momentum(0.9).nesterov(true));
+              }, 5),
+              reference_sgd(0.1, 0.9, 0, 0, true, 5));
+}
+
+TEST(Adam, AdamAndAdamW) {
+  expect_near(run([](std::vector<Tensor> ps) { return optim::Adam(ps, optim::AdamOptions(0.1)); }, 6),
+              reference_adam(0.1, 0.9, 0.999, 1e-8, 0, false, 6));
+  expect_near(run([](std::vector<Tensor> ps) { return optim::Adam(ps, optim::AdamOptions(0.05).weight_decay(0.1)); }, 6),
+              reference_adam(0.05, 0.9, 0.999, 1e-8, 0.1, false, 6));
+  expect_near(run([](std::vector<Tensor> ps) {
+                return optim::AdamW(ps, optim::AdamOptions(0.05).betas({0.8, 0.99}).weight_decay(0.1));
+              }, 6),
+              reference_adam(0.05, 0.8, 0.99, 1e-8, 0.1, true, 6));
+}
+
+TEST(Optimizer, LearningRateChangesCompileNothingAndMemoryStaysFlat) {
+  manual_seed(2);
+  nn::Sequential model(nn::Linear(8, 16), nn::ReLU(), nn::Linear(16, 3));
+  optim::Adam opt(model->parameters(), optim::AdamOptions(0.01));
+  Tensor x = randn({32, 8}).eval();
+  Tensor y = randint(0, 3, {32}).eval();
+  Stats after_two{}, after_three{}, end{};
+  double first = 0, last = 0;
+  for (int step = 0; step < 300; ++step) {
+    opt.param_groups()[0].options().set_lr(0.01 * (1 - step / 400.0));  // a schedule
+    opt.zero_grad();
+    Tensor loss = nn::functional::cross_entropy(model(x), y);
+    loss.backward();
+    opt.step();
+    if (step == 0) first = loss.item<double>();
+    if (step == 1) after_two = stats();
+    last = loss.item<double>();
+    if (step == 2) after_three = stats();  // both at the same point of a step
+    if (step == 299) end = stats();
+  }
+  EXPECT_EQ(end.kernels_compiled, after_two.kernels_compiled);
+  EXPECT_EQ(end.live_nodes, after_three.live_nodes);
+  EXPECT_EQ(end.live_bytes, after_three.live_bytes);
+  EXPECT_LT(last, 0.5 * first);  // it learns
+}
+
+}  // namespace
+}  // namespace kiln
