@@ -44,26 +44,16 @@ SGD::SGD(std::vector<OptimizerParamGroup> groups, const SGDOptions& options)
 }
 
 void SGD::step() {
-  NoGradGuard no_grad;
-  momentum_.resize(groups_.size());
-  for (size_t gi = 0; gi < groups_.size(); ++gi) {
-    auto& o = static_cast<SGDOptions&>(groups_[gi].options());
-    std::vector<Tensor>& params = groups_[gi].params();
-    momentum_[gi].resize(params.size());
-    for (size_t i = 0; i < params.size(); ++i) {
-      Tensor& p = params[i];
-      if (!p.grad().defined()) continue;
-      Tensor d_p = p.grad();
-      if (o.weight_decay_ != 0) d_p = d_p.add(p, o.weight_decay_);
-      if (o.momentum_ != 0) {
-        Tensor& buf = momentum_[gi][i];
-        if (!buf.defined()) buf = d_p.clone();
-        else buf.mul_(o.momentum_).add_(d_p, 1 - o.dampening_);
-        d_p = o.nesterov_ ? d_p.add(buf, o.momentum_) : buf;
-      }
-      p.add_(d_p, -o.lr_);
+  for_each_update<SGDOptions>(momentum_, [](SGDOptions& o, Tensor& buf, Tensor& p) {
+    Tensor d_p = p.grad();
+    if (o.weight_decay_ != 0) d_p = d_p.add(p, o.weight_decay_);
+    if (o.momentum_ != 0) {
+      if (!buf.defined()) buf = d_p.clone();
+      else buf.mul_(o.momentum_).add_(d_p, 1 - o.dampening_);
+      d_p = o.nesterov_ ? d_p.add(buf, o.momentum_) : buf;
     }
-  }
+    p.add_(d_p, -o.lr_);
+  });
 }
 
 Adam::Adam(std::vector<Tensor> params, const AdamOptions& options) : Adam(std::move(params), options, false) {}
@@ -77,32 +67,22 @@ Adam::Adam(std::vector<Tensor> params, const AdamOptions& options, bool decouple
 }
 
 void Adam::step() {
-  NoGradGuard no_grad;
-  state_.resize(groups_.size());
-  for (size_t gi = 0; gi < groups_.size(); ++gi) {
-    auto& o = static_cast<AdamOptions&>(groups_[gi].options());
-    std::vector<Tensor>& params = groups_[gi].params();
-    state_[gi].resize(params.size());
-    for (size_t i = 0; i < params.size(); ++i) {
-      Tensor& p = params[i];
-      if (!p.grad().defined()) continue;
-      State& s = state_[gi][i];
-      if (!s.exp_avg.defined()) s.exp_avg = zeros_like(p), s.exp_avg_sq = zeros_like(p);
-      ++s.step;
-      Tensor grad = p.grad();
-      if (o.weight_decay_ != 0) {
-        if (decoupled_) p.mul_(1 - o.lr_ * o.weight_decay_);
-        else grad = grad.add(p, o.weight_decay_);
-      }
-      auto [beta1, beta2] = o.betas_;
-      s.exp_avg.mul_(beta1).add_(grad, 1 - beta1);
-      s.exp_avg_sq.mul_(beta2).add_(grad.mul(grad), 1 - beta2);
-      double correction1 = 1 - std::pow(beta1, static_cast<double>(s.step));
-      double correction2 = 1 - std::pow(beta2, static_cast<double>(s.step));
-      Tensor denom = s.exp_avg_sq.sqrt().div(std::sqrt(correction2)).add(o.eps_);
-      p.add_(s.exp_avg.div(denom), -o.lr_ / correction1);
+  for_each_update<AdamOptions>(state_, [this](AdamOptions& o, State& s, Tensor& p) {
+    if (!s.exp_avg.defined()) s.exp_avg = zeros_like(p), s.exp_avg_sq = zeros_like(p);
+    ++s.step;
+    Tensor grad = p.grad();
+    if (o.weight_decay_ != 0) {
+      if (decoupled_) p.mul_(1 - o.lr_ * o.weight_decay_);
+      else grad = grad.add(p, o.weight_decay_);
     }
-  }
+    auto [beta1, beta2] = o.betas_;
+    s.exp_avg.mul_(beta1).add_(grad, 1 - beta1);
+    s.exp_avg_sq.mul_(beta2).add_(grad.mul(grad), 1 - beta2);
+    double correction1 = 1 - std::pow(beta1, static_cast<double>(s.step));
+    double correction2 = 1 - std::pow(beta2, static_cast<double>(s.step));
+    Tensor denom = s.exp_avg_sq.sqrt().div(std::sqrt(correction2)).add(o.eps_);
+    p.add_(s.exp_avg.div(denom), -o.lr_ / correction1);
+  });
 }
 
 }  // namespace kiln::optim

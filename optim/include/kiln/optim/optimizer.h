@@ -51,6 +51,19 @@ class Optimizer {
 
  protected:
   Optimizer(std::vector<OptimizerParamGroup> groups, std::unique_ptr<OptimizerOptions> defaults);
+  // Calls f(group's options, state slot, parameter) for each parameter that has a gradient, under
+  // NoGradGuard; `state` holds one State per parameter, made on first use.
+  template <typename Options, typename State, typename F>
+  void for_each_update(std::vector<std::vector<State>>& state, F f) {
+    NoGradGuard no_grad;
+    state.resize(groups_.size());
+    for (size_t g = 0; g < groups_.size(); ++g) {
+      std::vector<Tensor>& params = groups_[g].params();
+      state[g].resize(params.size());
+      for (size_t i = 0; i < params.size(); ++i)
+        if (params[i].grad().defined()) f(static_cast<Options&>(groups_[g].options()), state[g][i], params[i]);
+    }
+  }
   std::vector<OptimizerParamGroup> groups_;
   std::unique_ptr<OptimizerOptions> defaults_;
 };
