@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "kiln/kiln.h"
 #include "kiln/nn/modules.h"
 #include "kiln/optim/optimizer.h"
+#include "kiln/optim/schedulers.h"
 
 namespace kiln {
 namespace {
@@ -112,6 +114,39 @@ TEST(Optimizer, LearningRateChangesCompileNothingAndMemoryStaysFlat) {
   EXPECT_EQ(end.live_nodes, after_three.live_nodes);
   EXPECT_EQ(end.live_bytes, after_three.live_bytes);
   EXPECT_LT(last, 0.5 * first);  // it learns
+}
+
+TEST(Schedulers, StepCosinePlateau) {
+  Tensor p = zeros({1}, requires_grad());
+  optim::SGD opt({p}, optim::SGDOptions(1.0));
+  auto lr = [&] { return opt.param_groups()[0].options().get_lr(); };
+  optim::StepLR step(opt, 2, 0.5);
+  std::vector<double> rates;
+  for (int i = 0; i < 5; ++i) step.step(), rates.push_back(lr());
+  EXPECT_EQ(rates, (std::vector<double>{1.0, 0.5, 0.5, 0.25, 0.25}));
+
+  optim::SGD opt2({p}, optim::SGDOptions(0.1));
+  optim::CosineAnnealingLR cosine(opt2, 4, 0.01);
+  cosine.step();
+  EXPECT_NEAR(opt2.param_groups()[0].options().get_lr(), 0.01 + 0.09 * (1 + std::cos(M_PI / 4)) / 2, 1e-15);
+  for (int i = 0; i < 3; ++i) cosine.step();
+  EXPECT_NEAR(opt2.param_groups()[0].options().get_lr(), 0.01, 1e-15);
+
+  optim::SGD opt3({p}, optim::SGDOptions(1.0));
+  optim::ReduceLROnPlateau plateau(opt3, 0.5, 2);
+  for (double metric : {1.0, 0.9, 0.95, 0.95, 0.95}) plateau.step(metric);  // 3 steps without improving
+  EXPECT_EQ(opt3.param_groups()[0].options().get_lr(), 0.5);
+}
+
+TEST(ClipGradNorm, ScalesGradientsToTheMaximumNorm) {
+  Tensor a = zeros({1}, dtype(kFloat64).requires_grad(true)), b = zeros({1}, dtype(kFloat64).requires_grad(true));
+  (a * 3 + b * 4).sum().backward();
+  EXPECT_NEAR(optim::clip_grad_norm_({a, b}, 1.0), 5.0, 1e-12);
+  EXPECT_NEAR(a.grad().item<double>(), 3 / (5 + 1e-6), 1e-12);
+  EXPECT_NEAR(b.grad().item<double>(), 4 / (5 + 1e-6), 1e-12);
+  EXPECT_NEAR(optim::clip_grad_norm_({a, b}, 10.0), 1.0, 1e-6);  // under the maximum: unchanged
+  EXPECT_NEAR(a.grad().item<double>(), 3 / (5 + 1e-6), 1e-12);
+  EXPECT_NEAR(optim::clip_grad_norm_({a, b}, 10.0, std::numeric_limits<double>::infinity()), 4 / (5 + 1e-6), 1e-12);
 }
 
 }  // namespace
