@@ -68,6 +68,40 @@ Tensor dropout(const Tensor& input, const DropoutFuncOptions& o, Loc loc) {
   return input.mul(keep, loc).mul(1 / (1 - o.p_), loc);
 }
 
+Tensor layer_norm(const Tensor& input, const LayerNormFuncOptions& o, Loc loc) {
+  SourceLoc l = SourceLoc::from(loc);
+  const std::vector<int64_t>& shape = o.normalized_shape_;
+  int64_t k = static_cast<int64_t>(shape.size());
+  bool fits = input.defined() && input.dim() >= k && k > 0;
+  for (int64_t i = 0; fits && i < k; ++i) fits = input.size(input.dim() - k + i) == shape[i];
+  check(fits, "layer_norm", l, [&] {
+    return "expected input with trailing shape " + shape_str(shape) + ", got " +
+           (input.defined() ? shape_str(input.sizes()) : std::string("undefined"));
+  });
+  ir::CompositeScope composite("layer_norm");
+  std::vector<int64_t> dims;
+  for (int64_t i = input.dim() - k; i < input.dim(); ++i) dims.push_back(i);
+  Tensor mean = input.mean(dims, true, loc);
+  Tensor centered = input.sub(mean, 1, loc);
+  Tensor var = centered.mul(centered, loc).mean(dims, true, loc);
+  Tensor out = centered.mul(var.add(o.eps_, loc).rsqrt(loc), loc);
+  if (o.weight_.defined()) out = out.mul(o.weight_, loc);
+  if (o.bias_.defined()) out = out.add(o.bias_, 1, loc);
+  return out;
+}
+
+Tensor embedding(const Tensor& input, const Tensor& weight, Loc loc) {
+  SourceLoc l = SourceLoc::from(loc);
+  check(input.defined() && is_integral(input.dtype(), false), "embedding", l, [&] {
+    return "expected integer positions, got " + (input.defined() ? std::string(dtype_name(input.dtype())) : "undefined");
+  });
+  check(weight.defined() && weight.dim() == 2, "embedding", l, "expected a 2-D weight [num_embeddings, dim]");
+  ir::CompositeScope composite("embedding");
+  std::vector<int64_t> shape = input.sizes().vec();
+  shape.push_back(weight.size(1));
+  return weight.index_select(0, input.reshape({-1}, loc), loc).reshape(shape, loc);
+}
+
 Tensor one_hot(const Tensor& classes, int64_t num_classes, Loc loc) {
   SourceLoc l = SourceLoc::from(loc);
   check(classes.defined() && is_integral(classes.dtype(), false), "one_hot", l,

@@ -54,6 +54,30 @@ void FlattenImpl::pretty_print(std::ostream& os) const {
   os << "Flatten(start_dim=" << options.start_dim_ << ", end_dim=" << options.end_dim_ << ")";
 }
 
+LayerNormImpl::LayerNormImpl(const LayerNormOptions& o) : Module("LayerNorm"), options(o) {
+  if (o.elementwise_affine_) {
+    weight = register_parameter("weight", ones(o.normalized_shape_));
+    bias = register_parameter("bias", zeros(o.normalized_shape_));
+  }
+}
+Tensor LayerNormImpl::forward(const Tensor& input, Loc loc) {
+  return functional::layer_norm(
+      input, functional::LayerNormFuncOptions(options.normalized_shape_).weight(weight).bias(bias).eps(options.eps_), loc);
+}
+void LayerNormImpl::pretty_print(std::ostream& os) const {
+  os << "LayerNorm(" << shape_str(options.normalized_shape_) << ", eps=" << options.eps_
+     << ", elementwise_affine=" << (options.elementwise_affine_ ? "true" : "false") << ")";
+}
+
+EmbeddingImpl::EmbeddingImpl(const EmbeddingOptions& o) : Module("Embedding"), options(o) {
+  check(o.num_embeddings_ > 0 && o.embedding_dim_ > 0, "Embedding", {}, "num_embeddings and embedding_dim must be positive");
+  weight = register_parameter("weight", randn({o.num_embeddings_, o.embedding_dim_}));
+}
+Tensor EmbeddingImpl::forward(const Tensor& input, Loc loc) { return functional::embedding(input, weight, loc); }
+void EmbeddingImpl::pretty_print(std::ostream& os) const {
+  os << "Embedding(num_embeddings=" << options.num_embeddings_ << ", embedding_dim=" << options.embedding_dim_ << ")";
+}
+
 FunctionalImpl::FunctionalImpl(Function f, std::string name) : Module(std::move(name)), f_(std::move(f)) {}
 
 void SequentialImpl::push_back_module(std::shared_ptr<Module> module, std::function<Tensor(const Tensor&)> run) {

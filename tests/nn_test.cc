@@ -153,5 +153,30 @@ TEST(Losses, GradientsMatchFiniteDifferences) {
                                   {logits}));
 }
 
+TEST(LayerNormAndEmbedding, ValuesGradientsAndErrors) {
+  Tensor x = tensor({{1.0, 2.0, 3.0}, {2.0, 2.0, 8.0}}, dtype(kFloat64));
+  nn::LayerNorm norm(nn::LayerNormOptions({3}).eps(0));
+  norm->to(kFloat64);
+  // Row 1: mean 2, biased variance 2/3; row 2: mean 4, variance 8.
+  double s1 = std::sqrt(2.0 / 3), s2 = std::sqrt(8.0);
+  expect_tensor<double>(norm(x), {2, 3}, {-1 / s1, 0, 1 / s1, -2 / s2, -2 / s2, 4 / s2}, 1e-12);
+  EXPECT_EQ(norm->named_parameters().keys(), (std::vector<std::string>{"weight", "bias"}));
+  Tensor leaf = testing::random_leaf({2, 4});
+  Tensor w = testing::random_leaf({4}), b = testing::random_leaf({4});
+  EXPECT_TRUE(autograd::gradcheck(
+      [](const autograd::tensor_list& t) {
+        return autograd::tensor_list{F::layer_norm(t[0], F::LayerNormFuncOptions({4}).weight(t[1]).bias(t[2]))};
+      },
+      {leaf, w, b}));
+  EXPECT_KILN_ERROR(F::layer_norm(x, F::LayerNormFuncOptions({4})), "layer_norm", "[4]", "[2, 3]");
+
+  nn::Embedding table(5, 2);
+  table->weight.set_data(arange(10, dtype(kFloat32)).reshape({5, 2}));
+  expect_tensor<float>(table(tensor({{4, 0}, {1, 1}})), {2, 2, 2}, {8, 9, 0, 1, 2, 3, 2, 3});
+  table(tensor({4, 4})).sum().backward();
+  expect_tensor<float>(table->weight.grad(), {5, 2}, {0, 0, 0, 0, 0, 0, 0, 0, 2, 2});  // rows used twice
+  EXPECT_KILN_ERROR(table(tensor({0.5})), "embedding", "integer");
+}
+
 }  // namespace
 }  // namespace kiln

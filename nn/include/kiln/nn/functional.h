@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "kiln/kiln.h"
 
@@ -28,6 +29,21 @@ struct DropoutFuncOptions {
 };
 // Zeroes each element with probability p and scales the rest by 1 / (1 - p) in training.
 Tensor dropout(const Tensor& input, const DropoutFuncOptions& options = {}, Loc loc = Loc::current());
+
+struct LayerNormFuncOptions {
+  explicit LayerNormFuncOptions(std::vector<int64_t> normalized_shape) : normalized_shape_(std::move(normalized_shape)) {}
+  LayerNormFuncOptions& weight(Tensor w) { weight_ = std::move(w); return *this; }
+  LayerNormFuncOptions& bias(Tensor b) { bias_ = std::move(b); return *this; }
+  LayerNormFuncOptions& eps(double e) { eps_ = e; return *this; }
+  std::vector<int64_t> normalized_shape_;
+  Tensor weight_, bias_;
+  double eps_ = 1e-5;
+};
+// Normalizes over the trailing `normalized_shape` dims (biased variance), then * weight + bias.
+Tensor layer_norm(const Tensor& input, const LayerNormFuncOptions& options, Loc loc = Loc::current());
+
+// Rows of `weight` ([num_embeddings, dim]) at the int64 positions in `input`.
+Tensor embedding(const Tensor& input, const Tensor& weight, Loc loc = Loc::current());
 
 // Integer classes as one-hot rows (int64), num_classes inferred from the largest when -1.
 Tensor one_hot(const Tensor& classes, int64_t num_classes = -1, Loc loc = Loc::current());

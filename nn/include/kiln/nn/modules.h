@@ -63,6 +63,43 @@ class FlattenImpl : public Module {
 };
 KILN_MODULE(Flatten);
 
+struct LayerNormOptions {
+  LayerNormOptions(std::vector<int64_t> normalized_shape) : normalized_shape_(std::move(normalized_shape)) {}
+  LayerNormOptions& eps(double e) { eps_ = e; return *this; }
+  LayerNormOptions& elementwise_affine(bool a) { elementwise_affine_ = a; return *this; }
+  std::vector<int64_t> normalized_shape_;
+  double eps_ = 1e-5;
+  bool elementwise_affine_ = true;
+};
+// Normalizes the trailing dims; weight starts at 1 and bias at 0, as PyTorch's.
+class LayerNormImpl : public Module {
+ public:
+  explicit LayerNormImpl(const LayerNormOptions& options);
+  Tensor forward(const Tensor& input, Loc loc = Loc::current());
+  void pretty_print(std::ostream& os) const override;
+  LayerNormOptions options;
+  Tensor weight, bias;
+};
+KILN_MODULE(LayerNorm);
+
+struct EmbeddingOptions {
+  EmbeddingOptions(int64_t num_embeddings, int64_t embedding_dim)
+      : num_embeddings_(num_embeddings), embedding_dim_(embedding_dim) {}
+  int64_t num_embeddings_, embedding_dim_;
+};
+// A table of num_embeddings rows (N(0, 1) at first, as PyTorch's) looked up by position.
+class EmbeddingImpl : public Module {
+ public:
+  EmbeddingImpl(int64_t num_embeddings, int64_t embedding_dim)
+      : EmbeddingImpl(EmbeddingOptions(num_embeddings, embedding_dim)) {}
+  explicit EmbeddingImpl(const EmbeddingOptions& options);
+  Tensor forward(const Tensor& input, Loc loc = Loc::current());
+  void pretty_print(std::ostream& os) const override;
+  EmbeddingOptions options;
+  Tensor weight;
+};
+KILN_MODULE(Embedding);
+
 // A module for a function of one tensor (an activation, or any lambda), as torch::nn::Functional.
 class FunctionalImpl : public Module {
  public:
