@@ -85,4 +85,34 @@ void Adam::step() {
   });
 }
 
+RMSprop::RMSprop(std::vector<Tensor> params, const RMSpropOptions& options)
+    : Optimizer({OptimizerParamGroup(std::move(params))}, std::make_unique<RMSpropOptions>(options)) {
+  check(options.lr_ >= 0 && options.eps_ >= 0 && options.alpha_ >= 0 && options.momentum_ >= 0, "RMSprop", {},
+        "invalid learning rate, epsilon, alpha or momentum");
+}
+
+void RMSprop::step() {
+  for_each_update<RMSpropOptions>(state_, [](RMSpropOptions& o, State& s, Tensor& p) {
+    Tensor grad = p.grad();
+    if (o.weight_decay_ != 0) grad = grad.add(p, o.weight_decay_);
+    if (!s.square_avg.defined()) s.square_avg = zeros_like(p);
+    s.square_avg.mul_(o.alpha_).add_(grad.mul(grad), 1 - o.alpha_);
+    Tensor avg;
+    if (o.centered_) {
+      if (!s.grad_avg.defined()) s.grad_avg = zeros_like(p);
+      s.grad_avg.mul_(o.alpha_).add_(grad, 1 - o.alpha_);
+      avg = s.square_avg.sub(s.grad_avg.mul(s.grad_avg)).sqrt().add(o.eps_);
+    } else {
+      avg = s.square_avg.sqrt().add(o.eps_);
+    }
+    if (o.momentum_ > 0) {
+      if (!s.momentum.defined()) s.momentum = zeros_like(p);
+      s.momentum.mul_(o.momentum_).add_(grad.div(avg));
+      p.add_(s.momentum, -o.lr_);
+    } else {
+      p.add_(grad.div(avg), -o.lr_);
+    }
+  });
+}
+
 }  // namespace kiln::optim

@@ -90,6 +90,38 @@ TEST(Adam, AdamAndAdamW) {
               reference_adam(0.05, 0.8, 0.99, 1e-8, 0.1, true, 6));
 }
 
+std::vector<double> reference_rmsprop(double lr, double alpha, double eps, double momentum, bool centered, int steps) {
+  std::vector<double> p = {1.0, -2.0, 0.5}, c = {1.0, 3.0, 0.5}, sq(3), ga(3), buf(3);
+  for (int s = 0; s < steps; ++s)
+    for (int i = 0; i < 3; ++i) {
+      double g = c[i] * p[i];
+      sq[i] = alpha * sq[i] + (1 - alpha) * g * g;
+      double avg;
+      if (centered) {
+        ga[i] = alpha * ga[i] + (1 - alpha) * g;
+        avg = std::sqrt(sq[i] - ga[i] * ga[i]) + eps;
+      } else {
+        avg = std::sqrt(sq[i]) + eps;
+      }
+      if (momentum > 0) {
+        buf[i] = momentum * buf[i] + g / avg;
+        p[i] -= lr * buf[i];
+      } else {
+        p[i] -= lr * g / avg;
+      }
+    }
+  return p;
+}
+
+TEST(RMSprop, PlainCenteredAndWithMomentum) {
+  expect_near(run([](std::vector<Tensor> ps) { return optim::RMSprop(ps, optim::RMSpropOptions(0.01)); }, 6),
+              reference_rmsprop(0.01, 0.99, 1e-8, 0, false, 6));
+  expect_near(run([](std::vector<Tensor> ps) {
+                return optim::RMSprop(ps, optim::RMSpropOptions(0.01).alpha(0.9).centered(true).momentum(0.5));
+              }, 6),
+              reference_rmsprop(0.01, 0.9, 1e-8, 0.5, true, 6));
+}
+
 TEST(Optimizer, LearningRateChangesCompileNothingAndMemoryStaysFlat) {
   manual_seed(2);
   nn::Sequential model(nn::Linear(8, 16), nn::ReLU(), nn::Linear(16, 3));

@@ -132,4 +132,33 @@ class AdamW : public Adam {
       : Adam(std::move(params), options, true) {}
 };
 
+struct RMSpropOptions : OptimizerOptions {
+  explicit RMSpropOptions(double lr = 1e-2) : lr_(lr) {}
+  RMSpropOptions& lr(double v) { lr_ = v; return *this; }
+  RMSpropOptions& alpha(double v) { alpha_ = v; return *this; }
+  RMSpropOptions& eps(double v) { eps_ = v; return *this; }
+  RMSpropOptions& weight_decay(double v) { weight_decay_ = v; return *this; }
+  RMSpropOptions& momentum(double v) { momentum_ = v; return *this; }
+  RMSpropOptions& centered(bool v) { centered_ = v; return *this; }
+  double get_lr() const override { return lr_; }
+  void set_lr(double lr) override { lr_ = lr; }
+  std::unique_ptr<OptimizerOptions> clone() const override { return std::make_unique<RMSpropOptions>(*this); }
+  double lr_, alpha_ = 0.99, eps_ = 1e-8, weight_decay_ = 0, momentum_ = 0;
+  bool centered_ = false;
+};
+
+// RMSprop as PyTorch's: a running mean of squared gradients (centered: minus the squared mean
+// gradient) scales each step; optional momentum and weight decay.
+class RMSprop : public Optimizer {
+ public:
+  RMSprop(std::vector<Tensor> params, const RMSpropOptions& options = RMSpropOptions());
+  void step() override;
+
+ private:
+  struct State {
+    Tensor square_avg, grad_avg, momentum;
+  };
+  std::vector<std::vector<State>> state_;
+};
+
 }  // namespace kiln::optim
