@@ -28,61 +28,70 @@ bool less(T a, T b) {
   return a < b;
 }
 
-// For each line along `axis` of x (evaluated, contiguous), the positions of its first `k`
-// elements in sorted order (stable: ties keep their order).
-std::vector<int64_t> sorted_positions(const Tensor& x, int64_t axis, int64_t k, bool descending) {
-  const Shape shape = x.sizes().vec();
-  int64_t n = shape[axis], inner = 1, outer = 1;
-  for (size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
-  for (int64_t d = 0; d < axis; ++d) outer *= shape[d];
-  std::vector<int64_t> out(static_cast<size_t>(outer * k * inner));
+// x viewed as [outer, n, inner] around `axis`: the lines along the axis.
+struct Lines {
+  int64_t outer = 1, n, inner = 1;
+  Lines(const Shape& shape, int64_t axis) : n(shape[axis]) {
+    for (size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
+    for (int64_t d = 0; d < axis; ++d) outer *= shape[d];
+  }
+  size_t at(int64_t o, int64_t j, int64_t i, int64_t length) const { return static_cast<size_t>((o * length + j) * inner + i); }
+};
+
+// A tensor of `shape` from host values (bool is stored as one byte).
+template <typename Stored>
+Tensor host_tensor(std::vector<Stored>& values, const Shape& shape, ScalarType t) {
+  return from_blob(values.data(), shape, dtype(t)).clone();
+}
+
+struct Picked {
+  std::vector<int64_t> positions;  // per output element: the position along the axis
+  Tensor values;                   // x at those positions, read in the same pass (when asked)
+};
+
+// For each line along `axis` of x (contiguous), the positions of its first `k` elements in sorted
+// order (stable: ties keep their order), and with `with_values` the values there. x is read once.
+Picked sort_lines(const Tensor& x, int64_t axis, int64_t k, bool descending, bool with_values) {
+  Shape out_shape = x.sizes().vec();
+  Lines l(out_shape, axis);
+  out_shape[axis] = k;
+  Picked picked;
+  picked.positions.resize(static_cast<size_t>(l.outer * k * l.inner));
   dispatch_dtype(x.dtype(), [&]<typename T>() {
+    using Stored = std::conditional_t<std::is_same_v<T, bool>, uint8_t, T>;
     std::vector<T> v = x.to_vector<T>();
-    std::vector<int64_t> order(n);
-    for (int64_t o = 0; o < outer; ++o)
-      for (int64_t i = 0; i < inner; ++i) {
-        auto at = [&](int64_t j) { return v[(o * n + j) * inner + i]; };
+    std::vector<Stored> values(with_values ? picked.positions.size() : 0);
+    std::vector<int64_t> order(l.n);
+    for (int64_t o = 0; o < l.outer; ++o)
+      for (int64_t i = 0; i < l.inner; ++i) {
+        auto at = [&](int64_t j) { return v[l.at(o, j, i, l.n)]; };
         std::iota(order.begin(), order.end(), 0);
         auto cmp = [&](int64_t a, int64_t b) { return descending ? less(at(b), at(a)) : less(at(a), at(b)); };
-        if (k < n) std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int64_t a, int64_t b) {
+        if (k < l.n) std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int64_t a, int64_t b) {
             return cmp(a, b) || (!cmp(b, a) && a < b);
           });
         else std::stable_sort(order.begin(), order.end(), cmp);
-        for (int64_t j = 0; j < k; ++j) out[(o * k + j) * inner + i] = order[j];
-      }
-  });
-  return out;
-}
-
-Tensor int64_tensor(const std::vector<int64_t>& v, const Shape& shape) {
-  return from_blob(const_cast<int64_t*>(v.data()), shape, dtype(kInt64)).clone();
-}
-
-// out[o, j, i] = x[o, pos[o, j, i], i] along `axis`, read on the host from evaluated x.
-Tensor host_take(const Tensor& x, int64_t axis, const std::vector<int64_t>& pos, const Shape& out_shape) {
-  const Shape shape = x.sizes().vec();
-  int64_t n = shape[axis], k = out_shape[axis], inner = 1, outer = 1;
-  for (size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
-  for (int64_t d = 0; d < axis; ++d) outer *= shape[d];
-  return dispatch_dtype(x.dtype(), [&]<typename T>() {
-    using Stored = std::conditional_t<std::is_same_v<T, bool>, uint8_t, T>;  // bool is one byte
-    std::vector<T> v = x.to_vector<T>();
-    std::vector<Stored> out(pos.size());
-    for (int64_t o = 0; o < outer; ++o)
-      for (int64_t j = 0; j < k; ++j)
-        for (int64_t i = 0; i < inner; ++i) {
-          size_t at = static_cast<size_t>((o * k + j) * inner + i);
-          out[at] = static_cast<Stored>(v[static_cast<size_t>((o * n + pos[at]) * inner + i)]);
+        for (int64_t j = 0; j < k; ++j) {
+          picked.positions[l.at(o, j, i, k)] = order[j];
+          if (with_values) values[l.at(o, j, i, k)] = static_cast<Stored>(at(order[j]));
         }
-    return from_blob(out.data(), out_shape, dtype(x.dtype())).clone();
+      }
+    if (with_values) picked.values = host_tensor(values, out_shape, x.dtype());
   });
+  return picked;
 }
 
-// The values at `pos` along `axis` (`positions` holds them as a tensor): picked lazily when a
-// gradient must reach x, else read on the host.
-Tensor values_at(const Tensor& x, int64_t axis, const Tensor& positions, const std::vector<int64_t>& pos, Loc loc) {
-  if (x.requires_grad() && ir::grad_mode_enabled()) return x.gather(axis, positions, loc);
-  return host_take(x, axis, pos, positions.sizes().vec());
+Tensor int64_tensor(std::vector<int64_t> v, const Shape& shape) { return host_tensor(v, shape, kInt64); }
+
+// The sorted values: picked lazily from the positions when a gradient must reach x (then
+// differentiable), else the ones the host pass read.
+std::tuple<Tensor, Tensor> sorted(const Tensor& x, int64_t axis, int64_t k, bool descending, Loc loc) {
+  bool differentiable = x.requires_grad() && ir::grad_mode_enabled();
+  Picked p = sort_lines(x, axis, k, descending, !differentiable);
+  Shape shape = x.sizes().vec();
+  shape[axis] = k;
+  Tensor positions = int64_tensor(std::move(p.positions), shape);
+  return {differentiable ? x.gather(axis, positions, loc) : p.values, positions};
 }
 
 }  // namespace
@@ -93,10 +102,7 @@ std::tuple<Tensor, Tensor> Tensor::sort(int64_t dim, bool descending, Loc call) 
   runtime::EvaluationCause why("sort() at " + loc.str());
   if (x->shape.empty()) return {*this, zeros({}, kiln::dtype(kInt64), call)};
   int64_t axis = detail::check_dim(dim, x->shape, "sort", loc);
-  Tensor c = contiguous(call);
-  std::vector<int64_t> pos = sorted_positions(c, axis, x->shape[axis], descending);
-  Tensor positions = int64_tensor(pos, x->shape);
-  return {values_at(c, axis, positions, pos, call), positions};
+  return sorted(contiguous(call), axis, x->shape[axis], descending, call);
 }
 
 Tensor Tensor::argsort(int64_t dim, bool descending, Loc loc) const { return std::get<1>(sort(dim, descending, loc)); }
@@ -112,12 +118,7 @@ std::tuple<Tensor, Tensor> Tensor::topk(int64_t k, int64_t dim, bool largest, bo
            std::to_string(shape[axis]);
   });
   (void)sorted;  // the k are always returned in order
-  Tensor c = contiguous(call).reshape(shape, call);
-  Shape out_shape = shape;
-  out_shape[axis] = k;
-  std::vector<int64_t> pos = sorted_positions(c, axis, k, largest);
-  Tensor positions = int64_tensor(pos, out_shape);
-  Tensor values = values_at(c, axis, positions, pos, call);
+  auto [values, positions] = kiln::sorted(contiguous(call).reshape(shape, call), axis, k, largest, call);
   if (x->shape.empty()) return {values.reshape({}, call), positions.reshape({}, call)};
   return {values, positions};
 }
@@ -154,7 +155,15 @@ Tensor Tensor::masked_select(const Tensor& mask, Loc call) const {
   for (size_t i = 0; i < keep.size(); ++i)
     if (keep[i]) where.push_back(static_cast<int64_t>(i));
   Tensor positions = int64_tensor(where, {static_cast<int64_t>(where.size())});
-  return values_at(flat, 0, positions, where, call);
+  // A gradient reaches self through a lazy pick; otherwise the host copies the values once.
+  if (requires_grad() && ir::grad_mode_enabled()) return flat.gather(0, positions, call);
+  return dispatch_dtype(dtype(), [&]<typename T>() {
+    using Stored = std::conditional_t<std::is_same_v<T, bool>, uint8_t, T>;
+    std::vector<T> v = flat.to_vector<T>();
+    std::vector<Stored> out;
+    for (int64_t i : where) out.push_back(static_cast<Stored>(v[static_cast<size_t>(i)]));
+    return host_tensor(out, {static_cast<int64_t>(out.size())}, dtype());
+  });
 }
 
 std::tuple<Tensor, Tensor> sort(const Tensor& x, int64_t dim, bool descending, Loc loc) {

@@ -276,8 +276,8 @@ Tensor from_blob(void* data, IntArrayRef sizes, IntArrayRef strides, std::functi
     block.push_back(extent);
     stops.push_back(size[order[k]]);
   }
+  if (numel(size) == 0) return from_blob(data, size, std::move(deleter), o, call);  // no element to place
   int64_t step = order.empty() ? 1 : strides[order.back()];
-  if (numel(size) == 0) block.assign(1, 0), stops.assign(1, 0), order.clear(), step = 1;
   block.push_back(step);  // the innermost step: read element 0 of each
   stops.push_back(1);
   Tensor memory = from_blob(data, block, std::move(deleter), o, call);
@@ -310,9 +310,23 @@ TensorData::TensorData(std::initializer_list<TensorData> list) {
     ragged_ |= item.ragged_ || (inner && *inner != item.shape_);
     if (!inner) inner = item.shape_;
     type_ = std::max(type_, item.type_);  // bool < int64 < float32
-    values_.insert(values_.end(), item.values_.begin(), item.values_.end());
+    std::vector<Scalar> values = item.scalars();
+    values_.insert(values_.end(), values.begin(), values.end());
   }
   if (inner) shape_.insert(shape_.end(), inner->begin(), inner->end());
+}
+
+std::vector<Scalar> TensorData::scalars() const {
+  if (!raw_type_) return values_;
+  return dispatch_dtype(*raw_type_, [&]<typename T>() {
+    std::vector<Scalar> out(raw_.size() / sizeof(T));
+    for (size_t i = 0; i < out.size(); ++i) {
+      T x;
+      std::memcpy(&x, raw_.data() + i * sizeof(T), sizeof(T));
+      out[i] = Scalar(x);
+    }
+    return out;
+  });
 }
 
 Tensor tensor(const TensorData& data, TensorOptions o, Loc call) {
@@ -320,14 +334,21 @@ Tensor tensor(const TensorData& data, TensorOptions o, Loc call) {
   check(!data.ragged_, "tensor", loc, "expected a regular nested list: sublists of one level must have one shape");
   detail::check_device(o.device(), "tensor", loc);
   ScalarType t = o.has_dtype() ? o.dtype() : data.type_ == kFloat32 ? get_default_dtype() : data.type_;
-  const std::vector<Scalar>& v = data.values_;
-  auto storage = ir::Storage::allocate(v.size() * element_size(t));
-  dispatch_dtype(t, [&]<typename T>() {
-    T* out = static_cast<T*>(storage->data());
-    for (size_t i = 0; i < v.size(); ++i) out[i] = v[i].to<T>();
-  });
-  Tensor out = detail::make_tensor(ir::buffer(std::move(storage), data.shape_, t, loc, o.device()));
-  return with_grad_option(std::move(out), o, "tensor", loc);
+  ir::NodePtr n;
+  if (data.raw_type_) {  // the bytes as they came, then one cast (evaluated with the first use)
+    auto storage = ir::Storage::allocate(data.raw_.size());
+    if (!data.raw_.empty()) std::memcpy(storage->data(), data.raw_.data(), data.raw_.size());
+    n = detail::cast_to(ir::buffer(std::move(storage), data.shape_, *data.raw_type_, loc, o.device()), t, loc);
+  } else {
+    const std::vector<Scalar>& v = data.values_;
+    auto storage = ir::Storage::allocate(v.size() * element_size(t));
+    dispatch_dtype(t, [&]<typename T>() {
+      T* out = static_cast<T*>(storage->data());
+      for (size_t i = 0; i < v.size(); ++i) out[i] = v[i].to<T>();
+    });
+    n = ir::buffer(std::move(storage), data.shape_, t, loc, o.device());
+  }
+  return with_grad_option(detail::make_tensor(std::move(n)), o, "tensor", loc);
 }
 
 }  // namespace kiln

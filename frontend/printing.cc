@@ -65,8 +65,13 @@ std::pair<double, int> number_format(std::ostream& os, const double* v, int64_t 
   return {1.0, exp_max == 0 ? 7 : static_cast<int>(exp_max) + 6};
 }
 
+// "1e+06 *", leaving the values' notation set.
 void print_scale(std::ostream& os, double scale) {
+  std::ios_base::fmtflags flags = os.flags();
+  std::streamsize precision = os.precision();
   os << std::defaultfloat << std::setprecision(6) << scale << " *\n";
+  os.flags(flags);
+  os.precision(precision);
 }
 
 // A matrix (ATen's __printMatrix): rows of `columns` values, in blocks of columns that fit 80
@@ -85,7 +90,6 @@ void print_matrix(std::ostream& os, const double* v, int64_t rows, int64_t colum
     if (scale != 1) {
       print_scale(os, scale);
       os << pad;
-      number_format(os, v, rows * columns);  // the notation again, after the scale's
     }
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t c = first; c <= last; ++c) {
@@ -110,10 +114,7 @@ void print_values(std::ostream& os, const std::vector<double>& v, const Shape& s
   if (v.empty()) return;
   if (shape.size() == 1) {
     auto [scale, width] = number_format(os, v.data(), static_cast<int64_t>(v.size()));
-    if (scale != 1) {
-      print_scale(os, scale);
-      number_format(os, v.data(), static_cast<int64_t>(v.size()));
-    }
+    if (scale != 1) print_scale(os, scale);
     for (double x : v) os << std::setw(width) << x / scale << "\n";
     return;
   }

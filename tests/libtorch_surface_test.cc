@@ -60,6 +60,7 @@ TEST(Surface, FromBlobWithStridesViewsTheUsersMemory) {
   EXPECT_EQ(m, (std::vector<float>{10, 20, 30, 0, 40, 50, 60, 0}));
   expect_tensor<float>(from_blob(m.data(), {2, 2}, {0, 2}), {2, 2}, {10, 30, 10, 30});  // stride 0
   EXPECT_KILN_ERROR(from_blob(m.data(), {2, 3}, {2, 1}), "from_blob", "overlap");
+  EXPECT_EQ(from_blob(m.data(), {0, 3}, {4, 1}).sizes(), (Shape{0, 3}));  // no elements
 }
 
 TEST(Surface, MethodAndFreeFunctionForms) {

@@ -2,8 +2,10 @@
 #pragma once
 
 #include <concepts>
+#include <cstring>
 #include <functional>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -77,23 +79,33 @@ class TensorData {
   template <typename T>
     requires std::is_arithmetic_v<T>
   TensorData(const std::vector<T>& v) : TensorData(ArrayRef<T>(v)) {}
+  // A flat array of a Kiln element type is copied as bytes (no per-element conversion: a vector
+  // of a million floats is one memcpy), others value by value.
   template <typename T>
     requires std::is_arithmetic_v<T>
   TensorData(ArrayRef<T> v) : shape_{static_cast<int64_t>(v.size())}, type_(natural<T>()) {
-    for (const T& x : v) values_.push_back(Scalar(x));
+    if constexpr (requires { CppType<T>::value; }) {
+      raw_type_ = dtype_of<T>;
+      raw_.resize(v.size() * sizeof(T));
+      if (!v.empty()) std::memcpy(raw_.data(), v.data(), raw_.size());
+    } else {
+      for (const T& x : v) values_.push_back(Scalar(x));
+    }
   }
 
   const Shape& shape() const { return shape_; }
   ScalarType natural_dtype() const { return type_; }
-  const std::vector<Scalar>& values() const { return values_; }  // row-major
 
  private:
   template <typename T> static ScalarType natural() {
     return std::is_same_v<T, bool> ? kBool : std::is_floating_point_v<T> ? kFloat32 : kInt64;
   }
+  std::vector<Scalar> scalars() const;  // the values, row-major, whichever way they are held
   Shape shape_;
   ScalarType type_ = kBool;
   std::vector<Scalar> values_;
+  std::optional<ScalarType> raw_type_;  // set when the values are `raw_`, elements of this type
+  std::vector<unsigned char> raw_;
   bool ragged_ = false;  // sublists of different shapes: tensor() rejects it
   friend Tensor tensor(const TensorData&, TensorOptions, Loc);
 };
