@@ -92,6 +92,7 @@ class Planner {
     mark_required();
     if (fuse_) {
       mark_expensive_shared();
+      mark_expensive_broadcasts();
       mark_deep();
       mark_reshaped_values();
       for (auto it = order_.rbegin(); it != order_.rend(); ++it)
@@ -117,26 +118,45 @@ class Planner {
       if (!o->is_buffer()) mat_.insert(o);
   }
 
+  // The ops an inlined copy of `n` recomputes (counting stops past kMaxRecomputeOps) and the
+  // buffers, materialized nodes and reductions it reads.
+  std::pair<int, std::unordered_set<const Node*>> recompute_cost(const Node* n) {
+    std::unordered_set<const Node*> seen, reads;
+    int ops = 0;
+    std::vector<const Node*> stack = {n};
+    while (!stack.empty() && ops <= kMaxRecomputeOps) {
+      const Node* x = stack.back();
+      stack.pop_back();
+      if (!seen.insert(x).second || is_scalar_input(x)) continue;
+      if (x->is_buffer() || mat_.count(x) || is_reduction(x)) {
+        reads.insert(x);
+        continue;
+      }
+      ++ops;
+      for (const ir::NodePtr& in : x->inputs) stack.push_back(in.get());
+    }
+    return {ops, std::move(reads)};
+  }
+
   // Shared elementwise subexpressions are recomputed unless they are big or read many buffers.
   void mark_expensive_shared() {
     for (const Node* n : order_) {
       if (n->is_buffer() || mat_.count(n) || is_reduction(n) || is_inlined_source(n) || is_scalar_input(n)) continue;
       if (users_[n].size() < 2) continue;
-      std::unordered_set<const Node*> seen, reads;
-      int ops = 0;
-      std::vector<const Node*> stack = {n};
-      while (!stack.empty() && ops <= kMaxRecomputeOps) {
-        const Node* x = stack.back();
-        stack.pop_back();
-        if (!seen.insert(x).second || is_scalar_input(x)) continue;
-        if (x->is_buffer() || mat_.count(x) || is_reduction(x)) {
-          reads.insert(x);
-          continue;
-        }
-        ++ops;
-        for (const ir::NodePtr& in : x->inputs) stack.push_back(in.get());
-      }
+      auto [ops, reads] = recompute_cost(n);
       if (ops > kMaxRecomputeOps || static_cast<int>(reads.size()) > kMaxRecomputeReads) mat_.insert(n);
+    }
+  }
+
+  // A broadcast recomputes its input once per copy: an input costlier than
+  // kMaxBroadcastRecomputeOps is materialized (a pooling gradient spread over its windows).
+  void mark_expensive_broadcasts() {
+    for (const Node* n : order_) {
+      if (n->op != Op::Expand || mat_.count(n)) continue;
+      const Node* x = n->inputs[0].get();
+      while (x->op == Op::Reshape && !mat_.count(x)) x = x->inputs[0].get();
+      if (x->is_buffer() || mat_.count(x) || is_reduction(x) || is_inlined_source(x) || is_scalar_input(x)) continue;
+      if (recompute_cost(x).first > kMaxBroadcastRecomputeOps) mat_.insert(x);
     }
   }
 

@@ -14,7 +14,8 @@
 // - Elementwise and movement nodes are inlined into every kernel that uses them. A node with
 //   several users is recomputed by each when cheap: its inlined expression has at most
 //   kMaxRecomputeOps ops and reads at most kMaxRecomputeReads buffers; otherwise it is
-//   materialized once.
+//   materialized once. A node broadcast to a larger shape is materialized when its inlined
+//   expression has more than kMaxBroadcastRecomputeOps ops (each copy would recompute it).
 // - A materialized reshape materializes its input instead (unless a source), and takes that
 //   buffer as its own value without a kernel.
 // - A reduction is absorbed into the one kernel that consumes it (as an accumulator computed
@@ -38,6 +39,7 @@ namespace kiln::passes {
 
 inline constexpr int kMaxRecomputeOps = 32;
 inline constexpr int kMaxRecomputeReads = 3;
+inline constexpr int kMaxBroadcastRecomputeOps = 8;
 inline constexpr int kMaxInlineDepth = 64;
 
 struct FusedGroup {

@@ -198,6 +198,8 @@ Tensor addmm(const Tensor& self, const Tensor& mat1, const Tensor& mat2, const S
              Loc loc = Loc::current());
 Tensor cat(const TensorList& tensors, int64_t dim = 0, Loc loc = Loc::current());
 Tensor stack(const TensorList& tensors, int64_t dim = 0, Loc loc = Loc::current());
+// Pads (value) or crops (negative pads) pairs of dims from the last inwards: {left, right, top, bottom}.
+Tensor constant_pad_nd(const Tensor& x, IntArrayRef pad, const Scalar& value = 0, Loc loc = Loc::current());
 
 // Indexing by positions in tensors, and the data-dependent ops (see the Tensor methods).
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index, Loc loc = Loc::current());
