@@ -1,48 +1,10 @@
 #include "kiln/nn/functional.h"
 
+#include <cstdint>
+
 #include "ir/composite.h"
 
 namespace kiln::nn::functional {
-
-namespace {
-
-void check_classes(const Tensor& input, const Tensor& target, const char* op, SourceLoc loc) {
-  check(input.defined() && target.defined(), op, loc, "input and target must be defined");
-  check(input.dim() == 2, op, loc, [&] {
-    return "expected input of shape [N, C] (batch, classes), got " + shape_str(input.sizes());
-  });
-  check(target.dim() == 1 && target.size(0) == input.size(0), op, loc, [&] {
-    return "expected target of shape [" + std::to_string(input.size(0)) + "] (one class per row of input " +
-           shape_str(input.sizes()) + "), got " + shape_str(target.sizes());
-  });
-  check(is_integral(target.dtype(), false), op, loc, [&] {
-    return "expected integer class indices as target, got " + std::string(dtype_name(target.dtype()));
-  });
-}
-
-Tensor reduce(const Tensor& losses, const Tensor& denominator, Reduction r, Loc loc) {
-  if (r == Reduction::None) return losses;
-  Tensor total = losses.sum({}, false, std::nullopt, loc);
-  return r == Reduction::Sum ? total : total.div(denominator, loc);
-}
-
-// Per-row loss terms of nll with class weights and ignore_index: -w[t] * logp[t], the weights
-// and the mask of counted rows.
-struct Picked {
-  Tensor loss;    // [N], 0 for ignored rows
-  Tensor weight;  // [N], w[target] (1 without weights), 0 for ignored rows
-  Tensor counted; // [N] bool
-};
-Picked pick(const Tensor& logp, const Tensor& target, const Tensor& weight, int64_t ignore_index, Loc loc) {
-  Tensor counted = target.ne(ignore_index, loc);
-  Tensor safe = kiln::where(counted, target, zeros_like(target, {}, loc), loc).to(kInt64, loc);
-  Tensor picked = logp.gather(1, safe.unsqueeze(1, loc), loc).squeeze(1, loc);
-  Tensor w = weight.defined() ? weight.to(logp.dtype(), loc).index_select(0, safe, loc) : ones_like(picked, {}, loc);
-  w = kiln::where(counted, w, zeros_like(w, {}, loc), loc);
-  return {picked.neg(loc).mul(w, loc), w, counted};
-}
-
-}  // namespace
 
 Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias, Loc loc) {
   ir::CompositeScope composite("linear");
@@ -115,44 +77,55 @@ Tensor one_hot(const Tensor& classes, int64_t num_classes, Loc loc) {
   return classes.to(kInt64, loc).reshape(at, loc).expand(shape, loc).eq(positions.expand(shape, loc), loc).to(kInt64, loc);
 }
 
-Tensor mse_loss(const Tensor& input, const Tensor& target, const MSELossFuncOptions& o, Loc loc) {
-  SourceLoc l = SourceLoc::from(loc);
-  check(input.defined() && target.defined() && input.sizes() == target.sizes(), "mse_loss", l, [&] {
-    return "input " + shape_str(input.sizes()) + " and target " + shape_str(target.sizes()) + " must have the same shape";
-  });
-  ir::CompositeScope composite("mse_loss");
-  Tensor d = input.sub(target, 1, loc);
-  Tensor squares = d.mul(d, loc);
-  if (o.reduction_ == Reduction::Mean) return squares.mean({}, false, loc);
-  return reduce(squares, {}, o.reduction_, loc);
+namespace {
+// The `before` and `after` elements that reflect, replicate or circular padding adds along `dim`.
+std::pair<Tensor, Tensor> border(const Tensor& x, int64_t dim, int64_t before, int64_t after, PadMode mode, Loc loc) {
+  int64_t n = x.size(dim);
+  auto pick = [&](int64_t i) { return x.narrow(dim, i, 1, loc); };
+  auto pieces = [&](int64_t count, auto index) {
+    TensorList parts;
+    for (int64_t k = 0; k < count; ++k) parts.push_back(pick(index(k)));
+    return parts.empty() ? Tensor() : cat(parts, dim, loc);
+  };
+  switch (mode) {
+    case PadMode::Reflect:  // mirror without repeating the edge: 2 1 | 0 1 2 3 | 2 1
+      return {pieces(before, [&](int64_t k) { return before - k; }),
+              pieces(after, [&](int64_t k) { return n - 2 - k; })};
+    case PadMode::Replicate:
+      return {pieces(before, [&](int64_t) { return int64_t{0}; }), pieces(after, [&](int64_t) { return n - 1; })};
+    default:  // circular: the other end's elements
+      return {pieces(before, [&](int64_t k) { return n - before + k; }), pieces(after, [&](int64_t k) { return k; })};
+  }
 }
+}  // namespace
 
-Tensor nll_loss(const Tensor& input, const Tensor& target, const NLLLossFuncOptions& o, Loc loc) {
-  check_classes(input, target, "nll_loss", SourceLoc::from(loc));
-  ir::CompositeScope composite("nll_loss");
-  Picked p = pick(input, target, o.weight_, o.ignore_index_, loc);
-  return reduce(p.loss, p.weight.sum({}, false, std::nullopt, loc), o.reduction_, loc);
-}
-
-Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntropyFuncOptions& o, Loc loc) {
+Tensor pad(const Tensor& input, const PadFuncOptions& o, Loc loc) {
   SourceLoc l = SourceLoc::from(loc);
-  check_classes(input, target, "cross_entropy", l);
-  check(o.label_smoothing_ >= 0 && o.label_smoothing_ <= 1, "cross_entropy", l, [&] {
-    return "label_smoothing must be between 0.0 and 1.0, got " + std::to_string(o.label_smoothing_);
+  check(input.defined(), "pad", l, "input is undefined");
+  if (o.mode_ == PadMode::Constant) return constant_pad_nd(input, o.pad_, o.value_, loc);
+  int64_t dims = static_cast<int64_t>(o.pad_.size() / 2);
+  check(o.pad_.size() % 2 == 0 && dims >= 1 && dims <= 3 && input.dim() >= dims + 1, "pad", l, [&] {
+    return "non-constant padding takes 2, 4 or 6 pads for the last 1, 2 or 3 dims of a batched input, got " +
+           std::to_string(o.pad_.size()) + " pads for input " + shape_str(input.sizes());
   });
-  ir::CompositeScope composite("cross_entropy");
-  Tensor logp = log_softmax(input, 1, std::nullopt, loc);
-  Picked p = pick(logp, target, o.weight_, o.ignore_index_, loc);
-  Tensor denominator = p.weight.sum({}, false, std::nullopt, loc);
-  Tensor nll = reduce(p.loss, denominator, o.reduction_, loc);
-  double s = o.label_smoothing_;
-  if (s == 0) return nll;
-  // -sum_c w_c log p_c per counted row, over the classes.
-  Tensor class_weight = o.weight_.defined() ? o.weight_.to(logp.dtype(), loc) : ones({input.size(1)}, dtype(logp.dtype()), loc);
-  Tensor smooth = logp.mul(class_weight, loc).sum({1}, false, std::nullopt, loc).neg(loc);
-  smooth = kiln::where(p.counted, smooth, zeros_like(smooth, {}, loc), loc);
-  Tensor smooth_reduced = reduce(smooth, denominator, o.reduction_, loc);
-  return nll.mul(1 - s, loc).add(smooth_reduced.mul(s / static_cast<double>(input.size(1)), loc), 1, loc);
+  ir::CompositeScope composite("pad");
+  Tensor x = input;
+  for (int64_t i = 0; i < dims; ++i) {
+    int64_t dim = input.dim() - 1 - i, before = o.pad_[2 * i], after = o.pad_[2 * i + 1], n = x.size(dim);
+    int64_t limit = o.mode_ == PadMode::Reflect ? n - 1 : o.mode_ == PadMode::Circular ? n : INT64_MAX;
+    check(before >= 0 && after >= 0 && before <= limit && after <= limit && n > 0, "pad", l, [&] {
+      return "padding (" + std::to_string(before) + ", " + std::to_string(after) + ") of dimension " +
+             std::to_string(dim) + " of size " + std::to_string(n) + " must be non-negative and " +
+             (o.mode_ == PadMode::Reflect ? "smaller than" : "at most") + " the size for this mode";
+    });
+    auto [low, high] = border(x, dim, before, after, o.mode_, loc);
+    TensorList parts;
+    if (low.defined()) parts.push_back(low);
+    parts.push_back(x);
+    if (high.defined()) parts.push_back(high);
+    x = cat(parts, dim, loc);
+  }
+  return x;
 }
 
 }  // namespace kiln::nn::functional

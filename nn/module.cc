@@ -36,6 +36,13 @@ void Module::add_child(std::string name, std::shared_ptr<Module> child) {
   children_.insert(std::move(name), std::move(child));
 }
 
+void Module::replace_module(const std::string& name, std::shared_ptr<Module> module) {
+  std::shared_ptr<Module>* slot = children_.find(name);
+  check(slot != nullptr, "replace_module", {}, [&] { return "no submodule \"" + name + "\" in " + name_; });
+  check(module != nullptr, "replace_module", {}, [&] { return "submodule \"" + name + "\" is empty"; });
+  *slot = std::move(module);
+}
+
 namespace {
 
 // Walks the tree depth first, calling f(prefix + name, tensor) for the tensors `pick` selects.

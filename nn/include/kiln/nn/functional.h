@@ -13,6 +13,7 @@
 namespace kiln::nn {
 
 enum class Reduction { None, Mean, Sum };
+enum class PadMode { Constant, Reflect, Replicate, Circular };
 
 namespace functional {
 
@@ -55,6 +56,45 @@ struct MSELossFuncOptions {
 Tensor mse_loss(const Tensor& input, const Tensor& target, const MSELossFuncOptions& options = {},
                 Loc loc = Loc::current());
 
+struct L1LossFuncOptions {
+  L1LossFuncOptions& reduction(Reduction r) { reduction_ = r; return *this; }
+  Reduction reduction_ = Reduction::Mean;
+};
+Tensor l1_loss(const Tensor& input, const Tensor& target, const L1LossFuncOptions& options = {},
+               Loc loc = Loc::current());
+
+struct SmoothL1LossFuncOptions {
+  SmoothL1LossFuncOptions& reduction(Reduction r) { reduction_ = r; return *this; }
+  SmoothL1LossFuncOptions& beta(double b) { beta_ = b; return *this; }
+  Reduction reduction_ = Reduction::Mean;
+  double beta_ = 1.0;
+};
+// 0.5 d^2 / beta where |d| < beta, |d| - 0.5 beta elsewhere (the L1 loss for beta = 0).
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const SmoothL1LossFuncOptions& options = {},
+                      Loc loc = Loc::current());
+
+struct BinaryCrossEntropyFuncOptions {
+  BinaryCrossEntropyFuncOptions& weight(Tensor w) { weight_ = std::move(w); return *this; }
+  BinaryCrossEntropyFuncOptions& reduction(Reduction r) { reduction_ = r; return *this; }
+  Tensor weight_;
+  Reduction reduction_ = Reduction::Mean;
+};
+// input: probabilities; each log is clamped at -100, as PyTorch's.
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const BinaryCrossEntropyFuncOptions& options = {},
+                            Loc loc = Loc::current());
+
+struct BinaryCrossEntropyWithLogitsFuncOptions {
+  BinaryCrossEntropyWithLogitsFuncOptions& weight(Tensor w) { weight_ = std::move(w); return *this; }
+  BinaryCrossEntropyWithLogitsFuncOptions& pos_weight(Tensor w) { pos_weight_ = std::move(w); return *this; }
+  BinaryCrossEntropyWithLogitsFuncOptions& reduction(Reduction r) { reduction_ = r; return *this; }
+  Tensor weight_, pos_weight_;
+  Reduction reduction_ = Reduction::Mean;
+};
+// input: logits; computed through a stable log-sigmoid, finite for any logit.
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
+                                        const BinaryCrossEntropyWithLogitsFuncOptions& options = {},
+                                        Loc loc = Loc::current());
+
 struct NLLLossFuncOptions {
   NLLLossFuncOptions& weight(Tensor w) { weight_ = std::move(w); return *this; }
   NLLLossFuncOptions& ignore_index(int64_t i) { ignore_index_ = i; return *this; }
@@ -82,5 +122,24 @@ struct CrossEntropyFuncOptions {
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntropyFuncOptions& options = {},
                      Loc loc = Loc::current());
 
+struct PadFuncOptions {
+  PadFuncOptions(std::vector<int64_t> pad) : pad_(std::move(pad)) {}
+  PadFuncOptions& mode(PadMode m) { mode_ = m; return *this; }
+  PadFuncOptions& value(double v) { value_ = v; return *this; }
+  std::vector<int64_t> pad_;  // {left, right, top, bottom, ...}: last dimension first
+  PadMode mode_ = PadMode::Constant;
+  double value_ = 0;
+};
+// Constant pads (or crops, when negative) any trailing dims; reflect, replicate and circular pad
+// up to the last three dims of a batched input, as PyTorch's.
+Tensor pad(const Tensor& input, const PadFuncOptions& options, Loc loc = Loc::current());
+
 }  // namespace functional
 }  // namespace kiln::nn
+
+namespace kiln {
+// LibTorch's spelling of the modes: F::PadFuncOptions({1, 1}).mode(kiln::kReflect).
+inline constexpr nn::PadMode kConstant = nn::PadMode::Constant, kReflect = nn::PadMode::Reflect,
+                             kReplicate = nn::PadMode::Replicate, kCircular = nn::PadMode::Circular;
+inline constexpr nn::Reduction kNone = nn::Reduction::None, kMean = nn::Reduction::Mean, kSum = nn::Reduction::Sum;
+}  // namespace kiln

@@ -64,8 +64,18 @@ class Module : public std::enable_shared_from_this<Module> {
     add_child(std::move(name), holder.ptr());
     return holder;
   }
+  // Swaps the registered submodule `name` for `module` (kiln::Error if there is none).
+  void replace_module(const std::string& name, std::shared_ptr<Module> module);
+
+  // This module as its Impl type (`m.as<Linear>()` or `m.as<LinearImpl>()`), or null.
+  template <typename T>
+  auto* as() {
+    if constexpr (requires { typename T::ContainedType; }) return dynamic_cast<typename T::ContainedType*>(this);
+    else return dynamic_cast<T*>(this);
+  }
 
  protected:
+  const OrderedDict<std::string, std::shared_ptr<Module>>& child_modules() const { return children_; }
   // Subclasses name themselves after construction when they do not pass a name.
   void set_name(std::string name) { name_ = std::move(name); }
 
@@ -103,6 +113,12 @@ class ModuleHolder {
     requires requires(Impl& m, const Tensor& x, Loc l) { m.forward(x, l); }
   {
     return impl_->forward(input, loc);
+  }
+  // list[0], dict["key"]: indexing reaches the module (ModuleList, ModuleDict).
+  template <typename Key>
+    requires requires(Impl& m, Key&& k) { m[k]; }
+  decltype(auto) operator[](Key&& key) const {
+    return (*impl_)[std::forward<Key>(key)];
   }
   template <typename... Args>
     requires(!(sizeof...(Args) == 1 && requires(Impl& m, Args&&... a, Loc l) { m.forward(a..., l); }))

@@ -125,6 +125,27 @@ KILN_ACTIVATION_MODULE(Sigmoid, kiln::sigmoid(input, loc));
 KILN_ACTIVATION_MODULE(Tanh, input.tanh(loc));
 #undef KILN_ACTIVATION_MODULE
 
+struct SoftmaxOptions {
+  SoftmaxOptions(int64_t dim) : dim_(dim) {}
+  int64_t dim_;
+};
+using LogSoftmaxOptions = SoftmaxOptions;
+#define KILN_SOFTMAX_MODULE(Name, fn)                                                              \
+  class Name##Impl : public Module {                                                               \
+   public:                                                                                         \
+    explicit Name##Impl(const SoftmaxOptions& options) : Module(#Name), options(options) {}        \
+    explicit Name##Impl(int64_t dim) : Name##Impl(SoftmaxOptions(dim)) {}                          \
+    Tensor forward(const Tensor& input, Loc loc = Loc::current()) {                                \
+      return kiln::fn(input, options.dim_, std::nullopt, loc);                                     \
+    }                                                                                              \
+    void pretty_print(std::ostream& os) const override { os << #Name "(dim=" << options.dim_ << ")"; } \
+    SoftmaxOptions options;                                                                        \
+  };                                                                                               \
+  KILN_MODULE(Name)
+KILN_SOFTMAX_MODULE(Softmax, softmax);
+KILN_SOFTMAX_MODULE(LogSoftmax, log_softmax);
+#undef KILN_SOFTMAX_MODULE
+
 // Runs its modules in order, each on the previous one's output.
 class SequentialImpl : public Module {
  public:
