@@ -56,6 +56,11 @@ void SGD::step() {
   });
 }
 
+std::vector<Optimizer::StateSlot> SGD::state_slots(size_t g, size_t i) {
+  if (static_cast<SGDOptions&>(groups_[g].options()).momentum_ == 0) return {};
+  return {{"momentum_buffer", &state_at(momentum_, g, i)}};
+}
+
 Adam::Adam(std::vector<Tensor> params, const AdamOptions& options) : Adam(std::move(params), options, false) {}
 
 Adam::Adam(std::vector<Tensor> params, const AdamOptions& options, bool decoupled)
@@ -83,6 +88,11 @@ void Adam::step() {
     Tensor denom = s.exp_avg_sq.sqrt().div(std::sqrt(correction2)).add(o.eps_);
     p.add_(s.exp_avg.div(denom), -o.lr_ / correction1);
   });
+}
+
+std::vector<Optimizer::StateSlot> Adam::state_slots(size_t g, size_t i) {
+  State& s = state_at(state_, g, i);
+  return {{"step", nullptr, &s.step}, {"exp_avg", &s.exp_avg}, {"exp_avg_sq", &s.exp_avg_sq}};
 }
 
 RMSprop::RMSprop(std::vector<Tensor> params, const RMSpropOptions& options)
@@ -113,6 +123,15 @@ void RMSprop::step() {
       p.add_(grad.div(avg), -o.lr_);
     }
   });
+}
+
+std::vector<Optimizer::StateSlot> RMSprop::state_slots(size_t g, size_t i) {
+  const RMSpropOptions& o = static_cast<RMSpropOptions&>(groups_[g].options());
+  State& s = state_at(state_, g, i);
+  std::vector<StateSlot> slots{{"square_avg", &s.square_avg}};
+  if (o.centered_) slots.push_back({"grad_avg", &s.grad_avg});
+  if (o.momentum_ > 0) slots.push_back({"momentum_buffer", &s.momentum});
+  return slots;
 }
 
 }  // namespace kiln::optim

@@ -1,23 +1,18 @@
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cstdio>
+// The safetensors container: named tensors to and from bytes.
 #include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <vector>
 
 #include "kiln/serialize.h"
+#include "serialize/io.h"
 
 namespace kiln {
+
+using serialize::fail;
 
 namespace {
 
 using Json = nlohmann::json;
-
-[[noreturn]] void fail(const char* op, const std::string& path, const std::string& what, SourceLoc loc) {
-  throw Error(op, path + ": " + what, loc);
-}
 
 const char* dtype_code(ScalarType t) {
   switch (t) {
@@ -39,81 +34,34 @@ std::optional<ScalarType> dtype_from_code(const std::string& code) {
   return std::nullopt;
 }
 
-// The tensor's elements as little-endian bytes (this machine is little-endian), read without
-// handing out its address (which would make later in-place updates run one by one).
-std::vector<char> bytes_of(const Tensor& t) {
-  return dispatch_dtype(t.dtype(), [&]<typename T>() {
-    std::vector<char> out(static_cast<size_t>(t.numel()) * sizeof(T));
-    std::vector<T> values = t.to_vector<T>();
-    for (size_t i = 0; i < values.size(); ++i) {
-      T v = values[i];
-      std::memcpy(out.data() + i * sizeof(T), &v, sizeof(T));
-    }
-    return out;
-  });
-}
-
-// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync, rename.
-void write_atomically(const std::string& path, const std::string& header, const std::vector<std::vector<char>>& data,
-                      SourceLoc loc) {
-  std::string tmp = path + ".tmp." + std::to_string(getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) fail("save", path, std::string("cannot create ") + tmp + ": " + std::strerror(errno), loc);
-  auto put = [&](const char* p, size_t n) {
-    while (n > 0) {
-      ssize_t w = ::write(fd, p, n);
-      if (w < 0) {
-        int e = errno;
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        fail("save", path, std::string("write failed: ") + std::strerror(e), loc);
-      }
-      p += w;
-      n -= static_cast<size_t>(w);
-    }
-  };
-  uint64_t n = header.size();
-  char length[8];
-  for (int i = 0; i < 8; ++i) length[i] = static_cast<char>((n >> (8 * i)) & 0xff);
-  put(length, 8);
-  put(header.data(), header.size());
-  for (const std::vector<char>& d : data) put(d.data(), d.size());
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    ::unlink(tmp.c_str());
-    fail("save", path, "could not flush the file to disk", loc);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    fail("save", path, std::string("rename failed: ") + std::strerror(e), loc);
-  }
-}
-
 }  // namespace
 
-void save(const std::map<std::string, Tensor>& tensors, const std::string& path, Loc call) {
+void save(const std::map<std::string, Tensor>& tensors, const Destination& to, Loc call) {
   SourceLoc loc = SourceLoc::from(call);
   Json header = Json::object();
   header["__metadata__"] = {{"format", "pt"}, {"producer", "kiln"}};
-  std::vector<std::vector<char>> data;
+  std::vector<std::string> data;
   uint64_t offset = 0;
   for (const auto& [name, t] : tensors) {
     check(t.defined(), "save", loc, [&] { return "tensor \"" + name + "\" is undefined"; });
-    data.push_back(bytes_of(t.detach()));
+    data.push_back(serialize::tensor_bytes(t));
     header[name] = {{"dtype", dtype_code(t.dtype())}, {"shape", t.sizes().vec()},
                     {"data_offsets", {offset, offset + data.back().size()}}};
     offset += data.back().size();
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // the data starts 8-byte aligned
-  write_atomically(path, text, data, loc);
+  std::string bytes(8, '\0');
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((text.size() >> (8 * i)) & 0xff);
+  bytes += text;
+  for (const std::string& d : data) bytes += d;
+  serialize::write_bytes(to, bytes, loc);
 }
 
-std::map<std::string, Tensor> load_tensors(const std::string& path, Loc call) {
+std::map<std::string, Tensor> load_tensors(const Source& from, Loc call) {
   SourceLoc loc = SourceLoc::from(call);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("load", path, "no such file", loc);
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
+  const std::string& path = from.path();
+  std::string bytes = serialize::read_bytes(from, loc);
   if (bytes.size() < 8) fail("load", path, "truncated: no header length", loc);
   uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(bytes[i]);
@@ -152,33 +100,6 @@ std::map<std::string, Tensor> load_tensors(const std::string& path, Loc call) {
     out[name] = from_blob(copy.data(), shape, dtype(*t)).clone();
   }
   return out;
-}
-
-namespace {
-std::map<std::string, Tensor> state_of(const nn::Module& module) {
-  std::map<std::string, Tensor> state;
-  for (const auto& p : module.named_parameters()) state[p.key()] = p.value();
-  for (const auto& b : module.named_buffers()) state[b.key()] = b.value();
-  return state;
-}
-}  // namespace
-
-void save(const nn::Module& module, const std::string& path, Loc loc) { save(state_of(module), path, loc); }
-
-void load(nn::Module& module, const std::string& path, Loc call) {
-  SourceLoc loc = SourceLoc::from(call);
-  std::map<std::string, Tensor> saved = load_tensors(path, call);
-  std::map<std::string, Tensor> state = state_of(module);
-  // Every check first: a failed load changes nothing.
-  for (const auto& [name, t] : state) {
-    auto it = saved.find(name);
-    if (it == saved.end()) fail("load", path, "missing key \"" + name + "\" (" + module.name() + ")", loc);
-    if (it->second.sizes() != t.sizes() || it->second.dtype() != t.dtype())
-      fail("load", path, "\"" + name + "\" is " + std::string(dtype_name(it->second.dtype())) +
-                             shape_str(it->second.sizes()) + " in the file but " + std::string(dtype_name(t.dtype())) +
-                             shape_str(t.sizes()) + " in the module", loc);
-  }
-  for (const auto& [name, t] : state) t.set_data(saved.at(name), call);
 }
 
 }  // namespace kiln

@@ -9,9 +9,13 @@
 #include <filesystem>
 #include <fstream>
 
+#include <sstream>
+
 #include "kiln/kiln.h"
 #include "kiln/nn/modules.h"
+#include "kiln/optim/optimizer.h"
 #include "kiln/serialize.h"
+#include "tests/child_process.h"
 #include "tests/testing.h"
 
 namespace kiln {
@@ -119,6 +123,152 @@ TEST(Checkpoint, PythonsStandardLibraryReadsTheSameNumbers) {
   std::string out = fgets(buf, sizeof buf, p) ? buf : "";
   pclose(p);
   EXPECT_EQ(out, "F32 [3] (0.5, -1.25, 3.0)\n");
+}
+
+// Runs a Python snippet on `path`; its first output line, or nullopt without python3 and NumPy.
+std::optional<std::string> python_numpy(const std::string& script, const std::string& path) {
+  if (std::system("python3 -c 'import numpy' 2>/dev/null") != 0) return std::nullopt;
+  std::string command = "python3 -c \"$(cat <<'EOF'\n" + script + "EOF\n)\" " + path;
+  FILE* p = popen(command.c_str(), "r");
+  if (!p) return std::nullopt;
+  char buf[512] = {};
+  std::string out = fgets(buf, sizeof buf, p) ? buf : "";
+  pclose(p);
+  return out;
+}
+
+TEST(Checkpoint, NumpyReadsSafetensorsAndNpy) {
+  TempDir t;
+  std::string st = (t.path / "m.safetensors").string(), npy = (t.path / "w.npy").string();
+  Tensor w = tensor({{1.5, -2.0, 0.25}, {4.0, 8.0, -0.5}}, dtype(kFloat64));
+  save(std::map<std::string, Tensor>{{"w", w}, {"n", tensor({3, 1, 2}, dtype(kInt32))}}, st);
+  std::optional<std::string> got = python_numpy(
+      "import json,struct,sys,numpy as np\n"
+      "b=open(sys.argv[1],'rb').read()\n"
+      "n=struct.unpack('<Q',b[:8])[0]\n"
+      "h=json.loads(b[8:8+n])\n"
+      "def get(k,t):\n"
+      "  s,e=h[k]['data_offsets']\n"
+      "  return np.frombuffer(b[8+n+s:8+n+e],dtype=t).reshape(h[k]['shape'])\n"
+      "print(get('w','<f8').sum(axis=1).tolist(), get('n','<i4').tolist())\n",
+      st);
+  if (!got) GTEST_SKIP() << "no python3 with NumPy";
+  EXPECT_EQ(*got, "[-0.25, 11.5] [3, 1, 2]\n");
+  save_npy(w, npy);
+  EXPECT_EQ(*python_numpy("import sys,numpy as np\na=np.load(sys.argv[1])\nprint(a.dtype, a.shape, a[1].tolist())\n", npy),
+            "float64 (2, 3) [4.0, 8.0, -0.5]\n");
+  // And back: NumPy writes, Kiln reads.
+  python_numpy("import sys,numpy as np\nnp.save(sys.argv[1], np.arange(6,dtype=np.int16).reshape(3,2))\nprint()\n", npy);
+  testing::expect_tensor<int16_t>(load_npy(npy), {3, 2}, {0, 1, 2, 3, 4, 5});
+}
+
+TEST(Checkpoint, NpyRoundTripAndErrors) {
+  TempDir t;
+  std::string path = (t.path / "x.npy").string();
+  for (Tensor x : {tensor({true, false, true}), arange(12, dtype(kInt64)).reshape({2, 2, 3}), tensor(2.5, dtype(kFloat32))}) {
+    save_npy(x, path);
+    Tensor y = load_npy(path);
+    EXPECT_EQ(y.dtype(), x.dtype());
+    EXPECT_EQ(y.sizes(), x.sizes());
+    EXPECT_TRUE(y.equal(x));
+  }
+  std::ofstream(path, std::ios::binary) << "not numpy";
+  EXPECT_KILN_ERROR(load_npy(path), "load_npy", "magic");
+}
+
+TEST(Checkpoint, StreamsTensorsAndLists) {
+  std::stringstream buffer;
+  Tensor a = tensor({1.0, 2.0}), b = arange(3, dtype(kInt64));
+  save(std::vector<Tensor>{a, b}, buffer);
+  std::vector<Tensor> back;
+  load(back, buffer);
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_TRUE(back[0].equal(a));
+  EXPECT_TRUE(back[1].equal(b));
+  std::stringstream one;
+  save(a.mul(3), one);
+  Tensor c;
+  load(c, one);
+  testing::expect_tensor<float>(c, {2}, {3, 6});
+}
+
+// Trains a small model with Adam for `steps` steps on fixed data; returns each step's loss.
+struct Training {
+  nn::Linear model{4, 3};
+  optim::Adam adam{model->parameters(), optim::AdamOptions(0.05)};
+  Tensor x = arange(24, dtype(kFloat32)).reshape({6, 4}).div(10), y = tensor({0, 1, 2, 0, 1, 2});
+  std::vector<float> train(int steps) {
+    std::vector<float> losses;
+    for (int i = 0; i < steps; ++i) {
+      adam.zero_grad();
+      Tensor loss = nn::functional::cross_entropy(model(x), y);
+      loss.backward();
+      adam.step();
+      losses.push_back(loss.item<float>());
+    }
+    return losses;
+  }
+};
+
+TEST(Checkpoint, ResumeGivesTheSameNextLossesAsUninterruptedTraining) {
+  TempDir t;
+  std::string model_path = (t.path / "model.safetensors").string(), optim_path = (t.path / "optim.safetensors").string();
+  manual_seed(9);
+  Training straight;
+  std::vector<float> all = straight.train(8);
+  manual_seed(9);
+  Training first;
+  first.train(5);
+  save(first.model, model_path);
+  save(first.adam, optim_path);
+  manual_seed(123);  // a different initialization, replaced by the checkpoint
+  Training resumed;
+  load(resumed.model, model_path);
+  load(resumed.adam, optim_path);
+  std::vector<float> after = resumed.train(3);
+  for (int i = 0; i < 3; ++i) EXPECT_FLOAT_EQ(after[i], all[5 + i]) << "step " << 5 + i;
+  // Without the optimizer's state (fresh moments, step 0) the next loss differs.
+  manual_seed(123);
+  Training fresh_optimizer;
+  load(fresh_optimizer.model, model_path);
+  EXPECT_NE(fresh_optimizer.train(2)[1], all[6]);
+}
+
+TEST(Checkpoint, OptimizerStateMismatchesAreRejectedAndChangeNothing) {
+  TempDir t;
+  std::string path = (t.path / "sgd.safetensors").string();
+  nn::Linear small(2, 2), big(3, 2);
+  optim::SGD sgd(small->parameters(), optim::SGDOptions(0.1).momentum(0.9));
+  small(ones({1, 2})).sum().backward();
+  sgd.step();
+  save(sgd, path);
+  std::map<std::string, Tensor> state = sgd.state_dict();
+  EXPECT_EQ(state.size(), 3u);  // the lr and two momentum buffers
+  EXPECT_TRUE(state.count("state.0.0.momentum_buffer"));
+  optim::SGD other(big->parameters(), optim::SGDOptions(0.5).momentum(0.9));
+  EXPECT_KILN_ERROR(load(other, path), "load", "state.0.0.momentum_buffer", "float32[2, 2]", "float32[2, 3]");
+  EXPECT_DOUBLE_EQ(other.param_groups()[0].options().get_lr(), 0.5);  // unchanged
+  optim::Adam adam(small->parameters());
+  EXPECT_KILN_ERROR(load(adam, path), "load", "unexpected key");
+  optim::SGD same(small->parameters(), optim::SGDOptions(0.7).momentum(0.9));
+  load(same, path);
+  EXPECT_DOUBLE_EQ(same.param_groups()[0].options().get_lr(), 0.1);
+}
+
+TEST(Checkpoint, ASaveKilledPartWayLeavesThePreviousFileIntact) {
+  TempDir t;
+  std::string path = (t.path / "big.safetensors").string();
+  manual_seed(1);
+  nn::Linear model(1000, 1000);
+  save(model, path);
+  std::vector<std::vector<double>> before = values_of(*model);
+  // The probe dies of SIGXFSZ once its file passes 1 MiB, mid-way through 4 MB of weights.
+  std::string probe = testing::helper_path("save_probe");
+  int status = std::system(("/bin/sh -c 'ulimit -f 1024; exec " + probe + " " + path + "' 2>/dev/null").c_str());
+  ASSERT_FALSE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the probe was not stopped part-way";
+  nn::Linear reloaded(1000, 1000);
+  load(reloaded, path);
+  EXPECT_EQ(values_of(*reloaded), before);
 }
 
 }  // namespace

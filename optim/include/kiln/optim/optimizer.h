@@ -6,7 +6,9 @@
 // compiles nothing. State (momentum buffers, moments) lives in tensors that are updated in place.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "kiln/kiln.h"
@@ -49,8 +51,31 @@ class Optimizer {
   void add_param_group(const OptimizerParamGroup& group);
   std::vector<Tensor> parameters() const;
 
+  // The state as named tensors (PyTorch's state_dict, flattened): "param_groups.G.lr" (float64)
+  // and, per parameter I of group G that has state, "state.G.I.<name>" ("momentum_buffer",
+  // "exp_avg", "step", ...). The tensors are the optimizer's own (save() copies them).
+  std::map<std::string, Tensor> state_dict() const;
+  // Restores a state_dict of an optimizer of the same kind over parameters of the same shapes.
+  // Everything is checked first: on any mismatch kiln::Error names the key and nothing changes.
+  void load_state_dict(const std::map<std::string, Tensor>& state);
+
  protected:
   Optimizer(std::vector<OptimizerParamGroup> groups, std::unique_ptr<OptimizerOptions> defaults);
+
+  // One named piece of a parameter's state: a tensor of the parameter's shape, or a count.
+  struct StateSlot {
+    std::string name;
+    Tensor* tensor = nullptr;
+    int64_t* count = nullptr;
+  };
+  // The state slots parameter i of group g has under its group's options (made on first use).
+  virtual std::vector<StateSlot> state_slots(size_t g, size_t i) = 0;
+  template <typename State>
+  static State& state_at(std::vector<std::vector<State>>& state, size_t g, size_t i) {
+    if (state.size() <= g) state.resize(g + 1);
+    if (state[g].size() <= i) state[g].resize(i + 1);
+    return state[g][i];
+  }
   // Calls f(group's options, state slot, parameter) for each parameter that has a gradient, under
   // NoGradGuard; `state` holds one State per parameter, made on first use.
   template <typename Options, typename State, typename F>
@@ -90,6 +115,7 @@ class SGD : public Optimizer {
   void step() override;
 
  private:
+  std::vector<StateSlot> state_slots(size_t g, size_t i) override;
   std::vector<std::vector<Tensor>> momentum_;  // per group, per parameter; undefined until first used
 };
 
@@ -118,6 +144,7 @@ class Adam : public Optimizer {
   Adam(std::vector<Tensor> params, const AdamOptions& options, bool decoupled);
 
  private:
+  std::vector<StateSlot> state_slots(size_t g, size_t i) override;
   struct State {
     int64_t step = 0;
     Tensor exp_avg, exp_avg_sq;
@@ -155,6 +182,7 @@ class RMSprop : public Optimizer {
   void step() override;
 
  private:
+  std::vector<StateSlot> state_slots(size_t g, size_t i) override;
   struct State {
     Tensor square_avg, grad_avg, momentum;
   };
