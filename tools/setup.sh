@@ -7,7 +7,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   llvm-19-dev libmlir-19-dev mlir-19-tools
   libopenblas-dev libfmt-dev nlohmann-json3-dev libcli11-dev
-  dataset-fashion-mnist
+  dataset-fashion-mnist python3-numpy gnuplot-nox
 )
 
 missing=()
