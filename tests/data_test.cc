@@ -10,6 +10,7 @@
 #include <fstream>
 #include <set>
 
+#include "kiln/data/augment.h"
 #include "kiln/data/data_loader.h"
 #include "kiln/data/mnist.h"
 #include "kiln/kiln.h"
@@ -130,6 +131,40 @@ TEST(DataLoader, RandomSamplerWorkersAndDropLast) {
 }
 
 const char* kFashion = "/usr/share/datasets/fashion-mnist";
+
+TEST(Augment, RandomCropTakesEveryWindowOfThePaddedImage) {
+  // A 1x3x3 image 1..9, padded by 1 and cropped to 3x3: one of 9 windows of the 5x5 padded image.
+  Tensor image = arange(1, 10, dtype(kFloat32)).reshape({1, 3, 3});
+  std::vector<float> padded(25, 0.f);
+  for (int y = 0; y < 3; ++y)
+    for (int x = 0; x < 3; ++x) padded[(y + 1) * 5 + x + 1] = static_cast<float>(y * 3 + x + 1);
+  data::transforms::RandomCrop crop(3, 1, /*seed=*/7);
+  std::set<std::pair<int, int>> offsets;
+  for (int draw = 0; draw < 200; ++draw) {
+    std::vector<float> got = crop(image).to_vector<float>();
+    bool found = false;
+    for (int top = 0; top < 3 && !found; ++top)
+      for (int left = 0; left < 3 && !found; ++left) {
+        bool same = true;
+        for (int y = 0; y < 3; ++y)
+          for (int x = 0; x < 3; ++x) same &= got[y * 3 + x] == padded[(top + y) * 5 + left + x];
+        if (same) offsets.insert({top, left}), found = true;
+      }
+    ASSERT_TRUE(found) << "draw " << draw << " is no window of the padded image";
+  }
+  EXPECT_EQ(offsets.size(), 9u);  // every window turns up
+  EXPECT_THROW(data::transforms::RandomCrop(6, 1)(image), Error);
+}
+
+TEST(Augment, HorizontalFlipMirrorsRows) {
+  Tensor image = arange(6, dtype(kFloat32)).reshape({2, 3});
+  expect_tensor<float>(data::transforms::RandomHorizontalFlip(1.0)(image), {2, 3}, {2, 1, 0, 5, 4, 3});
+  expect_tensor<float>(data::transforms::RandomHorizontalFlip(0.0)(image), {2, 3}, {0, 1, 2, 3, 4, 5});
+  data::transforms::RandomHorizontalFlip half(0.5, 3);
+  int flipped = 0;
+  for (int i = 0; i < 400; ++i) flipped += half(image).to_vector<float>()[0] == 2;
+  EXPECT_NEAR(flipped, 200, 40);
+}
 
 TEST(FashionMnist, TestSetHasTenBalancedClasses) {
   if (!fs::exists(kFashion)) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
