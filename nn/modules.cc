@@ -80,14 +80,14 @@ void EmbeddingImpl::pretty_print(std::ostream& os) const {
 
 FunctionalImpl::FunctionalImpl(Function f, std::string name) : Module(std::move(name)), f_(std::move(f)) {}
 
-void SequentialImpl::push_back_module(std::shared_ptr<Module> module, std::function<Tensor(const Tensor&)> run) {
+void SequentialImpl::push_back_module(std::shared_ptr<Module> module, Step run) {
   register_module(std::to_string(steps_.size()), std::move(module));
   steps_.push_back(std::move(run));
 }
 
-Tensor SequentialImpl::forward(const Tensor& input) {
+Tensor SequentialImpl::forward(const Tensor& input, Loc loc) {
   Tensor x = input;
-  for (const auto& step : steps_) x = step(x);
+  for (const Step& step : steps_) x = step(x, loc);
   return x;
 }
 

@@ -88,6 +88,9 @@ TEST(Sequential, RunsInOrderAndNamesItsChildren) {
   EXPECT_EQ(seq->named_parameters().keys(),
             (std::vector<std::string>{"0.weight", "0.bias", "3.weight", "3.bias"}));
   EXPECT_EQ(seq(ones({5, 3})).sizes(), (Shape{5, 2}));
+  // A shape error inside names the layer and the line that called the Sequential.
+  int line = __LINE__ + 1;
+  EXPECT_KILN_ERROR(seq(ones({5, 7})), "Linear", "[*, 3]", "[5, 7]", "nn_test.cc:" + std::to_string(line));
 }
 
 TEST(Dropout, TrainingScalesAndEvalIsIdentity) {

@@ -146,9 +146,11 @@ KILN_SOFTMAX_MODULE(Softmax, softmax);
 KILN_SOFTMAX_MODULE(LogSoftmax, log_softmax);
 #undef KILN_SOFTMAX_MODULE
 
-// Runs its modules in order, each on the previous one's output.
+// Runs its modules in order, each on the previous one's output. The caller's line reaches every
+// module that takes one, so a shape error inside names the line that called the Sequential.
 class SequentialImpl : public Module {
  public:
+  using Step = std::function<Tensor(const Tensor&, Loc)>;
   SequentialImpl() : Module("Sequential") {}
   template <typename... Modules>
   explicit SequentialImpl(Modules&&... modules) : Module("Sequential") {
@@ -156,14 +158,17 @@ class SequentialImpl : public Module {
   }
   template <typename M>
   void push_back(M module) {
-    push_back_module(module.ptr(), [module](const Tensor& x) { return module(x); });
+    push_back_module(module.ptr(), [module](const Tensor& x, Loc loc) {
+      if constexpr (requires { module(x, loc); }) return module(x, loc);
+      else return module(x);
+    });
   }
-  Tensor forward(const Tensor& input);
+  Tensor forward(const Tensor& input, Loc loc = Loc::current());
   size_t size() const { return steps_.size(); }
 
  private:
-  void push_back_module(std::shared_ptr<Module> module, std::function<Tensor(const Tensor&)> run);
-  std::vector<std::function<Tensor(const Tensor&)>> steps_;
+  void push_back_module(std::shared_ptr<Module> module, Step run);
+  std::vector<Step> steps_;
 };
 KILN_MODULE(Sequential);
 
