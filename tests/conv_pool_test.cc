@@ -17,6 +17,8 @@ namespace kiln {
 namespace {
 
 namespace F = nn::functional;
+using testing::expect_near;
+using testing::values;
 
 struct Geometry {
   int64_t stride = 1, padding = 0, dilation = 1, groups = 1;
@@ -49,16 +51,6 @@ std::vector<double> naive_conv(const std::vector<double>& in, Shape is, const st
           out.push_back(acc);
         }
   return out;
-}
-
-std::vector<double> values(const Tensor& t) {
-  Tensor d = t.to(kFloat64).contiguous();
-  return std::vector<double>(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
-}
-
-void expect_near(const std::vector<double>& got, const std::vector<double>& want, double tol) {
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tol * (1 + std::abs(want[i]))) << "at " << i;
 }
 
 TEST(Conv2d, HandComputedCase) {

@@ -15,17 +15,9 @@ namespace kiln {
 namespace {
 
 namespace F = nn::functional;
+using testing::expect_near;
+using testing::values;
 using testing::expect_tensor;
-
-std::vector<double> values(const Tensor& t) {
-  Tensor d = t.to(kFloat64).contiguous();
-  return std::vector<double>(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
-}
-
-void expect_near(const std::vector<double>& got, const std::vector<double>& want, double tol) {
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tol * (1 + std::abs(want[i]))) << "at " << i;
-}
 
 TEST(BatchNorm, TrainingNormalizesByTheBatchAndUpdatesRunningStatistics) {
   // Two channels over a batch of 4: channel 0 holds 1, 2, 3, 6; channel 1 holds 0, 0, 4, 4.

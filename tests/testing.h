@@ -46,6 +46,18 @@ std::vector<double> as(const std::vector<double>& v) {
 // Relative tolerance for comparing a dtype's results with hand-computed doubles.
 inline double tol_for(ScalarType t) { return t == kFloat64 ? 1e-12 : 1e-6; }
 
+// The tensor's values as doubles, row-major.
+inline std::vector<double> values(const Tensor& t) {
+  Tensor d = t.to(kFloat64).contiguous();
+  return std::vector<double>(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
+}
+
+// Each of `got` within tol * (1 + |want|) of `want`.
+inline void expect_near(const std::vector<double>& got, const std::vector<double>& want, double tol) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tol * (1 + std::abs(want[i]))) << "at " << i;
+}
+
 // A tensor of `shape` holding `values` (row-major) converted to `dtype`.
 inline Tensor make(const std::vector<double>& values, const Shape& shape, ScalarType dtype) {
   return kiln::tensor(values, kiln::dtype(dtype)).reshape(shape);

@@ -42,16 +42,22 @@ Image read_image(const Tensor& t, const char* op);
 Tensor make_tensor(const Image& image, ScalarType dtype);
 }  // namespace detail
 
+// A transform of each example's image, applied to a batch (Self provides operator()(image)).
+template <typename Self>
+class ImageTransform {
+ public:
+  template <typename Target>
+  std::vector<Example<Tensor, Target>> apply_batch(std::vector<Example<Tensor, Target>> batch) {
+    for (auto& e : batch) e.data = static_cast<Self&>(*this)(e.data);
+    return batch;
+  }
+};
+
 // Pads each side by `padding` (zeros) and crops a size x size window at a random position.
-class RandomCrop {
+class RandomCrop : public ImageTransform<RandomCrop> {
  public:
   RandomCrop(int64_t size, int64_t padding = 0, uint64_t seed = 0) : size_(size), padding_(padding), random_(seed) {}
   Tensor operator()(const Tensor& image);
-  template <typename Target>
-  std::vector<Example<Tensor, Target>> apply_batch(std::vector<Example<Tensor, Target>> batch) {
-    for (auto& e : batch) e.data = (*this)(e.data);
-    return batch;
-  }
 
  private:
   int64_t size_, padding_;
@@ -59,15 +65,10 @@ class RandomCrop {
 };
 
 // Mirrors each image left to right with probability p.
-class RandomHorizontalFlip {
+class RandomHorizontalFlip : public ImageTransform<RandomHorizontalFlip> {
  public:
   explicit RandomHorizontalFlip(double p = 0.5, uint64_t seed = 0) : p_(p), random_(seed) {}
   Tensor operator()(const Tensor& image);
-  template <typename Target>
-  std::vector<Example<Tensor, Target>> apply_batch(std::vector<Example<Tensor, Target>> batch) {
-    for (auto& e : batch) e.data = (*this)(e.data);
-    return batch;
-  }
 
  private:
   double p_;
