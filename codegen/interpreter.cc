@@ -31,7 +31,7 @@ template <typename T> V put(T x) {
 class Interpreter {
  public:
   Interpreter(const Kernel& k, void* const* args, int64_t extent)
-      : k_(k), args_(args), outer_(outer_extents(k, extent)), inner_(inner_extents(k, extent)),
+      : k_(k), args_(args), extent_(extent), outer_(outer_extents(k, extent)), inner_(inner_extents(k, extent)),
         vars_(k.outer.size() + k.inner.size()) {}
 
   void run(int64_t begin, int64_t end) {
@@ -75,8 +75,14 @@ class Interpreter {
       case IndexNode::Const: return n.value;
       case IndexNode::Add: return index(n.a) + index(n.b);
       case IndexNode::Mul: return index(n.a) * index(n.b);
-      case IndexNode::FloorDiv: return index(n.a) / index(n.b);
-      case IndexNode::Mod: return index(n.a) % index(n.b);
+      case IndexNode::FloorDiv: {  // rounding down, as the backends
+        int64_t a = index(n.a), b = index(n.b), q = a / b;
+        return q - ((a % b != 0) && ((a < 0) != (b < 0)));
+      }
+      case IndexNode::Mod: {
+        int64_t a = index(n.a), b = index(n.b), r = a % b;
+        return r != 0 && ((r < 0) != (b < 0)) ? r + b : r;
+      }
     }
     return 0;
   }
@@ -104,6 +110,7 @@ class Interpreter {
     switch (n.kind) {
       case ValueNode::Load: {
         int64_t at = index(n.index);
+        if (at < 0 || at >= arg_numel(k_, n.arg, extent_)) return V{};  // outside its argument (pad, concat): 0
         return dispatch_dtype(n.dtype, [&]<typename T>() { return put<T>(static_cast<const T*>(args_[n.arg])[at]); });
       }
       case ValueNode::Constant:
@@ -146,6 +153,7 @@ class Interpreter {
 
   const Kernel& k_;
   void* const* args_;
+  int64_t extent_;
   Shape outer_, inner_;  // the extents, the runtime one filled in
   std::vector<int64_t> vars_;
 };

@@ -29,7 +29,8 @@
 
 namespace kiln::codegen {
 
-// int64 index arithmetic over loop variables; FloorDiv and Mod take non-negative operands.
+// int64 index arithmetic over loop variables; FloorDiv and Mod round toward negative infinity
+// (their operands are non-negative except at coordinates a pad or concat discards).
 struct IndexNode {
   enum Kind : uint8_t { Var, Const, Add, Mul, FloorDiv, Mod } kind;
   int64_t value = 0;  // Var: loop variable number; Const: the constant
@@ -39,7 +40,7 @@ struct IndexNode {
 
 struct ValueNode {
   enum Kind : uint8_t {
-    Load,          // args[arg] at index `index`
+    Load,          // args[arg] at index `index`; 0 where the index leaves the argument (pad, concat)
     Constant,      // `constant`
     IndexValue,    // the value of index `index`, converted to dtype (iota)
     InRange,       // bool: lo <= index < hi (`lo`, `hi`), for pad and concat

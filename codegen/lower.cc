@@ -107,12 +107,62 @@ class Lowerer {
     if ((n.kind == IndexNode::FloorDiv || n.kind == IndexNode::Mod) && k_.indices[n.b].kind == IndexNode::Const &&
         range_[n.a].lo >= 0 && range_[n.a].hi < k_.indices[n.b].value)
       return n.kind == IndexNode::Mod ? n.a : zero();
+    if (int folded = fold_multiple(n); folded >= 0) return folded;
+    if (n.kind == IndexNode::Mul && k_.indices[n.a].kind == IndexNode::Mul && is_const_node(k_.indices[n.a].b) &&
+        is_const_node(n.b))  // (x * a) * b = x * (a * b)
+      return mul(k_.indices[n.a].a, k_.indices[k_.indices[n.a].b].value * k_.indices[n.b].value);
+    if (n.kind == IndexNode::Add) {
+      if (int whole = rejoin(n.a, n.b); whole >= 0) return whole;
+      if (const IndexNode& l = k_.indices[n.a]; l.kind == IndexNode::Add) {  // (u + v) + w, v or u pairs with w
+        if (int whole = rejoin(l.b, n.b); whole >= 0) return add(l.a, whole);
+        if (int whole = rejoin(l.a, n.b); whole >= 0) return add(l.b, whole);
+      }
+    }
     auto key = std::make_tuple(n.kind, n.value, n.a, n.b);
     auto it = index_ids_.find(key);
     if (it != index_ids_.end()) return it->second;
     k_.indices.push_back(n);
     range_.push_back(node_range(n, range_, var_ranges_));
     return index_ids_[key] = static_cast<int>(k_.indices.size()) - 1;
+  }
+
+  bool is_const_node(int id) const { return k_.indices[id].kind == IndexNode::Const; }
+
+  // Multiples of c vanish under % c and divide out of / c (c > 0 dividing m, x >= 0):
+  // (x + z * m) % c = x % c and (x + z * m) / c = x / c + z * (m / c). -1 when n is not so.
+  int fold_multiple(const IndexNode& n) {
+    if ((n.kind != IndexNode::FloorDiv && n.kind != IndexNode::Mod) || !is_const_node(n.b)) return -1;
+    int64_t c = k_.indices[n.b].value;
+    const IndexNode& sum = k_.indices[n.a];
+    if (c <= 0 || sum.kind != IndexNode::Add) return -1;
+    for (auto [x, t] : {std::pair{sum.a, sum.b}, std::pair{sum.b, sum.a}}) {
+      const IndexNode& term = k_.indices[t];
+      if (range_[x].lo < 0) continue;
+      if (term.kind == IndexNode::Const && term.value % c == 0)
+        return n.kind == IndexNode::Mod ? mod(x, c) : add(div(x, c), constant(term.value / c));
+      if (term.kind == IndexNode::Mul && is_const_node(term.b) && k_.indices[term.b].value % c == 0)
+        return n.kind == IndexNode::Mod ? mod(x, c) : add(div(x, c), mul(term.a, k_.indices[term.b].value / c));
+    }
+    return -1;
+  }
+
+  // (x % c) * s + (x / c) * (c * s) = x * s, in either order (s may be 1: no multiplication).
+  // -1 when p and q are not such a pair.
+  int rejoin(int p, int q) {
+    auto split = [&](int id) {  // id as (base, multiplier)
+      const IndexNode& n = k_.indices[id];
+      if (n.kind == IndexNode::Mul && is_const_node(n.b)) return std::pair{n.a, k_.indices[n.b].value};
+      return std::pair{id, int64_t{1}};
+    };
+    for (auto [r, d] : {std::pair{p, q}, std::pair{q, p}}) {
+      auto [rem, s] = split(r);
+      auto [quot, cs] = split(d);
+      const IndexNode &m = k_.indices[rem], &f = k_.indices[quot];
+      if (m.kind != IndexNode::Mod || f.kind != IndexNode::FloorDiv || m.a != f.a || m.b != f.b) continue;
+      if (!is_const_node(m.b) || cs != k_.indices[m.b].value * s) continue;
+      return mul(m.a, s);
+    }
+    return -1;
   }
 
   int constant(int64_t v) { return index({IndexNode::Const, v}); }
@@ -280,14 +330,19 @@ class Lowerer {
       int flat = zero();
       for (size_t q = j, stride = 1; q-- > j0; stride *= out_shape[out_axes[q]])
         flat = add(flat, mul(at[out_axes[q]], static_cast<int64_t>(stride)));
-      for (size_t q = i, stride = 1; q-- > i0; stride *= in_shape[in_axes[q]])
-        in[in_axes[q]] = mod(div(flat, static_cast<int64_t>(stride)), in_shape[in_axes[q]]);
+      // The group's outermost axis needs no modulo (the flat index is below the group's size),
+      // which keeps a merge affine even at the out-of-range coordinates a pad reads.
+      for (size_t q = i, stride = 1; q-- > i0; stride *= in_shape[in_axes[q]]) {
+        int quotient = div(flat, static_cast<int64_t>(stride));
+        in[in_axes[q]] = q == i0 ? quotient : mod(quotient, in_shape[in_axes[q]]);
+      }
     }
     return in;
   }
 
-  // Out-of-range lanes must still load in bounds (vector code loads every lane), so each input
-  // coordinate is taken modulo the input size after an offset that keeps it non-negative.
+  // Positions in the padding read the input at coordinates outside it (the value is then
+  // discarded by the InRange test): backends read 0 where an index leaves its argument, and the
+  // address stays affine, so the CPU's vector code loads it with a mask.
   int pad(const Node* n, const Coords& at) {
     const ir::Attrs& a = n->attrs;
     const Shape& in_shape = n->inputs[0]->shape;
@@ -296,12 +351,16 @@ class Lowerer {
     std::vector<int> conditions;
     for (size_t k = 0; k < at.size(); ++k) {
       int64_t period = a.interior[k] + 1, size = in_shape[k];
-      int64_t lift = (a.low[k] + period * size - 1) / (period * size) * (period * size);
-      int rel = add(at[k], constant(lift - a.low[k]));  // = at - low + lift >= 0
-      in[k] = mod(div(rel, period), size);
       int64_t extent = (size - 1) * period + 1;
       if (a.low[k] > 0 || a.high[k] > 0) conditions.push_back(in_range(at[k], a.low[k], a.low[k] + extent));
-      if (period > 1) conditions.push_back(in_range(mod(rel, period), 0, 1));
+      if (period == 1) {
+        in[k] = add(at[k], constant(-a.low[k]));
+        continue;
+      }
+      int64_t lift = (a.low[k] + period * size - 1) / (period * size) * (period * size);
+      int rel = add(at[k], constant(lift - a.low[k]));  // = at - low + lift >= 0
+      in[k] = add(div(rel, period), constant(-lift / period));
+      conditions.push_back(in_range(mod(rel, period), 0, 1));
     }
     int result = emit(n->inputs[0].get(), in);
     int fill = constant_value(a.value, n->dtype);
@@ -318,9 +377,8 @@ class Lowerer {
     for (size_t j = n->inputs.size(); j-- > 0;) {
       int64_t size = n->inputs[j]->shape[axis];
       if (size == 0) continue;
-      int64_t lift = (offsets[j] + size - 1) / size * size;
-      Coords in = at;
-      in[axis] = mod(add(at[axis], constant(lift - offsets[j])), size);
+      Coords in = at;  // outside operand j's part the value is not used (as in pad)
+      in[axis] = add(at[axis], constant(-offsets[j]));
       int piece = emit(n->inputs[j].get(), in);
       result = result < 0 ? piece
                           : elementwise(Op::Where, n->dtype,

@@ -1,6 +1,5 @@
 #include "codegen/runtime_extent.h"
 
-#include "codegen/index_range.h"
 
 namespace kiln::codegen {
 
@@ -17,13 +16,14 @@ Shape with_extent(Shape s, int64_t extent) {
   return s;
 }
 
-// Calls f(arg, index) for every load and store.
+// Calls f(arg, index, is_store) for every load and store.
 template <typename F> void for_each_access(const Kernel& k, F f) {
   for (const ValueNode& v : k.values)
-    if (v.kind == ValueNode::Load) f(v.arg, v.index);
+    if (v.kind == ValueNode::Load) f(v.arg, v.index, false);
   for (const auto* stores : {&k.inner_stores, &k.outer_stores})
-    for (const Store& s : *stores) f(s.arg, s.index);
+    for (const Store& s : *stores) f(s.arg, s.index, true);
 }
+
 
 }  // namespace
 
@@ -37,9 +37,9 @@ std::string runtime_extent_problem(const Kernel& k) {
     if ((e == kRuntimeExtent) != (static_cast<int>(v) == var)) return "runtime extent on the wrong variable";
   }
   std::vector<bool> reads = depends_on(k, var);
-  std::vector<Interval> residual = index_ranges(k, loop_ranges(k, /*max_runtime=*/1));  // the variable at 0
+  std::vector<Interval> residual = residual_ranges(k);
   std::string problem;
-  for_each_access(k, [&](int arg, int id) {
+  for_each_access(k, [&](int arg, int id, bool is_store) {
     if (!problem.empty()) return;
     const Arg& a = k.args.at(static_cast<size_t>(arg));
     if (!a.scaled) {
@@ -49,8 +49,8 @@ std::string runtime_extent_problem(const Kernel& k) {
     std::optional<int64_t> c = affine_coefficient(k, id, var);
     if (!reads[id] || !c || *c != a.numel || a.numel <= 0)
       problem = "argument a" + std::to_string(arg) + " is not indexed as numel * i + r";
-    else if (residual[id].lo < 0 || residual[id].hi >= a.numel)
-      problem = "argument a" + std::to_string(arg) + " is indexed past one unit of the runtime extent";
+    else if (is_store && (residual[id].lo < 0 || residual[id].hi >= a.numel))
+      problem = "argument a" + std::to_string(arg) + " is stored past one unit of the runtime extent";
   });
   return problem;
 }
@@ -61,7 +61,7 @@ bool make_extent_runtime(Kernel& k, int var) {
   int64_t extent = extent_entry(g, var);
   if (extent <= 0 || extent > kMaxRuntimeExtent) return false;
   std::vector<bool> reads = depends_on(g, var);
-  for_each_access(k, [&](int arg, int id) { g.args[arg].scaled |= reads[id]; });
+  for_each_access(k, [&](int arg, int id, bool) { g.args[arg].scaled |= reads[id]; });
   for (Arg& a : g.args) {
     if (!a.scaled) continue;
     if (a.numel % extent != 0) return false;
@@ -73,6 +73,8 @@ bool make_extent_runtime(Kernel& k, int var) {
   k = std::move(g);
   return true;
 }
+
+std::vector<Interval> residual_ranges(const Kernel& k) { return index_ranges(k, loop_ranges(k, /*max_runtime=*/1)); }
 
 Shape outer_extents(const Kernel& k, int64_t extent) { return with_extent(k.outer, extent); }
 Shape inner_extents(const Kernel& k, int64_t extent) { return with_extent(k.inner, extent); }

@@ -266,6 +266,60 @@ TEST(CodegenLlvm, PadWithInRangeAndWhere) {
   }
 }
 
+TEST(CodegenLlvm, ConcatAxisIsSwitchedOn) {
+  // A stack of 4 rows of width W along outer axis 0 of extent 6 (rows 4 and 5 past the stack
+  // read the chain's last fallback, x0): the InRange tests of axis 0 make it a switch, each case
+  // loading only its own row; rows past the cases take the general path.
+  const int64_t W = 37, rows = 4, extent = 6;
+  Builder b("stack", {extent, W});
+  std::vector<int> xs;
+  for (int r = 0; r < rows; ++r) xs.push_back(b.arg(kFloat32, W));
+  int out = b.arg(kFloat32, extent * W, true);
+  int j = b.var(1);
+  int result = b.load(kFloat32, xs[0], j);
+  for (int r = 1; r < rows; ++r)
+    result = b.ew(Op::Where, kFloat32, {b.in_range(b.var(0), r, r + 1), b.load(kFloat32, xs[r], j), result});
+  b.inner_store(out, b.affine({{0, W}, {1, 1}}), result);
+  CompiledKernel c = b.compile(true);
+  EXPECT_NE(c.text.llvm_ir.find("switch i64"), std::string::npos) << "expected a switch over the stacked axis";
+  std::vector<std::vector<float>> data(rows, std::vector<float>(W));
+  std::vector<void*> args;
+  for (int r = 0; r < rows; ++r) {
+    for (int64_t q = 0; q < W; ++q) data[r][q] = float(100 * r + q);
+    args.push_back(data[r].data());
+  }
+  std::vector<float> got(extent * W, -1.0f);
+  args.push_back(got.data());
+  run_split(c.fn, args.data(), extent * W, 5, 3);
+  for (int64_t p = 0; p < extent; ++p)
+    for (int64_t q = 0; q < W; ++q) ASSERT_EQ(got[p * W + q], data[p < rows ? p : 0][q]) << p << " " << q;
+}
+
+TEST(CodegenLlvm, SmallWindowReductionsVectorizeAcrossShortRows) {
+  // A 2x2 max-pool: out[r, c] = max over the window of x[2r + i/2, 2c + i%2], for rows of 13
+  // outputs. The loop over a row is the vector loop, with a masked tail as the row is short.
+  const int64_t R = 5, C = 13, W = 2 * C;
+  Builder b("pool", {R, C}, {4});
+  int ax = b.arg(kFloat32, 2 * R * W), out = b.arg(kFloat32, R * C, true);
+  int i = b.var(2);
+  int row = b.add(b.mul(b.var(0), b.cst(2)), b.floordiv(i, b.cst(2)));
+  int col = b.add(b.mul(b.var(1), b.cst(2)), b.mod(i, b.cst(2)));
+  int r = b.reduce(Op::ReduceMax, kFloat32, b.load(kFloat32, ax, b.add(b.mul(row, b.cst(W)), col)));
+  b.outer_store(out, b.affine({{0, C}, {1, 1}}), b.acc(kFloat32, r));
+  CompiledKernel c = b.compile(true);
+  EXPECT_NE(c.text.llvm_ir.find("llvm.masked.store"), std::string::npos) << "expected a row loop with a masked tail";
+  std::vector<float> x(2 * R * W), got(R * C);
+  for (size_t q = 0; q < x.size(); ++q) x[q] = float((q * 7919) % 101) - 50;
+  void* args[] = {x.data(), got.data()};
+  run_split(c.fn, args, R * C, 3, 5);
+  for (int64_t p = 0; p < R; ++p)
+    for (int64_t q = 0; q < C; ++q) {
+      float want = std::max(std::max(x[2 * p * W + 2 * q], x[2 * p * W + 2 * q + 1]),
+                            std::max(x[(2 * p + 1) * W + 2 * q], x[(2 * p + 1) * W + 2 * q + 1]));
+      ASSERT_EQ(got[p * C + q], want) << p << " " << q;
+    }
+}
+
 TEST(CodegenLlvm, IotaInEveryDtype) {
   const int64_t n = 37;
   for (ScalarType t : {kBool, kInt32, kInt64, kFloat32, kFloat64}) {

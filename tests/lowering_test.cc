@@ -21,7 +21,8 @@ using kiln::Tensor;
 
 // Evaluates `t` by planning fusion, lowering each kernel and interpreting it. Returns the number
 // of kernels.
-int interpret_graph(const Tensor& t, bool fuse, std::vector<double>& out) {
+int interpret_graph(const Tensor& t, bool fuse, std::vector<double>& out,
+                    std::vector<kiln::codegen::Kernel>* lowered_kernels = nullptr) {
   const kiln::ir::Node* root = t.node().get();
   std::vector<const kiln::ir::Node*> roots = {root};
   if (root->is_buffer()) {
@@ -55,6 +56,7 @@ int interpret_graph(const Tensor& t, bool fuse, std::vector<double>& out) {
       }
       args.push_back(storage->data());
       kiln::codegen::interpret(lowered.kernel, args.data(), nullptr, 0, kiln::numel(lowered.kernel.outer));
+      if (lowered_kernels) lowered_kernels->push_back(lowered.kernel);
       ++kernels;
     }
     values[g.root] = storage;
@@ -109,6 +111,35 @@ TEST(Lowering, SoftmaxAndLayernormAreOneKernelEach) {
   Tensor ln = centered * ((centered * centered).mean({1}, true) + 1e-5).rsqrt() * w + b;
   EXPECT_EQ(interpret_graph(ln, true, got), 1);
   expect_same(ln.to_vector<double>(), got, true, 1e-5, "layernorm");
+}
+
+// Pads, concats and reshapes index their operands affinely: a pad reads its operand at
+// coordinates outside it (the interpreter, like the backends, reads 0 there and the value is
+// discarded), and (x / c) * c + x % c folds back to x. No division is left for the vector code.
+TEST(Lowering, PadConcatAndReshapeIndexWithoutDivision) {
+  kiln::BackendGuard reference(kiln::Backend::Reference);
+  Tensor x = kiln::randn({6, 4}).eval();
+  struct Case {
+    const char* what;
+    Tensor t;
+  };
+  Case cases[] = {
+      {"pad", kiln::constant_pad_nd(x * 2, {1, 2, 3, 1}, 0.5) + 1},
+      {"concat", kiln::cat({x.slice(1, 1, 4), x.slice(1, 0, 2) * 3, x.slice(1, 2, 3)}, 1) + 1},
+      {"merging reshape", (x * 2).reshape({24}) + 1},
+      {"pad of a merging reshape", kiln::constant_pad_nd((x * 2).reshape({24}), {3, 2}, 0) * 3},
+  };
+  for (const Case& c : cases) {
+    std::vector<double> got;
+    std::vector<kiln::codegen::Kernel> kernels;
+    interpret_graph(c.t, true, got, &kernels);
+    expect_same(c.t.to_vector<double>(), got, true, 1e-6, c.what);
+    ASSERT_FALSE(kernels.empty()) << c.what;
+    for (const kiln::codegen::Kernel& k : kernels)
+      for (const kiln::codegen::IndexNode& n : k.indices)
+        EXPECT_TRUE(n.kind != kiln::codegen::IndexNode::FloorDiv && n.kind != kiln::codegen::IndexNode::Mod)
+            << c.what << ":\n" << kiln::codegen::print_kernel(k);
+  }
 }
 
 }  // namespace

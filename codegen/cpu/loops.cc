@@ -3,6 +3,10 @@
 // derived once per run (a division by the last extent, then by the others), so the loop over the
 // last axis is a plain counted loop with affine addresses, which the loop vectorizer widens.
 //
+// A run shorter than kShortRun (a row of 13 pooled outputs) vectorizes with a masked tail
+// rather than a scalar remainder loop that would do most of its work: LLVM unrolls a small
+// inner space (a 2x2 window) itself, and the run loop is the one that vectorizes.
+//
 // Row mode (the default): at each outer point, reductions run in groups (consecutive reductions
 // that do not read each other's accumulator share one loop nest over the inner space, innermost
 // inner axis innermost, so a row reduction is the vectorized loop), then the inner stores run in
@@ -25,7 +29,7 @@ namespace kiln::codegen::cpu {
 using llvm::Value;
 
 // for (i = lo; i < hi; i += step) body(i), in rotated form; the builder ends in the exit block.
-void Lowering::emit_loop(Value* lo, Value* hi, const std::function<void(Value*)>& body, int64_t step) {
+void Lowering::emit_loop(Value* lo, Value* hi, const std::function<void(Value*)>& body, int64_t step, bool predicated) {
   llvm::BasicBlock* pre = b_.GetInsertBlock();
   auto* loop = llvm::BasicBlock::Create(ctx_, "loop", fn_);
   auto* exit = llvm::BasicBlock::Create(ctx_, "loop.exit", fn_);
@@ -38,7 +42,15 @@ void Lowering::emit_loop(Value* lo, Value* hi, const std::function<void(Value*)>
   pop_scope();
   Value* next = b_.CreateAdd(i, b_.getInt64(step), "i.next", /*HasNUW=*/true, /*HasNSW=*/true);
   i->addIncoming(next, b_.GetInsertBlock());
-  b_.CreateCondBr(b_.CreateICmpSLT(next, hi), loop, exit);
+  llvm::BranchInst* latch = b_.CreateCondBr(b_.CreateICmpSLT(next, hi), loop, exit);
+  if (predicated) {
+    llvm::Metadata* hint[] = {llvm::MDString::get(ctx_, "llvm.loop.vectorize.predicate.enable"),
+                              llvm::ConstantAsMetadata::get(b_.getTrue())};
+    llvm::Metadata* ops[] = {nullptr, llvm::MDNode::get(ctx_, hint)};
+    llvm::MDNode* md = llvm::MDNode::getDistinct(ctx_, ops);
+    md->replaceOperandWith(0, md);
+    latch->setMetadata(llvm::LLVMContext::MD_loop, md);
+  }
   b_.SetInsertPoint(exit);
 }
 
@@ -86,7 +98,7 @@ void Lowering::emit_outer_loops() {
     vars_[0] = lead;
     Value* n = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b_.CreateNSWSub(L, j0), b_.CreateNSWSub(end, p));
     push_scope();
-    run_body(j0, b_.CreateNSWAdd(j0, n, "j.end"));
+    switched_run_body(j0, b_.CreateNSWAdd(j0, n, "j.end"));
     pop_scope();
     Value* next = b_.CreateNSWAdd(p, n, "p.next");
     p->addIncoming(next, b_.GetInsertBlock());
@@ -100,10 +112,14 @@ void Lowering::emit_outer_loops() {
 void Lowering::run_body(Value* j0, Value* j_end) {
   size_t last = k_.outer.size() - 1;
   if (!column_) {
-    emit_loop(j0, j_end, [&](Value* j) {
-      vars_[last] = j;
-      outer_point();
-    });
+    int64_t run = k_.outer.back();
+    emit_loop(
+        j0, j_end,
+        [&](Value* j) {
+          vars_[last] = j;
+          outer_point();
+        },
+        1, run != kRuntimeExtent && run <= kShortRun);
   } else {
     emit_loop(
         j0, j_end,
@@ -114,6 +130,32 @@ void Lowering::run_body(Value* j0, Value* j_end) {
         kChunk);
   }
   vars_[last] = nullptr;
+}
+
+// run_body, once per case of the switched variable (with the variable a constant) and once in
+// general for the values past the cases.
+void Lowering::switched_run_body(Value* j0, Value* j_end) {
+  if (switch_var_ < 0) return run_body(j0, j_end);
+  Value* selector = vars_[switch_var_];
+  auto* general = llvm::BasicBlock::Create(ctx_, "switch.general", fn_);
+  auto* done = llvm::BasicBlock::Create(ctx_, "switch.done", fn_);
+  llvm::SwitchInst* cases = b_.CreateSwitch(selector, general, static_cast<unsigned>(switch_cases_));
+  auto body = [&](llvm::BasicBlock* block, Value* var) {
+    b_.SetInsertPoint(block);
+    vars_[switch_var_] = var;
+    push_scope();
+    run_body(j0, j_end);
+    pop_scope();
+    b_.CreateBr(done);
+  };
+  for (int64_t c = 0; c < switch_cases_; ++c) {
+    auto* block = llvm::BasicBlock::Create(ctx_, "switch.case", fn_);
+    cases->addCase(b_.getInt64(c), block);
+    body(block, b_.getInt64(c));
+  }
+  body(general, selector);
+  b_.SetInsertPoint(done);
+  vars_[switch_var_] = selector;
 }
 
 // Loop nest over inner axes [axis, rank); body at each inner point.

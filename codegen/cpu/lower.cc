@@ -29,6 +29,7 @@ using llvm::Value;
 void Lowering::run(const std::string& symbol) {
   validate();
   range_ = index_ranges(k_, loop_ranges(k_, kMaxRuntimeExtent));
+  residual_ = residual_ranges(k_);
   create_function(symbol);
   emit_outer_loops();
 }
@@ -111,6 +112,30 @@ bool Lowering::use_column_mode() const {
   return column && !row;
 }
 
+// The outer variable (not the last: that one is the vector loop) tested by the most InRange
+// values, when there are at least two (a concat of three or more operands, a stack) and the
+// values it selects between are few enough to give each its own copy of the loop.
+void Lowering::choose_switch_var() {
+  size_t rank = k_.outer.size();
+  if (rank < 2) return;
+  std::vector<int> tests(rank - 1, 0);
+  std::vector<int64_t> reach(rank - 1, 0);  // past the highest value a test selects
+  for (const ValueNode& v : k_.values) {
+    if (v.kind != ValueNode::InRange) continue;
+    const IndexNode& at = k_.indices[v.index];
+    if (at.kind != IndexNode::Var || at.value >= int64_t(rank) - 1) continue;
+    ++tests[at.value];
+    reach[at.value] = std::max(reach[at.value], v.hi);
+  }
+  for (size_t var = 0; var + 1 < rank; ++var) {
+    int64_t cases = k_.outer[var] == kRuntimeExtent ? reach[var] : std::min(k_.outer[var], reach[var]);
+    if (tests[var] >= 2 && cases <= kMaxSwitchCases && (switch_var_ < 0 || tests[var] > tests[switch_var_])) {
+      switch_var_ = static_cast<int>(var);
+      switch_cases_ = cases;
+    }
+  }
+}
+
 // ---- the function and its arguments -----------------------------------------------------------
 
 void Lowering::create_function(const std::string& symbol) {
@@ -144,6 +169,7 @@ void Lowering::create_function(const std::string& symbol) {
     args_.push_back(b_.CreateAlignedLoad(ptr, slot, llvm::Align(8), "a" + std::to_string(i)));
   }
   column_ = use_column_mode();
+  choose_switch_var();
   auto storage = [&](ScalarType t) {
     llvm::Type* ty = register_type(ctx_, t);
     return b_.CreateAlloca(column_ ? llvm::ArrayType::get(ty, kChunk) : ty);
@@ -240,11 +266,13 @@ llvm::Value* Lowering::load(const ValueNode& v) {
     annotate(ld, v.arg);
     return ld;
   };
+  const Interval& unit = arg.scaled ? residual_[v.index] : r;  // scaled: c * extent + r (runtime_extent.h)
   Value* x;
-  if (arg.scaled || (r.lo >= 0 && r.hi < numel)) {  // scaled: in bounds (runtime_extent_problem)
+  if (unit.lo >= 0 && unit.hi < numel) {
     x = emit();
   } else {
-    Value* in = b_.CreateAnd(b_.CreateICmpSGE(idx, b_.getInt64(0)), b_.CreateICmpSLT(idx, b_.getInt64(numel)));
+    Value* bound = arg.scaled ? b_.CreateNSWMul(b_.getInt64(numel), runtime_extent_) : b_.getInt64(numel);
+    Value* in = b_.CreateAnd(b_.CreateICmpSGE(idx, b_.getInt64(0)), b_.CreateICmpSLT(idx, bound));
     llvm::BasicBlock* pre = b_.GetInsertBlock();
     auto* then = llvm::BasicBlock::Create(ctx_, "load.in", fn_);
     auto* merge = llvm::BasicBlock::Create(ctx_, "load.merge", fn_);
@@ -289,6 +317,13 @@ llvm::Value* Lowering::value(int id) {
       break;
     case ValueNode::Random: v = random(n); break;
     case ValueNode::Elementwise: {
+      if (n.op == ir::Op::Where) {  // a condition known here (a switched variable's test) picks one side
+        if (auto* c = llvm::dyn_cast<llvm::ConstantInt>(value(n.operands[0]))) {
+          int side = n.operands[c->isZero() ? 2 : 1];
+          v = emit_convert(b_, value(side), k_.values[side].dtype, n.dtype);
+          break;
+        }
+      }
       std::vector<Value*> xs;
       std::vector<ScalarType> ts;
       for (int o : n.operands) {

@@ -29,6 +29,7 @@ class Lowering {
   // lower.cc: analyses.
   void validate();
   bool use_column_mode() const;
+  void choose_switch_var();
 
   // lower.cc: function, expressions, memory.
   void create_function(const std::string& symbol);
@@ -49,9 +50,11 @@ class Lowering {
 
   // loops.cc.
   Value* extent(size_t var);  // a loop's trip count: a constant, or the runtime extent
-  void emit_loop(Value* lo, Value* hi, const std::function<void(Value*)>& body, int64_t step = 1);
+  void emit_loop(Value* lo, Value* hi, const std::function<void(Value*)>& body, int64_t step = 1,
+                 bool predicated = false);
   void emit_outer_loops();
   void run_body(Value* j0, Value* j_end);
+  void switched_run_body(Value* j0, Value* j_end);
   void inner_nest(size_t axis, const std::function<void()>& body);
   std::vector<std::pair<size_t, size_t>> reduction_groups() const;
   void outer_point();
@@ -68,6 +71,7 @@ class Lowering {
   Value* runtime_extent_ = nullptr;  // extents[0], loaded on entry when the kernel has one
   std::vector<llvm::MDNode*> scope_md_, noalias_md_;
   std::vector<Interval> range_;
+  std::vector<Interval> residual_;  // per index node: its range with the runtime variable at 0
   std::vector<int> red_dep_;  // per value: the highest reduction whose accumulator it reads, or -1
   std::vector<std::unordered_map<int, Value*>> index_cache_{1}, value_cache_{1};  // per loop scope
 
@@ -80,6 +84,15 @@ class Lowering {
   std::vector<llvm::AllocaInst*> running_, position_;  // per reduction; position_ null unless arg
   std::vector<bool> done_;  // per reduction: finished at this point, so its accumulator reads
   Value* chunk_point_ = nullptr;  // the point's position in its chunk, inside per-point loops
+
+  // A leading outer variable that selects between operands (a concat's axis: a chain of
+  // `where`s over InRange tests of it) is switched on: each of its first switch_cases_ values
+  // gets a copy of the run's loop with the variable a constant, where the tests fold and only
+  // the chosen operand is loaded; other values run the general loop.
+  static constexpr int64_t kMaxSwitchCases = 64;
+  static constexpr int64_t kShortRun = 32;  // runs this short vectorize with a masked tail
+  int switch_var_ = -1;
+  int64_t switch_cases_ = 0;
 };
 
 }  // namespace kiln::codegen::cpu
