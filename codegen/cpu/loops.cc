@@ -43,10 +43,11 @@ void Lowering::emit_loop(Value* lo, Value* hi, const std::function<void(Value*)>
   Value* next = b_.CreateAdd(i, b_.getInt64(step), "i.next", /*HasNUW=*/true, /*HasNSW=*/true);
   i->addIncoming(next, b_.GetInsertBlock());
   llvm::BranchInst* latch = b_.CreateCondBr(b_.CreateICmpSLT(next, hi), loop, exit);
-  if (predicated) {
-    llvm::Metadata* hint[] = {llvm::MDString::get(ctx_, "llvm.loop.vectorize.predicate.enable"),
-                              llvm::ConstantAsMetadata::get(b_.getTrue())};
-    llvm::Metadata* ops[] = {nullptr, llvm::MDNode::get(ctx_, hint)};
+  if (predicated) {  // vectorized with a masked tail, and not unrolled first (that would leave the outer loop)
+    llvm::Metadata* predicate[] = {llvm::MDString::get(ctx_, "llvm.loop.vectorize.predicate.enable"),
+                                   llvm::ConstantAsMetadata::get(b_.getTrue())};
+    llvm::Metadata* ops[] = {nullptr, llvm::MDNode::get(ctx_, predicate),
+                             llvm::MDNode::get(ctx_, {llvm::MDString::get(ctx_, "llvm.loop.unroll.disable")})};
     llvm::MDNode* md = llvm::MDNode::getDistinct(ctx_, ops);
     md->replaceOperandWith(0, md);
     latch->setMetadata(llvm::LLVMContext::MD_loop, md);
@@ -162,10 +163,15 @@ void Lowering::switched_run_body(Value* j0, Value* j_end) {
 void Lowering::inner_nest(size_t axis, const std::function<void()>& body) {
   if (axis == k_.inner.size()) return body();
   size_t var = k_.outer.size() + axis;
-  emit_loop(b_.getInt64(0), extent(var), [&](Value* i) {
-    vars_[var] = i;
-    inner_nest(axis + 1, body);
-  });
+  int64_t e = k_.inner[axis];
+  bool short_row = axis + 1 == k_.inner.size() && !column_ && e != kRuntimeExtent && e >= 8 && e <= kShortRun;
+  emit_loop(
+      b_.getInt64(0), extent(var),
+      [&](Value* i) {
+        vars_[var] = i;
+        inner_nest(axis + 1, body);
+      },
+      1, short_row);
   vars_[var] = nullptr;  // out of scope after the loop
 }
 
