@@ -320,6 +320,29 @@ TEST(CodegenLlvm, SmallWindowReductionsVectorizeAcrossShortRows) {
     }
 }
 
+TEST(CodegenLlvm, ShortRowsOfAReductionLoadContiguously) {
+  // out[c] = sum over [n, 26, 26] of x[n, c, h, w] (a conv's bias gradient): the rows of 26 are
+  // the vector loop (masked loads), not gathered across rows after a full unroll.
+  const int64_t N = 3, C = 4, H = 26;
+  Builder b("bias_grad", {C}, {N, H, H});
+  int ax = b.arg(kFloat32, N * C * H * H), out = b.arg(kFloat32, C, true);
+  int r = b.reduce(Op::ReduceSum, kFloat32, b.load(kFloat32, ax, b.affine({{1, C * H * H}, {0, H * H}, {2, H}, {3, 1}})));
+  b.outer_store(out, b.var(0), b.acc(kFloat32, r));
+  CompiledKernel c = b.compile(true);
+  EXPECT_NE(c.text.llvm_ir.find("llvm.masked.load"), std::string::npos) << "expected masked row loads";
+  EXPECT_EQ(c.text.llvm_ir.find("masked.gather"), std::string::npos) << "rows should not be gathered";
+  std::vector<float> x(N * C * H * H), got(C);
+  for (size_t q = 0; q < x.size(); ++q) x[q] = float(q % 17) * 0.25f;
+  void* args[] = {x.data(), got.data()};
+  run_split(c.fn, args, C, 2, 9);
+  for (int64_t ch = 0; ch < C; ++ch) {
+    double want = 0;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t q = 0; q < H * H; ++q) want += x[(n * C + ch) * H * H + q];
+    EXPECT_NEAR(got[ch], want, 1e-3 * want) << ch;
+  }
+}
+
 TEST(CodegenLlvm, IotaInEveryDtype) {
   const int64_t n = 37;
   for (ScalarType t : {kBool, kInt32, kInt64, kFloat32, kFloat64}) {
