@@ -226,6 +226,8 @@ double MedianSeconds(int reps, F&& f, int warm_ups = 2) {
 
 }  // namespace
 
+void RunOnTwoThreads(const std::function<void(int part)>& fn) { Pool().Run(fn); }
+
 void ParallelCopy(const float* in, float* out, int64_t n, int threads, bool loop) {
   if (threads <= 1) return CopyRange(in, out, 0, n, loop);
   int64_t half = (n / 2 + 15) / 16 * 16;  // 64-byte aligned split

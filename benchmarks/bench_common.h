@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <iterator>
 #include <string>
 #include <vector>
@@ -66,6 +67,9 @@ double AdjacentBaselineSeconds(Work w, bool loop);
 // plain loop with ordinary stores when `loop` is set.
 void ParallelCopy(const float* in, float* out, int64_t n, int threads, bool loop);
 
+// Runs fn(0) on the calling thread and fn(1) on the persistent worker ParallelCopy uses.
+void RunOnTwoThreads(const std::function<void(int part)>& fn);
+
 // Buffers for the baselines, faulted in once (no page faults inside timed loops).
 float* ScratchIn(int64_t n);
 float* ScratchOut(int64_t n);
@@ -95,6 +99,12 @@ void RegisterKilnBenchmarks(Work w);
 // Evaluates each workload on small shapes with the JIT (fused and unfused) and with the reference
 // executor and compares; one line per workload and mode ("ok, max |diff| ..." or the error).
 std::string CheckKiln();
+
+// The Eigen column (eigen_bench.cc) for W1-W3: the same expressions as Eigen array code.
+void RegisterEigenBenchmarks(Work w);
+// Compares the Eigen column's W1-W3 with double-precision loops on small shapes ("ok, ..." or
+// the mismatch).
+std::string CheckEigen();
 
 // LibTorch columns: defined by torch_bench.cc when LibTorch is built in, else by torch_stub.cc.
 void RegisterTorchBenchmarks(Work w);

@@ -12,6 +12,9 @@
 # Extra bazel flags go in KILN_BENCH_BAZEL_FLAGS, e.g. KILN_BENCH_BAZEL_FLAGS='--define kiln_bench_torch=off'.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# Re-detect the optional @torch repository, so that a LibTorch installed since the last build
+# gets its columns (and one removed since is not linked).
+bazel sync --configure >/dev/null 2>&1 || true
 # shellcheck disable=SC2086
 exec env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
   bazel run -c opt ${KILN_BENCH_BAZEL_FLAGS:-} //benchmarks:kiln_bench -- "$@"
