@@ -48,6 +48,7 @@ class Interpreter {
           V v = eval(red.value, acc);
           if (!ir::is_arg_reduction(red.op)) best = combine(red, best, v);
           else if (replaces(red, v, best)) best = v, position = index(red.position);
+          for (const Store& s : red.stores) store(s, acc);
         }
         acc[r] = ir::is_arg_reduction(red.op) ? put<int64_t>(position) : best;
       }

@@ -92,6 +92,7 @@ void remove_unused(Kernel& k) {
   for (const Reduction& r : k.reductions) {
     value_used[r.value] = true;
     if (r.position >= 0) index_used[r.position] = true;
+    for (const Store& s : r.stores) value_used[s.value] = index_used[s.index] = true;
   }
   for (const auto* stores : {&k.inner_stores, &k.outer_stores})
     for (const Store& s : *stores) value_used[s.value] = index_used[s.index] = true;
@@ -132,6 +133,7 @@ void remove_unused(Kernel& k) {
   for (Reduction& r : k.reductions) {
     r.value = value_id[r.value];
     if (r.position >= 0) r.position = index_id[r.position];
+    for (Store& s : r.stores) s.value = value_id[s.value], s.index = index_id[s.index];
   }
   for (auto* stores : {&k.inner_stores, &k.outer_stores})
     for (Store& s : *stores) s.value = value_id[s.value], s.index = index_id[s.index];
@@ -166,6 +168,7 @@ uint64_t structural_hash(const Kernel& k) {
   for (const Reduction& r : k.reductions) {
     h.add((uint64_t(r.op) << 40) | (uint64_t(r.dtype) << 32) | uint32_t(r.value));
     if (r.position >= 0) h.add(static_cast<uint64_t>(r.position));  // only arg reductions have one
+    if (!r.stores.empty()) h.add(r.stores);
   }
   h.add(k.inner_stores);
   h.add(k.outer_stores);
@@ -187,7 +190,7 @@ std::string print_kernel(const Kernel& k) {
     s += "  acc" + std::to_string(r) + " = " + std::string(ir::op_name(red.op)) + " over inner of v" +
          std::to_string(red.value);
     if (red.position >= 0) s += " at " + index_str(k, red.position);
-    s += "\n";
+    s += "\n" + stores_str(k, red.stores, "    stores ");
   }
   if (!k.inner_stores.empty()) s += "  for inner:\n" + stores_str(k, k.inner_stores, "    ");
   return s + stores_str(k, k.outer_stores, "  ");

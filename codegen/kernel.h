@@ -7,9 +7,13 @@
 //
 //   for each outer point o:                      (parallel)
 //     for each reduction r, in order:            acc_r = identity
-//       for each inner point i: acc_r = combine(acc_r, value_r(o, i))
+//       for each inner point i: acc_r = combine(acc_r, value_r(o, i)); r's stores
 //     for each inner point i: inner stores       (may read every acc_r)
 //     outer stores                               (may read every acc_r)
+//
+// A reduction's stores keep a costly per-element value (softmax's exp) in the output while the
+// reduction computes it; the inner stores then load it back instead of computing it again, so
+// each element's transcendental runs once and the input is not read after the reductions.
 //
 // Loop variables are numbered outer axes first, then inner axes. Values form a DAG in
 // `values`, each entry after its operands. Index arithmetic is a separate DAG of int64 nodes.
@@ -63,23 +67,24 @@ struct ValueNode {
 // A reduction over the inner space. ArgMax and ArgMin keep the extreme of `value` (compared as
 // `dtype`) and the `position` (an index) where they first met it (ir::arg_replaces); their
 // accumulator reads as that int64 position.
-struct Reduction {
-  ir::Op op;         // ReduceSum, ReduceMax, ReduceMin, ArgMax or ArgMin
-  ScalarType dtype;  // the type values are combined (or compared) in
-  int value;         // evaluated at each inner point
-  int position = -1; // ArgMax, ArgMin: the index recorded with the extreme
-  bool operator==(const Reduction&) const = default;
-};
-
-// The type an Accumulator of `r` reads as.
-inline ScalarType accumulator_dtype(const Reduction& r) { return ir::is_arg_reduction(r.op) ? kInt64 : r.dtype; }
-
 struct Store {
   int arg;
   int index;  // Inner stores may use inner loop variables; outer stores only outer ones
   int value;
   bool operator==(const Store&) const = default;
 };
+
+struct Reduction {
+  ir::Op op;         // ReduceSum, ReduceMax, ReduceMin, ArgMax or ArgMin
+  ScalarType dtype;  // the type values are combined (or compared) in
+  int value;         // evaluated at each inner point
+  int position = -1; // ArgMax, ArgMin: the index recorded with the extreme
+  std::vector<Store> stores;  // run at each inner point of this reduction's loop, after combining
+  bool operator==(const Reduction&) const = default;
+};
+
+// The type an Accumulator of `r` reads as.
+inline ScalarType accumulator_dtype(const Reduction& r) { return ir::is_arg_reduction(r.op) ? kInt64 : r.dtype; }
 
 struct Arg {
   ScalarType dtype;

@@ -60,6 +60,7 @@ class Lowerer {
       Store s{out, flatten(vars, root->shape), emit(root, vars)};
       (k_.inner.empty() && spec_.reduce_axes.empty() ? k_.outer_stores : k_.inner_stores).push_back(s);
     }
+    stash_costly_reduction_value();
     // The output argument goes last: move it there, renumbering stores.
     std::rotate(args_.begin() + out, args_.begin() + out + 1, args_.end());
     std::rotate(k_.args.begin() + out, k_.args.begin() + out + 1, k_.args.end());
@@ -70,6 +71,8 @@ class Lowerer {
       if (v.kind == ValueNode::Load || v.kind == ValueNode::Random) v.arg = renumber(v.arg);
     for (Store& s : k_.inner_stores) s.arg = renumber(s.arg);
     for (Store& s : k_.outer_stores) s.arg = renumber(s.arg);
+    for (Reduction& r : k_.reductions)
+      for (Store& s : r.stores) s.arg = renumber(s.arg);
     remove_unused(k_);
     int64_t extent = d.empty() ? 0 : d[0];
     if (!(runtime_index_ >= 0 && make_extent_runtime(k_, leading_var))) extent = 0;
@@ -81,6 +84,80 @@ class Lowerer {
 
  private:
   static bool is_reduction(const Node* n) { return ir::op_kind(n->op) == ir::OpKind::Reduce; }
+
+  // A row reduction whose per-element value is costly (softmax's exp(x - max)) and reappears in
+  // the single inner store (exp(x - max) / sum) stores that value in the output as it reduces;
+  // the inner store loads it back. Only when the rewritten store reads nothing else per element
+  // (an output computed in place over its input stays correct) and the output's dtype holds the
+  // value exactly.
+  void stash_costly_reduction_value() {
+    if (k_.inner_stores.size() != 1 || k_.reductions.empty()) return;
+    Store& s = k_.inner_stores[0];
+    Reduction& r = k_.reductions.back();
+    if (ir::is_arg_reduction(r.op) || k_.values[r.value].dtype != k_.args[s.arg].dtype || !costly(r.value)) return;
+    ValueNode stashed = make_value(ValueNode::Load, k_.values[r.value].dtype);
+    stashed.arg = s.arg;
+    stashed.index = s.index;
+    int load = value(std::move(stashed));
+    std::map<int, int> rewritten;
+    int final_value = substitute(s.value, r.value, load, rewritten);
+    if (final_value == s.value || reads_elements_besides(final_value, load)) return;
+    r.stores.push_back({s.arg, s.index, r.value});
+    s.value = final_value;
+  }
+
+  bool costly(int id) const {
+    const ValueNode& v = k_.values[id];
+    if (v.kind == ValueNode::Elementwise) {
+      switch (v.op) {
+        case Op::Exp: case Op::Log: case Op::Tanh: case Op::Erf: case Op::Sin: case Op::Cos: case Op::Pow: return true;
+        default: break;
+      }
+    }
+    return std::any_of(v.operands.begin(), v.operands.end(), [&](int o) { return costly(o); });
+  }
+
+  // `id` with value `from` replaced by `to` (new nodes appended, hash-consed).
+  int substitute(int id, int from, int to, std::map<int, int>& done) {
+    if (id == from) return to;
+    if (auto it = done.find(id); it != done.end()) return it->second;
+    ValueNode v = k_.values[id];
+    bool changed = false;
+    for (int& o : v.operands) {
+      int n = substitute(o, from, to, done);
+      changed |= n != o;
+      o = n;
+    }
+    return done[id] = changed ? value(std::move(v)) : id;
+  }
+
+  // Whether `id` loads (or draws) anything per inner point other than `allowed`.
+  bool reads_elements_besides(int id, int allowed) const {
+    std::vector<bool> inner_dependent = depends_on_inner();
+    std::vector<int> stack{id};
+    std::vector<bool> seen(k_.values.size());
+    while (!stack.empty()) {
+      int v = stack.back();
+      stack.pop_back();
+      if (seen[v]) continue;
+      seen[v] = true;
+      const ValueNode& n = k_.values[v];
+      if (v != allowed && (n.kind == ValueNode::Load || n.kind == ValueNode::Random) && inner_dependent[n.index])
+        return true;
+      for (int o : n.operands) stack.push_back(o);
+    }
+    return false;
+  }
+
+  // Per index node: whether it reads an inner loop variable.
+  std::vector<bool> depends_on_inner() const {
+    std::vector<bool> reads(k_.indices.size());
+    for (size_t var = k_.outer.size(); var < k_.outer.size() + k_.inner.size(); ++var) {
+      std::vector<bool> on_var = depends_on(k_, static_cast<int>(var));
+      for (size_t i = 0; i < reads.size(); ++i) reads[i] = reads[i] || on_var[i];
+    }
+    return reads;
+  }
 
   // --- index arithmetic, folded and hash-consed ---
   int index(IndexNode n) {

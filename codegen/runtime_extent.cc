@@ -22,6 +22,8 @@ template <typename F> void for_each_access(const Kernel& k, F f) {
     if (v.kind == ValueNode::Load) f(v.arg, v.index, false);
   for (const auto* stores : {&k.inner_stores, &k.outer_stores})
     for (const Store& s : *stores) f(s.arg, s.index, true);
+  for (const Reduction& r : k.reductions)
+    for (const Store& s : r.stores) f(s.arg, s.index, true);
 }
 
 

@@ -82,6 +82,8 @@ TEST(KernelIr, W1GeluTimesSigmoid) {
 )") << got;
 }
 
+// One kernel; each element's exp is computed once (stored by the sum's loop, loaded back by the
+// store loop, which reads nothing else per element): the input is read by the two reductions.
 TEST(KernelIr, RowSoftmax) {
   std::string got = kernels_of({softmax(input({8, 32}), 1)});
   EXPECT_EQ(got, R"(kernel kiln_<hash>(a0: f32[N*32], out a1: f32[N*32])
@@ -93,11 +95,13 @@ TEST(KernelIr, RowSoftmax) {
   v4 = acc1 : f32
   v5 = const 1.0 : f32
   v6 = div v5, v4 : f32
-  v7 = mul v3, v6 : f32
+  v7 = load a1[(i0*32 + i1)] : f32
+  v8 = mul v7, v6 : f32
   acc0 = reduce_max over inner of v0
   acc1 = reduce_sum over inner of v3
+    stores a1[(i0*32 + i1)] = v3
   for inner:
-    a1[(i0*32 + i1)] = v7
+    a1[(i0*32 + i1)] = v8
 )") << got;
 }
 

@@ -254,6 +254,7 @@ void Lowering::start_reduction(size_t r) {
 
 void Lowering::fold_reduction(size_t r) {
   const Reduction& red = k_.reductions[r];
+  for (const Store& s : red.stores) store(s);
   Value* v = emit_convert(b_, value(red.value), k_.values[red.value].dtype, red.dtype);
   Value* at = slot(running_[r]);
   Value* best = b_.CreateLoad(register_type(ctx_, red.dtype), at);

@@ -74,8 +74,13 @@ void Lowering::validate() {
     if (v < 0 || size_t(v) >= k_.values.size()) bad_kernel("reduction value out of range");
     if (ir::is_arg_reduction(k_.reductions[r].op)) check_index(k_.reductions[r].position);
     if (red_dep_[v] >= int(r)) bad_kernel("reduction reads its own or a later accumulator");
+    for (const Store& s : k_.reductions[r].stores)
+      if (s.value < 0 || size_t(s.value) >= k_.values.size() || red_dep_[s.value] >= int(r))
+        bad_kernel("a reduction's store reads its own or a later accumulator");
   }
-  for (const auto* stores : {&k_.inner_stores, &k_.outer_stores})
+  std::vector<const std::vector<Store>*> all_stores = {&k_.inner_stores, &k_.outer_stores};
+  for (const Reduction& r : k_.reductions) all_stores.push_back(&r.stores);
+  for (const auto* stores : all_stores)
     for (const Store& s : *stores) {
       check_arg(s.arg);
       check_index(s.index);
