@@ -133,7 +133,23 @@ Grads reduce_prod(const Rule& r) {
 
 // Movement: each rule is the dual movement.
 Grads reshape(const Rule& r) { return {ir::reshape(r.g, r.in(0)->shape, r.n.loc)}; }
-Grads permute(const Rule& r) { return {ir::permute(r.g, ir::inverse_permutation(r.n.attrs.axes), r.n.loc)}; }
+// Whether `perm` swaps the last two axes and keeps the others.
+bool swaps_last_two(const std::vector<int64_t>& perm) {
+  size_t rank = perm.size();
+  if (rank < 2 || perm[rank - 2] != int64_t(rank - 1) || perm[rank - 1] != int64_t(rank - 2)) return false;
+  for (size_t k = 0; k + 2 < rank; ++k)
+    if (perm[k] != int64_t(k)) return false;
+  return true;
+}
+// The gradient of a transposed matmul operand (Linear's weight.t()) arrives as a product a^T g;
+// its transpose is the product the other way round, g^T a, which BLAS computes reading both
+// operands in place, instead of a product followed by a transposing copy.
+Grads permute(const Rule& r) {
+  if (r.g->op == Op::MatMul && swaps_last_two(r.n.attrs.axes))
+    return {ir::matmul(transpose_last_two(r.g->inputs[1], r.n.loc), transpose_last_two(r.g->inputs[0], r.n.loc),
+                       r.n.loc)};
+  return {ir::permute(r.g, ir::inverse_permutation(r.n.attrs.axes), r.n.loc)};
+}
 Grads expand(const Rule& r) {
   const Shape& from = r.in(0)->shape;
   std::vector<int64_t> grown;

@@ -75,6 +75,26 @@ TEST(AutogradFusion, MlpTrainingStepCompilesToAFixedSetOfKernels) {
   }
 }
 
+// Linear's weight is used transposed (x w^T): its gradient (x^T g)^T is computed as the product
+// g^T x, BLAS reading g transposed in place, with no transposing kernel after it.
+TEST(AutogradFusion, TransposedWeightsGradientIsOneProductWithoutACopy) {
+  FusionGuard fused(true);
+  manual_seed(3);
+  Tensor x = randn({8, 5}).eval(), g = randn({8, 3}).eval();
+  Tensor w = randn({3, 5}).eval().clone().requires_grad_();
+  Tensor y = x.matmul(w.t());
+  Stats before = stats();
+  y.backward(g);
+  EXPECT_EQ(stats().kernels_launched - before.kernels_launched, 0);
+  std::vector<float> xs = x.to_vector<float>(), gs = g.to_vector<float>(), got = w.grad().to_vector<float>();
+  for (int o = 0; o < 3; ++o)
+    for (int i = 0; i < 5; ++i) {
+      double want = 0;
+      for (int n = 0; n < 8; ++n) want += double(gs[n * 3 + o]) * xs[n * 5 + i];
+      EXPECT_NEAR(got[o * 5 + i], want, 1e-5) << o << " " << i;
+    }
+}
+
 TEST(AutogradFusion, FusedUnfusedAndReferenceTrainTheSame) {
   auto train = [](Backend backend, bool fuse) {
     BackendGuard on(backend);
