@@ -106,15 +106,18 @@ class Lowerer {
     s.value = final_value;
   }
 
+  // Whether value `id` computes a transcendental. Values precede their operands' users, so one
+  // pass in id order answers it for every value without walking shared subexpressions twice.
   bool costly(int id) const {
-    const ValueNode& v = k_.values[id];
-    if (v.kind == ValueNode::Elementwise) {
-      switch (v.op) {
-        case Op::Exp: case Op::Log: case Op::Tanh: case Op::Erf: case Op::Sin: case Op::Cos: case Op::Pow: return true;
-        default: break;
-      }
+    std::vector<bool> has(static_cast<size_t>(id) + 1);
+    for (int i = 0; i <= id; ++i) {
+      const ValueNode& v = k_.values[i];
+      bool own = v.kind == ValueNode::Elementwise && (v.op == Op::Exp || v.op == Op::Log || v.op == Op::Tanh ||
+                                                      v.op == Op::Erf || v.op == Op::Sin || v.op == Op::Cos ||
+                                                      v.op == Op::Pow);
+      has[i] = own || std::any_of(v.operands.begin(), v.operands.end(), [&](int o) { return has[o]; });
     }
-    return std::any_of(v.operands.begin(), v.operands.end(), [&](int o) { return costly(o); });
+    return has[id];
   }
 
   // `id` with value `from` replaced by `to` (new nodes appended, hash-consed).
