@@ -106,6 +106,11 @@ void RegisterEigenBenchmarks(Work w);
 // the mismatch).
 std::string CheckEigen();
 
+// W1's compute floor (compute_floor.cc): Kiln's W1 arithmetic as a hand-written AVX-512 loop,
+// registered as W1_gelu/compute_floor; its check compares it with a double-precision loop.
+void RegisterComputeFloorBenchmark();
+std::string CheckComputeFloor();
+
 // LibTorch columns: defined by torch_bench.cc when LibTorch is built in, else by torch_stub.cc.
 void RegisterTorchBenchmarks(Work w);
 bool TorchBuiltIn();
