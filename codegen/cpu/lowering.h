@@ -85,8 +85,8 @@ class Lowering {
   std::vector<bool> done_;  // per reduction: finished at this point, so its accumulator reads
   Value* chunk_point_ = nullptr;  // the point's position in its chunk, inside per-point loops
 
-  // A leading outer variable that selects between operands (a concat's axis: a chain of
-  // `where`s over InRange tests of it) is switched on: each of its first switch_cases_ values
+  // A leading outer variable that selects between operands one value each (a stack's axis: a
+  // chain of `where`s over InRange tests of single values of it) is switched on: each of its first switch_cases_ values
   // gets a copy of the run's loop with the variable a constant, where the tests fold and only
   // the chosen operand is loaded; other values run the general loop.
   static constexpr int64_t kMaxSwitchCases = 64;
