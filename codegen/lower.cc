@@ -193,7 +193,8 @@ class Lowerer {
       return mul(k_.indices[n.a].a, k_.indices[k_.indices[n.a].b].value * k_.indices[n.b].value);
     if (n.kind == IndexNode::Add) {
       if (int whole = rejoin(n.a, n.b); whole >= 0) return whole;
-      if (const IndexNode& l = k_.indices[n.a]; l.kind == IndexNode::Add) {  // (u + v) + w, v or u pairs with w
+      // (u + v) + w, v or u pairs with w. A copy: rejoin may add nodes, moving k_.indices.
+      if (IndexNode l = k_.indices[n.a]; l.kind == IndexNode::Add) {
         if (int whole = rejoin(l.b, n.b); whole >= 0) return add(l.a, whole);
         if (int whole = rejoin(l.a, n.b); whole >= 0) return add(l.b, whole);
       }
@@ -213,15 +214,18 @@ class Lowerer {
   int fold_multiple(const IndexNode& n) {
     if ((n.kind != IndexNode::FloorDiv && n.kind != IndexNode::Mod) || !is_const_node(n.b)) return -1;
     int64_t c = k_.indices[n.b].value;
-    const IndexNode& sum = k_.indices[n.a];
+    IndexNode sum = k_.indices[n.a];  // copies: building nodes below may move k_.indices
     if (c <= 0 || sum.kind != IndexNode::Add) return -1;
     for (auto [x, t] : {std::pair{sum.a, sum.b}, std::pair{sum.b, sum.a}}) {
-      const IndexNode& term = k_.indices[t];
+      IndexNode term = k_.indices[t];
       if (range_[x].lo < 0) continue;
-      if (term.kind == IndexNode::Const && term.value % c == 0)
-        return n.kind == IndexNode::Mod ? mod(x, c) : add(div(x, c), constant(term.value / c));
-      if (term.kind == IndexNode::Mul && is_const_node(term.b) && k_.indices[term.b].value % c == 0)
-        return n.kind == IndexNode::Mod ? mod(x, c) : add(div(x, c), mul(term.a, k_.indices[term.b].value / c));
+      int64_t m = term.kind == IndexNode::Const ? term.value
+                  : term.kind == IndexNode::Mul && is_const_node(term.b) ? k_.indices[term.b].value
+                                                                       : 1;
+      if (m % c != 0 || (term.kind != IndexNode::Const && term.kind != IndexNode::Mul)) continue;
+      if (n.kind == IndexNode::Mod) return mod(x, c);
+      int quotient = div(x, c);
+      return add(quotient, term.kind == IndexNode::Const ? constant(m / c) : mul(term.a, m / c));
     }
     return -1;
   }
