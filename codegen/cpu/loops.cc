@@ -3,9 +3,11 @@
 // derived once per run (a division by the last extent, then by the others), so the loop over the
 // last axis is a plain counted loop with affine addresses, which the loop vectorizer widens.
 //
-// A run shorter than kShortRun (a row of 13 pooled outputs) vectorizes with a masked tail
-// rather than a scalar remainder loop that would do most of its work: LLVM unrolls a small
-// inner space (a 2x2 window) itself, and the run loop is the one that vectorizes.
+// A run of at most kShortRun points (a row of 13 pooled outputs), and an innermost inner row of
+// 8 to kShortRun points (a conv's 26-wide bias-gradient rows), vectorize with a masked tail
+// rather than a scalar remainder loop that would do most of the work, and are not fully
+// unrolled first (LLVM would then vectorize the loop around them, with gathers). LLVM still
+// unrolls smaller inner spaces (a 2x2 window) itself, leaving the run loop to vectorize.
 //
 // Row mode (the default): at each outer point, reductions run in groups (consecutive reductions
 // that do not read each other's accumulator share one loop nest over the inner space, innermost
