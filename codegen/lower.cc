@@ -106,18 +106,26 @@ class Lowerer {
     s.value = final_value;
   }
 
-  // Whether value `id` computes a transcendental. Values precede their operands' users, so one
-  // pass in id order answers it for every value without walking shared subexpressions twice.
-  bool costly(int id) const {
+  // Whether value `id` or a value it is computed from satisfies pred(id, node). Values come
+  // after their operands, so one pass in id order answers it without walking shared
+  // subexpressions twice.
+  template <typename Pred>
+  bool any_below(int id, Pred pred) const {
     std::vector<bool> has(static_cast<size_t>(id) + 1);
     for (int i = 0; i <= id; ++i) {
       const ValueNode& v = k_.values[i];
-      bool own = v.kind == ValueNode::Elementwise && (v.op == Op::Exp || v.op == Op::Log || v.op == Op::Tanh ||
-                                                      v.op == Op::Erf || v.op == Op::Sin || v.op == Op::Cos ||
-                                                      v.op == Op::Pow);
-      has[i] = own || std::any_of(v.operands.begin(), v.operands.end(), [&](int o) { return has[o]; });
+      has[i] = pred(i, v) || std::any_of(v.operands.begin(), v.operands.end(), [&](int o) { return has[o]; });
     }
     return has[id];
+  }
+
+  // Whether value `id` computes a transcendental.
+  bool costly(int id) const {
+    return any_below(id, [](int, const ValueNode& v) {
+      return v.kind == ValueNode::Elementwise && (v.op == Op::Exp || v.op == Op::Log || v.op == Op::Tanh ||
+                                                  v.op == Op::Erf || v.op == Op::Sin || v.op == Op::Cos ||
+                                                  v.op == Op::Pow);
+    });
   }
 
   // `id` with value `from` replaced by `to` (new nodes appended, hash-consed).
@@ -137,19 +145,9 @@ class Lowerer {
   // Whether `id` loads (or draws) anything per inner point other than `allowed`.
   bool reads_elements_besides(int id, int allowed) const {
     std::vector<bool> inner_dependent = depends_on_inner();
-    std::vector<int> stack{id};
-    std::vector<bool> seen(k_.values.size());
-    while (!stack.empty()) {
-      int v = stack.back();
-      stack.pop_back();
-      if (seen[v]) continue;
-      seen[v] = true;
-      const ValueNode& n = k_.values[v];
-      if (v != allowed && (n.kind == ValueNode::Load || n.kind == ValueNode::Random) && inner_dependent[n.index])
-        return true;
-      for (int o : n.operands) stack.push_back(o);
-    }
-    return false;
+    return any_below(id, [&](int i, const ValueNode& v) {
+      return i != allowed && (v.kind == ValueNode::Load || v.kind == ValueNode::Random) && inner_dependent[v.index];
+    });
   }
 
   // Per index node: whether it reads an inner loop variable.

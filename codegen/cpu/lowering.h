@@ -86,13 +86,14 @@ class Lowering {
   Value* chunk_point_ = nullptr;  // the point's position in its chunk, inside per-point loops
 
   // A leading outer variable that selects between operands one value each (a stack's axis: a
-  // chain of `where`s over InRange tests of single values of it) is switched on: each of its first switch_cases_ values
-  // gets a copy of the run's loop with the variable a constant, where the tests fold and only
-  // the chosen operand is loaded; other values run the general loop.
+  // chain of `where`s over InRange tests of single values of it) is switched on: each of its
+  // first switch_cases_ values gets a copy of the run's loop with the variable a constant, where
+  // the tests fold and only the chosen operand is loaded; other values run the general loop.
   static constexpr int64_t kMaxSwitchCases = 64;
-  static constexpr int64_t kShortRun = 32;  // runs this short vectorize with a masked tail
   int switch_var_ = -1;
   int64_t switch_cases_ = 0;
+
+  static constexpr int64_t kShortRun = 32;  // runs and rows this short vectorize with a masked tail (loops.cc)
 };
 
 }  // namespace kiln::codegen::cpu
