@@ -44,6 +44,7 @@ class Lowerer {
 
     for (const Node* r : spec_.reductions) add_reduction(r);
     const Node* root = spec_.root;
+    for (const Node* e : spec_.extra_outputs) arg_of(e, /*output=*/true);
     int out = arg_of(root, /*output=*/true);
     if (is_reduction(root)) {
       add_reduction(root);
@@ -60,19 +61,9 @@ class Lowerer {
       Store s{out, flatten(vars, root->shape), emit(root, vars)};
       (k_.inner.empty() && spec_.reduce_axes.empty() ? k_.outer_stores : k_.inner_stores).push_back(s);
     }
+    for (const Node* e : spec_.extra_outputs) store_extra_output(e);
     stash_costly_reduction_value();
-    // The output argument goes last: move it there, renumbering stores.
-    std::rotate(args_.begin() + out, args_.begin() + out + 1, args_.end());
-    std::rotate(k_.args.begin() + out, k_.args.begin() + out + 1, k_.args.end());
-    random_params_.erase(random_params_.begin() + out);
-    random_params_.push_back(false);
-    auto renumber = [&](int a) { return a == out ? static_cast<int>(k_.args.size()) - 1 : (a > out ? a - 1 : a); };
-    for (ValueNode& v : k_.values)
-      if (v.kind == ValueNode::Load || v.kind == ValueNode::Random) v.arg = renumber(v.arg);
-    for (Store& s : k_.inner_stores) s.arg = renumber(s.arg);
-    for (Store& s : k_.outer_stores) s.arg = renumber(s.arg);
-    for (Reduction& r : k_.reductions)
-      for (Store& s : r.stores) s.arg = renumber(s.arg);
+    outputs_last(out);
     remove_unused(k_);
     int64_t extent = d.empty() ? 0 : d[0];
     if (!(runtime_index_ >= 0 && make_extent_runtime(k_, leading_var))) extent = 0;
@@ -84,6 +75,47 @@ class Lowerer {
 
  private:
   static bool is_reduction(const Node* n) { return ir::op_kind(n->op) == ir::OpKind::Reduce; }
+
+  bool is_extra_output(const Node* n) const {
+    return std::find(spec_.extra_outputs.begin(), spec_.extra_outputs.end(), n) != spec_.extra_outputs.end();
+  }
+
+  // Extra output `e`, computed at the domain's point: stored at each inner point of the first
+  // reduction's loop when the domain has reduced axes, else once per outer point.
+  void store_extra_output(const Node* e) {
+    Store s{arg_of(e, /*output=*/true), flatten(domain_vars_, e->shape), emit(e, domain_vars_)};
+    if (k_.inner.empty()) k_.outer_stores.push_back(s);
+    else k_.reductions.front().stores.push_back(s);
+  }
+
+  // Reorders the arguments so the outputs come last (the extra outputs in the spec's order, then
+  // the root's argument `root`), renumbering loads and stores.
+  void outputs_last(int root) {
+    std::vector<int> order;  // old argument numbers in their new order
+    for (size_t a = 0; a < args_.size(); ++a)
+      if (!k_.args[a].output) order.push_back(static_cast<int>(a));
+    for (const Node* e : spec_.extra_outputs) order.push_back(arg_of(e, /*output=*/true));
+    order.push_back(root);
+    std::vector<int> renumbered(order.size());
+    for (size_t i = 0; i < order.size(); ++i) renumbered[order[i]] = static_cast<int>(i);
+    std::vector<const Node*> args;
+    std::vector<bool> random_params;
+    std::vector<Arg> kernel_args;
+    for (int a : order) {
+      args.push_back(args_[a]);
+      random_params.push_back(random_params_[a]);
+      kernel_args.push_back(k_.args[a]);
+    }
+    args_ = std::move(args);
+    random_params_ = std::move(random_params);
+    k_.args = std::move(kernel_args);
+    for (ValueNode& v : k_.values)
+      if (v.kind == ValueNode::Load || v.kind == ValueNode::Random) v.arg = renumbered[v.arg];
+    for (Store& s : k_.inner_stores) s.arg = renumbered[s.arg];
+    for (Store& s : k_.outer_stores) s.arg = renumbered[s.arg];
+    for (Reduction& r : k_.reductions)
+      for (Store& s : r.stores) s.arg = renumbered[s.arg];
+  }
 
   // A row reduction whose per-element value is costly (softmax's exp(x - max)) and reappears in
   // the single inner store (exp(x - max) / sum) stores that value in the output as it reduces;
@@ -334,7 +366,7 @@ class Lowerer {
 
   int compute(const Node* n, const Coords& at) {
     if (auto acc = accumulators_.find(n); acc != accumulators_.end()) return acc->second;
-    if (n->is_buffer() || (n != spec_.root && spec_.materialized(n))) {
+    if (n->is_buffer() || (n != spec_.root && !is_extra_output(n) && spec_.materialized(n))) {
       ValueNode v = make_value(ValueNode::Load, n->dtype);
       v.arg = arg_of(n);
       v.index = n->runtime_scalar ? zero() : flatten(at, n->shape);  // one element at any batch size

@@ -12,6 +12,7 @@ namespace kiln::codegen {
 
 struct KernelSpec {
   const ir::Node* root;                          // the node the kernel materializes
+  std::vector<const ir::Node*> extra_outputs;    // other nodes it writes, each over the domain
   Shape domain;                                  // the iteration space
   std::vector<int64_t> reduce_axes;              // axes of `domain` looped over innermost and reduced
   std::vector<const ir::Node*> reductions;       // reductions computed as accumulators, in order
@@ -23,8 +24,9 @@ struct KernelSpec {
 
 struct LoweredKernel {
   Kernel kernel;
-  // The node whose buffer is each argument (the root is last), or, where `random_params` says so,
-  // the random node whose {seed, offset} (two int64) the argument holds.
+  // The node whose buffer is each argument, or, where `random_params` says so, the random node
+  // whose {seed, offset} (two int64) the argument holds. The outputs come last: the extra outputs
+  // in the spec's order, then the root.
   std::vector<const ir::Node*> args;
   std::vector<bool> random_params;
   int64_t extent = 0;                 // the runtime extent to launch with, when kernel has one

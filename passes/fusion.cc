@@ -98,7 +98,9 @@ class Planner {
       for (auto it = order_.rbegin(); it != order_.rend(); ++it)
         if (is_reduction(*it) && !mat_.count(*it)) place_reduction(*it);
     }
-    return build();
+    FusionPlan plan = build();
+    if (fuse_) merge_extra_outputs(plan);
+    return plan;
   }
 
  private:
@@ -263,7 +265,7 @@ class Planner {
     FusionPlan plan;
     for (const Node* n : order_) {
       if (!mat_.count(n)) continue;
-      FusedGroup g{is_extern(n) ? FusedGroup::Extern : FusedGroup::Kernel, n, {}, {}, {}};
+      FusedGroup g{is_extern(n) ? FusedGroup::Extern : FusedGroup::Kernel, n, {}, {}, {}, {}};
       if (g.kind == FusedGroup::Extern) {
         for (size_t i = 0; i < n->inputs.size(); ++i) {
           auto [operand, transposed] = extern_operand(n, i);
@@ -287,6 +289,90 @@ class Planner {
       plan.groups.push_back(std::move(g));
     }
     return plan;
+  }
+
+  // The materialized nodes (not buffers) that group g reads.
+  std::vector<const Node*> reads_of(const FusedGroup& g) {
+    std::vector<const Node*> reads;
+    if (g.kind == FusedGroup::Extern) {
+      for (const Node* o : g.operands)
+        if (!o->is_buffer()) reads.push_back(o);
+      return reads;
+    }
+    std::unordered_set<const Node*> seen;
+    std::vector<const Node*> stack;
+    for (const ir::NodePtr& in : g.root->inputs) stack.push_back(in.get());
+    while (!stack.empty()) {
+      const Node* x = stack.back();
+      stack.pop_back();
+      if (x->is_buffer() || !seen.insert(x).second) continue;
+      if (mat_.count(x)) {
+        reads.push_back(x);
+        continue;
+      }
+      for (const ir::NodePtr& in : x->inputs) stack.push_back(in.get());
+    }
+    return reads;
+  }
+
+  // A kernel that may write other nodes besides its root: an elementwise root over its domain, or
+  // one reduction (see fusion.h).
+  static bool takes_extra_outputs(const FusedGroup& g) {
+    return g.kind == FusedGroup::Kernel && g.reductions.empty() && g.root->op != Op::Reshape &&
+           (is_reduction(g.root) || (g.reduce_axes.empty() && g.domain == g.root->shape));
+  }
+  // A kernel whose root another kernel may compute and write instead: elementwise, alone.
+  static bool writable_elsewhere(const FusedGroup& g) {
+    return g.kind == FusedGroup::Kernel && g.reductions.empty() && g.extra_outputs.empty() &&
+           !is_reduction(g.root) && g.root->op != Op::Reshape && g.domain == g.root->shape;
+  }
+
+  // Moves the roots of elementwise kernels into a later kernel that reads them at its own point,
+  // as its extra outputs (fusion.h's last rule).
+  void merge_extra_outputs(FusionPlan& plan) {
+    std::vector<FusedGroup>& groups = plan.groups;
+    std::vector<std::vector<const Node*>> reads;
+    for (const FusedGroup& g : groups) reads.push_back(reads_of(g));
+    std::unordered_map<const Node*, size_t> place = plan.roots;  // where each value is computed
+    std::vector<bool> gone(groups.size());
+    for (size_t gi = 0; gi < groups.size(); ++gi) {
+      if (!takes_extra_outputs(groups[gi])) continue;
+      std::vector<size_t> merged;
+      for (const Node* e : reads[gi]) {
+        size_t ei = place.at(e);
+        if (!gone[ei] && ei != gi && writable_elsewhere(groups[ei]) && groups[ei].root == e &&
+            e->shape == groups[gi].domain && reads_at_outer_point(groups[gi].root, e, {}))
+          merged.push_back(ei);
+      }
+      if (merged.empty()) continue;
+      size_t first = *std::min_element(merged.begin(), merged.end());
+      auto ready = [&](const Node* x) {
+        size_t at = place.at(x);
+        return at < first || std::find(merged.begin(), merged.end(), at) != merged.end();
+      };
+      bool all_ready = std::all_of(reads[gi].begin(), reads[gi].end(), ready);
+      for (size_t ei : merged) all_ready = all_ready && std::all_of(reads[ei].begin(), reads[ei].end(), ready);
+      if (!all_ready) continue;
+      std::sort(merged.begin(), merged.end());
+      FusedGroup g = std::move(groups[gi]);
+      for (size_t ei : merged) {
+        g.extra_outputs.push_back(groups[ei].root);
+        place[groups[ei].root] = first;
+        gone[ei] = ei != first;
+      }
+      place[g.root] = first;
+      gone[gi] = true;
+      groups[first] = std::move(g);
+    }
+    std::vector<FusedGroup> kept;
+    plan.roots.clear();
+    for (size_t i = 0; i < groups.size(); ++i) {
+      if (gone[i]) continue;
+      plan.roots[groups[i].root] = kept.size();
+      for (const Node* e : groups[i].extra_outputs) plan.roots[e] = kept.size();
+      kept.push_back(std::move(groups[i]));
+    }
+    groups = std::move(kept);
   }
 
   const std::vector<const Node*>& order_;

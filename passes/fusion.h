@@ -27,6 +27,14 @@
 //   kernel of its own.
 // - A node whose inlined expression would be deeper than kMaxInlineDepth is materialized, which
 //   bounds the size of every kernel (and the time to compile it) on long chains.
+// - A materialized elementwise value that a later kernel reads at that kernel's own point (every
+//   axis of its domain, reduced axes included) is written by that kernel as an extra output,
+//   computed where the kernel reads it, instead of by a kernel of its own: a bias gradient's
+//   column sum writes the ReLU-masked gradient it sums, and an optimizer writes its state and
+//   the parameter in one pass. The merged kernel runs at the first of its outputs' places in the
+//   order, so everything else it reads must be computed before that place. Only kernels without
+//   absorbed reductions take extra outputs (an elementwise root over its domain, or one
+//   reduction).
 // With fusion off, every non-source node is materialized by a kernel of its own.
 #pragma once
 
@@ -48,15 +56,16 @@ struct FusedGroup {
   Shape domain;                                    // Kernel: the iteration space
   std::vector<int64_t> reduce_axes;                // Kernel: axes of `domain` reduced in the inner loop
   std::vector<const ir::Node*> reductions;         // Kernel: absorbed reductions, in execution order
+  std::vector<const ir::Node*> extra_outputs;      // Kernel: other materialized nodes it writes
   std::vector<const ir::Node*> operands;           // Extern: the values it reads, one per input
   std::vector<bool> transposed;                    // Extern: operand i is input i with its last two axes swapped
 };
 
 struct FusionPlan {
   std::vector<FusedGroup> groups;  // in execution order
-  // Whether a node's value lives in a buffer (graph inputs and group roots).
+  // Whether a node's value lives in a buffer (graph inputs, group roots and extra outputs).
   bool materialized(const ir::Node* n) const { return n->is_buffer() || roots.count(n); }
-  std::unordered_map<const ir::Node*, size_t> roots;  // root -> index in groups
+  std::unordered_map<const ir::Node*, size_t> roots;  // root or extra output -> index in groups
 };
 
 // `order` is the graph's topological order (ir::topological_order of `outputs`).

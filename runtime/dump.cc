@@ -51,7 +51,10 @@ std::string describe_fusion(const std::vector<const ir::Node*>& graph, const std
   std::unordered_map<const ir::Node*, size_t> ids;
   for (const ir::Node* n : ir::topological_order(graph)) ids.emplace(n, ids.size());
   std::unordered_set<const ir::Node*> materialized;
-  for (const PlannedStep& s : steps) materialized.insert(s.root);
+  for (const PlannedStep& s : steps) {
+    materialized.insert(s.root);
+    materialized.insert(s.extra_outputs.begin(), s.extra_outputs.end());
+  }
   auto line = [&](const ir::Node* n) {
     return "  %" + std::to_string(ids.at(n)) + " " + std::string(ir::op_name(n->op)) + "  loc(" + n->loc.str() + ")\n";
   };
@@ -61,17 +64,20 @@ std::string describe_fusion(const std::vector<const ir::Node*>& graph, const std
     std::string what = kind == ScheduleStep::Kernel   ? "kernel " + s.step->kernel.name
                        : kind == ScheduleStep::Extern ? "extern " + std::string(ir::op_name(s.root->op))
                                                       : std::string("alias");
-    text += what + " -> %" + std::to_string(ids.at(s.root)) + "\n";
+    text += what + " -> %" + std::to_string(ids.at(s.root));
+    for (const ir::Node* e : s.extra_outputs) text += ", %" + std::to_string(ids.at(e));
+    text += "\n";
     for (size_t a = 0; a < s.args.size(); ++a) {
       const ir::Node* arg = s.args[a];
       bool random = a < s.step->random_params.size() && s.step->random_params[a];
-      text += "  a" + std::to_string(a) + (a + 1 == s.args.size() ? " (out)" : "") + " = " +
+      text += "  a" + std::to_string(a) + (s.step->kernel.args[a].output ? " (out)" : "") + " = " +
               (random ? "seed and offset of " : "") + "%" + std::to_string(ids.at(arg)) + " " +
               std::string(ir::op_name(arg->op)) + "  loc(" + arg->loc.str() + ")\n";
     }
     // The nodes a kernel computes: its root and what it inlines, up to materialized values.
     std::unordered_set<const ir::Node*> seen;
-    std::vector<const ir::Node*> stack = {s.root};
+    std::vector<const ir::Node*> stack = s.extra_outputs;
+    stack.push_back(s.root);
     while (!stack.empty()) {
       const ir::Node* n = stack.back();
       stack.pop_back();

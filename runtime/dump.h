@@ -54,6 +54,7 @@ const std::string& evaluation_cause();
 // argument reads (the last one is the root, which it writes).
 struct PlannedStep {
   const ir::Node* root;
+  std::vector<const ir::Node*> extra_outputs;
   const ScheduleStep* step;
   std::vector<const ir::Node*> args;
 };

@@ -52,10 +52,14 @@ void execute(const std::vector<ir::NodePtr>& outputs, ScheduleOptions options) {
       out = values[step.inputs[0]];
     } else if (step.kind == ScheduleStep::Kernel) {
       Backend& backend = backend_for(step.device);
-      int result = static_cast<int>(step.kernel.args.size()) - 1;
-      int64_t count = codegen::arg_numel(step.kernel, result, step.extent);
-      out = backend.allocate(static_cast<size_t>(count) * element_size(step.kernel.args[result].dtype));
-      args.push_back(out->data());
+      auto allocate_output = [&](size_t arg) {
+        int64_t count = codegen::arg_numel(step.kernel, static_cast<int>(arg), step.extent);
+        auto storage = backend.allocate(static_cast<size_t>(count) * element_size(step.kernel.args[arg].dtype));
+        args.push_back(storage->data());
+        return storage;
+      };
+      for (int slot : step.extra_outputs) values[slot] = allocate_output(args.size());
+      out = allocate_output(args.size());
       ++stats().kernels_launched;
       backend.launch(*step.program, step.kernel, args.data(), step.extent);
       if (dump.any()) ran.push_back({&step.kernel, step.program->artifacts});

@@ -133,15 +133,17 @@ Schedule build(const std::vector<const Node*>& order, const std::vector<ir::Node
       step.inputs.push_back(slot.at(g.root->inputs[0].get()));
     } else if (is_kernel) {
       codegen::LoweredKernel lowered =
-          codegen::lower({g.root, g.domain, g.reduce_axes, g.reductions,
+          codegen::lower({g.root, g.extra_outputs, g.domain, g.reduce_axes, g.reductions,
                           [&plan](const Node* n) { return plan.materialized(n); }, options.runtime_extents});
-      for (size_t i = 0; i + 1 < lowered.args.size(); ++i) {
+      size_t num_inputs = lowered.args.size() - 1 - g.extra_outputs.size();
+      for (const Node* e : g.extra_outputs) step.extra_outputs.push_back(slot.at(e));
+      for (size_t i = 0; i < num_inputs; ++i) {
         // A random node's parameters come from the recorded node in its slot at run time.
         if (lowered.random_params[i] && !position.count(lowered.args[i]))
           throw std::logic_error("schedule: a random node the passes made has no recorded seed and offset");
         step.inputs.push_back(slot.at(lowered.args[i]));
       }
-      step.random_params.assign(lowered.random_params.begin(), lowered.random_params.end() - 1);
+      step.random_params.assign(lowered.random_params.begin(), lowered.random_params.begin() + num_inputs);
       if (dump_options().fused) arg_nodes.push_back(lowered.args);
       step.program = compile(backend_for(g.root->device), lowered.kernel, dump_options().wants_code(),
                              dump_options().log_compiles ? describe_root(g.root) : std::string());
@@ -154,6 +156,7 @@ Schedule build(const std::vector<const Node*>& order, const std::vector<ir::Node
       if (step.root >= static_cast<int>(order.size())) step.extern_node = owning_pointer(simplified, g.root);
     }
     computed.insert(g.root);
+    computed.insert(g.extra_outputs.begin(), g.extra_outputs.end());
     s.steps.push_back(std::move(step));
   }
   for (const ir::NodePtr& r : simplified) s.outputs.push_back(slot.at(r.get()));
@@ -161,7 +164,8 @@ Schedule build(const std::vector<const Node*>& order, const std::vector<ir::Node
     std::vector<PlannedStep> planned;
     for (size_t i = 0, k = 0; i < plan.groups.size(); ++i) {
       bool kernel = s.steps[i].kind == ScheduleStep::Kernel;
-      planned.push_back({plan.groups[i].root, &s.steps[i], kernel ? arg_nodes[k++] : std::vector<const Node*>{}});
+      planned.push_back({plan.groups[i].root, plan.groups[i].extra_outputs, &s.steps[i],
+                         kernel ? arg_nodes[k++] : std::vector<const Node*>{}});
     }
     s.fusion = describe_fusion(new_roots, planned);
   }

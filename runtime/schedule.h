@@ -21,6 +21,9 @@ struct ScheduleStep {
   // row-major order is unchanged), so it costs no kernel.
   enum Kind { Kernel, Extern, Alias };
   int root;                    // slot this step writes
+  // Kernel step: slots of the other values it writes (fusion's extra outputs). The kernel's last
+  // arguments are its outputs: these, in order, then the root.
+  std::vector<int> extra_outputs;
   Kind kind;
   codegen::Kernel kernel;      // kernel step: the code to launch
   Device device;               // where the step runs (its root's device)

@@ -135,6 +135,70 @@ TEST(FusionRecompute, SharedNodesReadingManyBuffersAreMaterializedOnce) {
   expect_close(run(build, kiln::Backend::Reference, false), run(build, kiln::Backend::Jit, true), "materialize");
 }
 
+// Evaluates the tensors `build` returns in one graph: their values, one after another, and the
+// kernels launched.
+std::pair<std::vector<double>, int64_t> run_together(const std::function<std::vector<Tensor>()>& build,
+                                                     kiln::Backend backend) {
+  kiln::BackendGuard on(backend);
+  std::vector<Tensor> outputs = build();
+  int64_t before = kiln::stats().kernels_launched;
+  kiln::eval(outputs);
+  int64_t kernels = kiln::stats().kernels_launched - before;
+  std::vector<double> values;
+  for (const Tensor& t : outputs) {
+    std::vector<double> v = t.to_vector<double>();
+    values.insert(values.end(), v.begin(), v.end());
+  }
+  return {values, kernels};
+}
+
+// The JIT's kernels for `build`, after checking its values against the reference executor's.
+int64_t kernels_together(const std::function<std::vector<Tensor>()>& build) {
+  auto [want, unused] = run_together(build, kiln::Backend::Reference);
+  auto [got, kernels] = run_together(build, kiln::Backend::Jit);
+  EXPECT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size() && i < got.size(); ++i)
+    EXPECT_NEAR(got[i], want[i], 1e-4 * (1 + std::fabs(want[i]))) << "element " << i;
+  return kernels;
+}
+
+TEST(FusionExtraOutputs, BiasGradientSumWritesTheMaskedGradient) {
+  Tensor pre = input({64, 48}), g = input({64, 48}), w = input({48, 32});
+  // The masked gradient feeds a matmul (so it is materialized) and the bias gradient's column
+  // sum, which computes it and writes it: one kernel beside the matmul.
+  EXPECT_EQ(kernels_together([&] {
+              Tensor masked = kiln::where(pre > 0, g, kiln::zeros_like(g));
+              return std::vector<Tensor>{masked.matmul(w), masked.sum({0})};
+            }),
+            1);
+}
+
+TEST(FusionExtraOutputs, MomentumBufferAndParameterAreOneKernel) {
+  Tensor buf = input({40, 30}), g = input({40, 30}), p = input({40, 30});
+  EXPECT_EQ(kernels_together([&] {
+              Tensor next = buf * 0.9 + g;
+              return std::vector<Tensor>{next, p - next * 0.1};
+            }),
+            1);
+}
+
+TEST(FusionExtraOutputs, NotMergedWhereTheOrderOrTheCoordinatesForbidIt) {
+  Tensor a = input({16, 16}), w = input({16, 16}), c = input({16, 16});
+  // r reads e and a matmul of e: merging e into r's kernel would run it before the matmul
+  // that reads e.
+  EXPECT_EQ(kernels_together([&] {
+              Tensor e = a * 2 + 1;
+              return std::vector<Tensor>{e, e + e.matmul(w)};
+            }),
+            2);
+  // r reads e transposed: not at its own point.
+  EXPECT_EQ(kernels_together([&] {
+              Tensor e = a * c;
+              return std::vector<Tensor>{e, e.t() + c};
+            }),
+            2);
+}
+
 TEST(ScheduleCache, RandomNodesSharingASeedAreToldApartFromOnesThatDoNot) {
   auto draw_pair = [](bool same) {
     kiln::manual_seed(3);

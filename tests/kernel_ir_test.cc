@@ -34,6 +34,7 @@ std::string kernels_of(const TensorList& outputs) {
   std::set<const ir::Node*> computed;
   for (const passes::FusedGroup& g : plan.groups) {
     computed.insert(g.root);
+    computed.insert(g.extra_outputs.begin(), g.extra_outputs.end());
     if (g.kind == passes::FusedGroup::Extern) {
       text += "extern " + std::string(ir::op_name(g.root->op)) + "\n";
       continue;
@@ -42,7 +43,7 @@ std::string kernels_of(const TensorList& outputs) {
       text += "alias reshape\n";
       continue;
     }
-    codegen::KernelSpec spec{g.root, g.domain, g.reduce_axes, g.reductions,
+    codegen::KernelSpec spec{g.root, g.extra_outputs, g.domain, g.reduce_axes, g.reductions,
                              [&plan](const ir::Node* n) { return plan.materialized(n); }, true};
     text += codegen::print_kernel(codegen::lower(spec).kernel);
   }
@@ -102,6 +103,30 @@ TEST(KernelIr, RowSoftmax) {
     stores a1[(i0*32 + i1)] = v3
   for inner:
     a1[(i0*32 + i1)] = v8
+)") << got;
+}
+
+// A hidden layer's backward: the bias gradient's column sum computes the ReLU-masked gradient
+// and writes it (a3, an extra output) in its reduction loop, for the matmul to read; the sum
+// itself is a4. One pass over the gradient instead of a mask kernel and a sum kernel.
+TEST(KernelIr, BiasGradientSumWritesTheReluMask) {
+  Tensor pre = input({8, 16}), g = input({8, 16}), w = input({16, 4});
+  Tensor masked = where(pre > 0, g, zeros_like(g));
+  std::string got = kernels_of({masked.matmul(w), masked.sum({0})});
+  EXPECT_EQ(got, R"(kernel kiln_<hash>(a0: f32[N*16], a1: f32[1], a2: f32[N*16], out a3: f32[N*16], out a4: f32[16])
+  outer [16]  inner [N]
+  v0 = load a0[(i1*16 + i0)] : f32
+  v1 = load a1[0] : f32
+  v2 = gt v0, v1 : i1
+  v3 = load a2[(i1*16 + i0)] : f32
+  v4 = const 0.0 : f32
+  v5 = where v2, v3, v4 : f32
+  v6 = acc0 : f32
+  acc0 = reduce_sum over inner of v5
+    stores a3[(i1*16 + i0)] = v5
+  a4[i0] = v6
+extern matmul
+alias reshape
 )") << got;
 }
 

@@ -34,25 +34,32 @@ int interpret_graph(const Tensor& t, bool fuse, std::vector<double>& out,
   std::unordered_map<const kiln::ir::Node*, std::shared_ptr<kiln::ir::Storage>> values;
   auto value_of = [&](const kiln::ir::Node* n) { return n->is_buffer() ? n->storage : values.at(n); };
   int kernels = 0;
+  auto allocate = [](const kiln::ir::Node* n) { return kiln::ir::Storage::allocate(n->numel() * kiln::element_size(n->dtype)); };
   for (const auto& g : plan.groups) {
-    auto storage = kiln::ir::Storage::allocate(g.root->numel() * kiln::element_size(g.root->dtype));
+    auto storage = allocate(g.root);
     if (g.kind == kiln::passes::FusedGroup::Extern) {
       kiln::runtime::reference::Inputs in;
       for (const kiln::ir::Node* operand : g.operands) in.push_back(value_of(operand)->data());
       kiln::runtime::cpu::run_extern(*g.root, in, storage->data(), g.transposed);
     } else {
       auto lowered = kiln::codegen::lower(
-          {g.root, g.domain, g.reduce_axes, g.reductions, [&](const kiln::ir::Node* n) { return plan.materialized(n); }});
+          {g.root, g.extra_outputs, g.domain, g.reduce_axes, g.reductions,
+           [&](const kiln::ir::Node* n) { return plan.materialized(n); }});
+      size_t num_inputs = lowered.args.size() - 1 - g.extra_outputs.size();
       std::vector<void*> args;
       std::vector<std::array<int64_t, 2>> random_params;
       random_params.reserve(lowered.args.size());
-      for (size_t i = 0; i + 1 < lowered.args.size(); ++i) {
+      for (size_t i = 0; i < num_inputs; ++i) {
         if (lowered.random_params[i]) {  // a random node's {seed, offset}
           random_params.push_back({int64_t(lowered.args[i]->attrs.seed), int64_t(lowered.args[i]->attrs.offset)});
           args.push_back(random_params.back().data());
         } else {
           args.push_back(value_of(lowered.args[i])->data());
         }
+      }
+      for (const kiln::ir::Node* e : g.extra_outputs) {
+        values[e] = allocate(e);
+        args.push_back(values[e]->data());
       }
       args.push_back(storage->data());
       kiln::codegen::interpret(lowered.kernel, args.data(), nullptr, 0, kiln::numel(lowered.kernel.outer));
