@@ -15,6 +15,9 @@
 // reduction computes it; the inner stores then load it back instead of computing it again, so
 // each element's transcendental runs once and the input is not read after the reductions.
 //
+// A kernel may write several outputs (Arg::output; lowering puts them last), e.g. a masked
+// gradient stored by the reduction that sums it.
+//
 // Loop variables are numbered outer axes first, then inner axes. Values form a DAG in
 // `values`, each entry after its operands. Index arithmetic is a separate DAG of int64 nodes.
 //

@@ -291,7 +291,14 @@ class Planner {
     return plan;
   }
 
-  // The materialized nodes (not buffers) that group g reads.
+  // The nodes a kernel writes: its extra outputs and its root.
+  static std::vector<const Node*> written_by(const FusedGroup& g) {
+    std::vector<const Node*> out = g.extra_outputs;
+    out.push_back(g.root);
+    return out;
+  }
+
+  // The materialized nodes (not buffers) that group g reads, other than those it writes.
   std::vector<const Node*> reads_of(const FusedGroup& g) {
     std::vector<const Node*> reads;
     if (g.kind == FusedGroup::Extern) {
@@ -299,9 +306,11 @@ class Planner {
         if (!o->is_buffer()) reads.push_back(o);
       return reads;
     }
-    std::unordered_set<const Node*> seen;
+    std::vector<const Node*> written = written_by(g);
+    std::unordered_set<const Node*> seen(written.begin(), written.end());
     std::vector<const Node*> stack;
-    for (const ir::NodePtr& in : g.root->inputs) stack.push_back(in.get());
+    for (const Node* w : written)
+      for (const ir::NodePtr& in : w->inputs) stack.push_back(in.get());
     while (!stack.empty()) {
       const Node* x = stack.back();
       stack.pop_back();
@@ -315,20 +324,42 @@ class Planner {
     return reads;
   }
 
+  // Whether every node group g writes reads `e` (if at all) at g's own point.
+  bool reads_at_own_point(const FusedGroup& g, const Node* e) {
+    std::vector<const Node*> written = written_by(g);
+    return std::all_of(written.begin(), written.end(), [&](const Node* w) { return reads_at_outer_point(w, e, {}); });
+  }
+
+  // The depth of n's inlined expression, down to buffers and materialized nodes (mark_deep
+  // keeps it at most kMaxInlineDepth for every root).
+  int inline_depth(const Node* n) {
+    if (auto it = depth_.find(n); it != depth_.end()) return it->second;
+    int d = 0;
+    for (const ir::NodePtr& in : n->inputs)
+      if (!in->is_buffer() && !mat_.count(in.get())) d = std::max(d, inline_depth(in.get()));
+    return depth_[n] = d + 1;
+  }
+  // The depth of a kernel's expression, each node it writes computed inline.
+  int kernel_depth(const FusedGroup& g) {
+    int d = 0;
+    for (const Node* w : written_by(g)) d = std::max(d, inline_depth(w));
+    return d;
+  }
+
   // A kernel that may write other nodes besides its root: an elementwise root over its domain, or
   // one reduction (see fusion.h).
   static bool takes_extra_outputs(const FusedGroup& g) {
     return g.kind == FusedGroup::Kernel && g.reductions.empty() && g.root->op != Op::Reshape &&
            (is_reduction(g.root) || (g.reduce_axes.empty() && g.domain == g.root->shape));
   }
-  // A kernel whose root another kernel may compute and write instead: elementwise, alone.
+  // A kernel whose outputs another kernel may compute and write instead: elementwise ones.
   static bool writable_elsewhere(const FusedGroup& g) {
-    return g.kind == FusedGroup::Kernel && g.reductions.empty() && g.extra_outputs.empty() &&
-           !is_reduction(g.root) && g.root->op != Op::Reshape && g.domain == g.root->shape;
+    return g.kind == FusedGroup::Kernel && g.reductions.empty() && !is_reduction(g.root) &&
+           g.root->op != Op::Reshape && g.domain == g.root->shape;
   }
 
-  // Moves the roots of elementwise kernels into a later kernel that reads them at its own point,
-  // as its extra outputs (fusion.h's last rule).
+  // Moves the outputs of elementwise kernels into a later kernel that reads them at its own
+  // point, as its extra outputs (fusion.h's last rule).
   void merge_extra_outputs(FusionPlan& plan) {
     std::vector<FusedGroup>& groups = plan.groups;
     std::vector<std::vector<const Node*>> reads;
@@ -337,12 +368,25 @@ class Planner {
     std::vector<bool> gone(groups.size());
     for (size_t gi = 0; gi < groups.size(); ++gi) {
       if (!takes_extra_outputs(groups[gi])) continue;
+      // Kernels whose outputs are read at this kernel's point, directly or through outputs merged
+      // before (RMSprop's averages, read by its momentum, which the parameter's update reads).
+      // Each merged kernel's expression is inlined below the reader's: their depths add up, and
+      // the sum stays within kMaxInlineDepth, like any kernel's (a deep chain is not merged back).
       std::vector<size_t> merged;
-      for (const Node* e : reads[gi]) {
+      int depth = kernel_depth(groups[gi]);
+      std::vector<std::pair<size_t, const Node*>> frontier;  // (reading group, value read)
+      for (const Node* e : reads[gi]) frontier.push_back({gi, e});
+      while (!frontier.empty()) {
+        auto [reader, e] = frontier.back();
+        frontier.pop_back();
         size_t ei = place.at(e);
-        if (!gone[ei] && ei != gi && writable_elsewhere(groups[ei]) && groups[ei].root == e &&
-            e->shape == groups[gi].domain && reads_at_outer_point(groups[gi].root, e, {}))
-          merged.push_back(ei);
+        if (gone[ei] || ei == gi || std::find(merged.begin(), merged.end(), ei) != merged.end() ||
+            !writable_elsewhere(groups[ei]) || groups[ei].domain != groups[gi].domain ||
+            depth + kernel_depth(groups[ei]) > kMaxInlineDepth || !reads_at_own_point(groups[reader], e))
+          continue;
+        merged.push_back(ei);
+        depth += kernel_depth(groups[ei]);
+        for (const Node* next : reads[ei]) frontier.push_back({ei, next});
       }
       if (merged.empty()) continue;
       size_t first = *std::min_element(merged.begin(), merged.end());
@@ -356,20 +400,22 @@ class Planner {
       std::sort(merged.begin(), merged.end());
       FusedGroup g = std::move(groups[gi]);
       for (size_t ei : merged) {
-        g.extra_outputs.push_back(groups[ei].root);
-        place[groups[ei].root] = first;
+        for (const Node* w : written_by(groups[ei])) {
+          g.extra_outputs.push_back(w);
+          place[w] = first;
+        }
         gone[ei] = ei != first;
       }
       place[g.root] = first;
       gone[gi] = true;
       groups[first] = std::move(g);
+      reads[first] = reads_of(groups[first]);
     }
     std::vector<FusedGroup> kept;
     plan.roots.clear();
     for (size_t i = 0; i < groups.size(); ++i) {
       if (gone[i]) continue;
-      plan.roots[groups[i].root] = kept.size();
-      for (const Node* e : groups[i].extra_outputs) plan.roots[e] = kept.size();
+      for (const Node* w : written_by(groups[i])) plan.roots[w] = kept.size();
       kept.push_back(std::move(groups[i]));
     }
     groups = std::move(kept);
@@ -381,6 +427,7 @@ class Planner {
   std::unordered_map<const Node*, std::vector<const Node*>> users_;
   std::unordered_set<const Node*> mat_;
   std::map<const Node*, const Node*> absorbed_into_;
+  std::unordered_map<const Node*, int> depth_;  // inline_depth, once mat_ is final
 };
 
 }  // namespace

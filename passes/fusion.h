@@ -31,10 +31,12 @@
 //   axis of its domain, reduced axes included) is written by that kernel as an extra output,
 //   computed where the kernel reads it, instead of by a kernel of its own: a bias gradient's
 //   column sum writes the ReLU-masked gradient it sums, and an optimizer writes its state and
-//   the parameter in one pass. The merged kernel runs at the first of its outputs' places in the
-//   order, so everything else it reads must be computed before that place. Only kernels without
-//   absorbed reductions take extra outputs (an elementwise root over its domain, or one
-//   reduction).
+//   the parameter in one pass. Values read through such an extra output merge too (RMSprop's
+//   averages, read by its momentum). The merged kernel runs at the first of its outputs' places
+//   in the order, so everything else it reads must be computed before that place, and the depths
+//   of the merged expressions add up to at most kMaxInlineDepth. Only kernels without absorbed
+//   reductions take extra outputs (an elementwise root over its domain, or one reduction), and
+//   only elementwise kernels give theirs.
 // With fusion off, every non-source node is materialized by a kernel of its own.
 #pragma once
 

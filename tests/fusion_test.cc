@@ -191,6 +191,14 @@ TEST(FusionExtraOutputs, NotMergedWhereTheOrderOrTheCoordinatesForbidIt) {
               return std::vector<Tensor>{e, e + e.matmul(w)};
             }),
             2);
+  // A chain deeper than kMaxInlineDepth stays cut into kernels: merging the pieces back as extra
+  // outputs would inline the whole chain into one kernel.
+  EXPECT_GE(kernels_together([&] {
+              Tensor y = a;
+              for (int i = 0; i < 128; ++i) y = y * 0.999 + 0.001;  // 256 ops: 4 x kMaxInlineDepth
+              return std::vector<Tensor>{y};
+            }),
+            4);
   // r reads e transposed: not at its own point.
   EXPECT_EQ(kernels_together([&] {
               Tensor e = a * c;

@@ -207,11 +207,16 @@ TEST(Optimizer, StateAndParameterAreUpdatedByOneKernel) {
   int64_t momentum = kernels_per_step(
       [](std::vector<Tensor> ps) { return optim::SGD(ps, optim::SGDOptions(0.1).momentum(0.9)); });
   int64_t adam = kernels_per_step([](std::vector<Tensor> ps) { return optim::Adam(ps, optim::AdamOptions(0.01)); });
-  // One kernel per parameter in each case: the momentum buffer, or Adam's two averages, are
-  // extra outputs of the kernel that updates the parameter (before: 15, 19 and 23 kernels).
+  int64_t rmsprop = kernels_per_step([](std::vector<Tensor> ps) {
+    return optim::RMSprop(ps, optim::RMSpropOptions(0.01).centered(true).momentum(0.5));
+  });
+  // One kernel per parameter in each case: the momentum buffer, Adam's two averages, or
+  // RMSprop's three buffers are extra outputs of the kernel that updates the parameter (before:
+  // 15, 19, 23 and 27 kernels).
   EXPECT_EQ(plain, 14);
   EXPECT_EQ(momentum, plain);
   EXPECT_EQ(adam, plain);
+  EXPECT_EQ(rmsprop, plain);
 }
 
 }  // namespace
