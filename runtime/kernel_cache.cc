@@ -80,6 +80,13 @@ class KernelCache {
     return lru_.size();
   }
 
+  std::vector<codegen::Kernel> kernels() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<codegen::Kernel> out;
+    for (const Entry& e : lru_) out.push_back(e.kernel);
+    return out;
+  }
+
  private:
   using List = std::list<Entry>;
 
@@ -144,5 +151,6 @@ std::shared_ptr<const Program> compile(Backend& backend, const codegen::Kernel& 
 }
 void set_kernel_cache_capacity(size_t kernels) { cache().set_capacity(kernels); }
 size_t kernel_cache_size() { return cache().size(); }
+std::vector<codegen::Kernel> cached_kernels() { return cache().kernels(); }
 
 }  // namespace kiln::runtime

@@ -25,6 +25,10 @@ namespace kiln::runtime {
 std::shared_ptr<const Program> compile(Backend& backend, const codegen::Kernel& k, bool with_artifacts = false,
                                        const std::string& purpose = "");
 
+// The kernels the cache holds, least recently used first (for tests and tools: the CUDA
+// renderer's tests compile every kernel a CPU workload compiled).
+std::vector<codegen::Kernel> cached_kernels();
+
 // The most kernels the cache holds; a smaller capacity evicts at once.
 void set_kernel_cache_capacity(size_t kernels);
 size_t kernel_cache_size();

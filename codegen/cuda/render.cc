@@ -1,0 +1,346 @@
+// Kernel IR -> CUDA C (render.h). Values and index nodes become `const` locals, declared in the
+// innermost block that needs them and reused by the blocks inside it; ops.cc spells each
+// operation, preamble.cc holds the helpers they call.
+#include "codegen/cuda/render.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <stdexcept>
+#include <unordered_set>
+
+#include "codegen/cuda/internal.h"
+#include "codegen/index_range.h"
+#include "codegen/runtime_extent.h"
+
+namespace kiln::codegen::cuda {
+
+namespace {
+
+constexpr int kBlockThreads = 256;
+constexpr int kWarp = 32;
+// __launch_bounds__'s minimum resident blocks: with 256 threads, at most 128 registers a thread.
+// (Without a minimum, ptxas squeezed a float64 exp to 40 registers and spilled.)
+constexpr int kMinBlocksPerSm = 2;
+
+class Renderer {
+ public:
+  explicit Renderer(const Kernel& k) : k_(k) {}
+
+  KernelSource run() {
+    if (std::string problem = runtime_extent_problem(k_); !problem.empty())
+      throw std::invalid_argument("cuda backend: " + problem);
+    range_ = index_ranges(k_, loop_ranges(k_, kMaxRuntimeExtent));
+    residual_ = residual_ranges(k_);
+    reduction_dependencies();
+    bool blocks = !k_.reductions.empty() || !k_.inner.empty();
+    int threads = blocks ? block_threads() : kBlockThreads;
+    code_ = kPreamble;
+    signature(threads);
+    open("");
+    line("const long long kiln_points = " + product(0, k_.outer.size()) + ";");
+    if (blocks) block_per_point_body();
+    else thread_per_point_body();
+    close();
+    return {k_.name, code_, threads, blocks};
+  }
+
+ private:
+  // --- text ---
+  void line(const std::string& s) { code_ += std::string(2 * depth_, ' ') + s + "\n"; }
+  void open(const std::string& head) {
+    line(head.empty() ? "{" : head + " {");
+    ++depth_;
+    scopes_.emplace_back();
+  }
+  void close() {
+    scopes_.pop_back();
+    --depth_;
+    line("}");
+  }
+  bool declared(const std::string& name) const {
+    return std::any_of(scopes_.begin(), scopes_.end(), [&](const auto& s) { return s.count(name) > 0; });
+  }
+  // Declares `name` in the current block unless an enclosing block has.
+  const std::string& declare(const std::string& name, const std::string& type, const std::string& expr) {
+    if (!declared(name)) {
+      line("const " + type + " " + name + " = " + expr + ";");
+      scopes_.back().insert(name);
+    }
+    return name;
+  }
+
+  static std::string var(size_t v) { return "i" + std::to_string(v); }
+  static std::string int_literal(int64_t v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%" PRId64 "LL", v);
+    return v < 0 ? "(" + std::string(buf) + ")" : buf;
+  }
+  std::string extent(size_t v) const {
+    int64_t e = v < k_.outer.size() ? k_.outer[v] : k_.inner[v - k_.outer.size()];
+    return e == kRuntimeExtent ? "kiln_extent" : int_literal(e);
+  }
+  // The number of points of loop variables [first, last).
+  std::string product(size_t first, size_t last) const {
+    std::string p;
+    for (size_t v = first; v < last; ++v) p += (p.empty() ? "" : " * ") + extent(v);
+    return p.empty() ? "1LL" : p;
+  }
+
+  void signature(int threads) {
+    std::string params;
+    for (size_t a = 0; a < k_.args.size(); ++a) {
+      const Arg& arg = k_.args[a];
+      params += (arg.output ? "" : "const ") + c_type(arg.dtype) + "* __restrict__ a" + std::to_string(a) + ", ";
+    }
+    code_ += "extern \"C\" __global__ void __launch_bounds__(" + std::to_string(threads) + ", " +
+             std::to_string(kMinBlocksPerSm) + ") " + k_.name + "(" +
+             params + "long long kiln_extent)\n";
+  }
+
+  // Loop variables [first, first + n) from the flat position `flat` (row-major).
+  void split(const std::string& flat, size_t first, size_t n) {
+    if (n == 0) return;
+    std::string rest = flat;
+    for (size_t v = first + n - 1; v > first; --v) {
+      line("const long long " + var(v) + " = " + rest + " % " + extent(v) + ";");
+      line("const long long " + var(v) + "_rest = " + rest + " / " + extent(v) + ";");
+      rest = var(v) + "_rest";
+    }
+    line("const long long " + var(first) + " = " + rest + ";");
+  }
+
+  // --- kernel bodies ---
+  void thread_per_point_body() {
+    open("for (long long p = (long long)blockIdx.x * blockDim.x + threadIdx.x; p < kiln_points; "
+         "p += (long long)gridDim.x * blockDim.x)");
+    split("p", 0, k_.outer.size());
+    for (const Store& s : k_.outer_stores) store(s);
+    close();
+  }
+
+  int block_threads() const {
+    int64_t inner = 1;
+    for (int64_t e : k_.inner) {
+      if (e == kRuntimeExtent) return kBlockThreads;
+      inner *= e;
+    }
+    return static_cast<int>(std::clamp<int64_t>((inner + kWarp - 1) / kWarp * kWarp, kWarp, kBlockThreads));
+  }
+
+  void block_per_point_body() {
+    size_t rank = k_.outer.size(), inner = k_.inner.size();
+    for (size_t r = 0; r < k_.reductions.size(); ++r) {
+      const Reduction& red = k_.reductions[r];
+      line("__shared__ " + c_type(red.dtype) + " kiln_partial" + std::to_string(r) + "[" + std::to_string(kWarp) + "];");
+      if (ir::is_arg_reduction(red.op))
+        line("__shared__ long long kiln_position" + std::to_string(r) + "[" + std::to_string(kWarp) + "];");
+    }
+    line("const long long kiln_inner = " + product(rank, rank + inner) + ";");
+    open("for (long long p = blockIdx.x; p < kiln_points; p += gridDim.x)");
+    split("p", 0, rank);
+    for (size_t r = 0; r < k_.reductions.size(); ++r) {
+      const Reduction& red = k_.reductions[r];
+      line(c_type(red.dtype) + " acc" + std::to_string(r) + " = " + reduction_identity(red.op, red.dtype) + ";");
+      if (ir::is_arg_reduction(red.op)) line("long long position" + std::to_string(r) + " = 0;");
+    }
+    for (auto [start, stop] : reduction_groups()) {
+      inner_loop([&] {
+        for (size_t r = start; r < stop; ++r) fold(r);
+      });
+      for (size_t r = start; r < stop; ++r) combine_block(r);
+    }
+    if (!k_.inner_stores.empty())
+      inner_loop([&] {
+        for (const Store& s : k_.inner_stores) store(s);
+      });
+    if (!k_.outer_stores.empty()) {
+      open("if (threadIdx.x == 0)");
+      for (const Store& s : k_.outer_stores) store(s);
+      close();
+    }
+    close();
+  }
+
+  // The block's threads over the inner points, each thread on every blockDim.x-th.
+  template <typename Body> void inner_loop(Body body) {
+    open("for (long long q = threadIdx.x; q < kiln_inner; q += blockDim.x)");
+    split("q", k_.outer.size(), k_.inner.size());
+    body();
+    close();
+  }
+
+  // As the CPU's: consecutive reductions that do not read each other's results share a loop.
+  std::vector<std::pair<size_t, size_t>> reduction_groups() const {
+    std::vector<std::pair<size_t, size_t>> groups;
+    for (size_t start = 0; start < k_.reductions.size();) {
+      size_t stop = start + 1;
+      while (stop < k_.reductions.size() && red_dep_[k_.reductions[stop].value] < int(start)) ++stop;
+      groups.emplace_back(start, stop);
+      start = stop;
+    }
+    return groups;
+  }
+  void reduction_dependencies() {
+    red_dep_.assign(k_.values.size(), -1);
+    for (size_t i = 0; i < k_.values.size(); ++i) {
+      const ValueNode& v = k_.values[i];
+      for (int o : v.operands) red_dep_[i] = std::max(red_dep_[i], red_dep_[o]);
+      if (v.kind == ValueNode::Accumulator) red_dep_[i] = std::max(red_dep_[i], v.reduction);
+    }
+  }
+
+  void fold(size_t r) {
+    const Reduction& red = k_.reductions[r];
+    for (const Store& s : red.stores) store(s);
+    std::string acc = "acc" + std::to_string(r);
+    std::string v = convert(value(red.value), k_.values[red.value].dtype, red.dtype);
+    if (!ir::is_arg_reduction(red.op)) {
+      line(acc + " = " + reduction_combine(red.op, red.dtype, acc, v) + ";");
+      return;
+    }
+    open("if (" + arg_replaces(red.op, red.dtype, v, acc) + ")");
+    line(acc + " = " + v + ";");
+    line("position" + std::to_string(r) + " = " + index(red.position) + ";");
+    close();
+  }
+
+  // Combines the threads' partial results of reduction r: shuffles within each warp, the warps'
+  // results through shared memory, then every thread reads the block's result.
+  void combine_block(size_t r) {
+    const Reduction& red = k_.reductions[r];
+    std::string n = std::to_string(r), acc = "acc" + n, partial = "kiln_partial" + n, type = c_type(red.dtype);
+    bool arg = ir::is_arg_reduction(red.op);
+    std::string position = "position" + n, positions = "kiln_position" + n;
+    auto warp_combine = [&] {
+      open("for (int o = " + std::to_string(kWarp / 2) + "; o > 0; o >>= 1)");
+      line("const " + type + " other = kiln_shfl_down(" + acc + ", o);");
+      if (!arg) {
+        line(acc + " = " + reduction_combine(red.op, red.dtype, acc, "other") + ";");
+      } else {
+        // The other lane's extreme replaces ours if beyond it, or equal (both NaN) and earlier.
+        line("const long long other_position = kiln_shfl_down(" + position + ", o);");
+        std::string equal = red.dtype == kFloat32 || red.dtype == kFloat64
+                                ? "(other == " + acc + " || (isnan(other) && isnan(" + acc + ")))"
+                                : "(other == " + acc + ")";
+        open("if (" + arg_replaces(red.op, red.dtype, "other", acc) + " || (" + equal + " && other_position < " +
+             position + "))");
+        line(acc + " = other;");
+        line(position + " = other_position;");
+        close();
+      }
+      close();
+    };
+    warp_combine();
+    open("if ((threadIdx.x & " + std::to_string(kWarp - 1) + ") == 0)");
+    line(partial + "[threadIdx.x / " + std::to_string(kWarp) + "] = " + acc + ";");
+    if (arg) line(positions + "[threadIdx.x / " + std::to_string(kWarp) + "] = " + position + ";");
+    close();
+    line("__syncthreads();");
+    open("if (threadIdx.x < " + std::to_string(kWarp) + ")");
+    line("const bool has = threadIdx.x < blockDim.x / " + std::to_string(kWarp) + ";");
+    line(acc + " = has ? " + partial + "[threadIdx.x] : " + reduction_identity(red.op, red.dtype) + ";");
+    if (arg) line(position + " = has ? " + positions + "[threadIdx.x] : 0;");
+    warp_combine();
+    open("if (threadIdx.x == 0)");
+    line(partial + "[0] = " + acc + ";");
+    if (arg) line(positions + "[0] = " + position + ";");
+    close();
+    close();
+    line("__syncthreads();");
+    line(acc + " = " + partial + "[0];");
+    if (arg) line(position + " = " + positions + "[0];");
+    line("__syncthreads();  // before the next point's threads write the partial results again");
+  }
+
+  // --- index arithmetic and values ---
+  std::string index(int id) {
+    const IndexNode& n = k_.indices[id];
+    switch (n.kind) {
+      case IndexNode::Var: return var(static_cast<size_t>(n.value));
+      case IndexNode::Const: return int_literal(n.value);
+      default: break;
+    }
+    std::string a = index(n.a), b = index(n.b), expr;
+    bool plain = range_[n.a].lo >= 0 && k_.indices[n.b].kind == IndexNode::Const && k_.indices[n.b].value > 0;
+    switch (n.kind) {
+      case IndexNode::Add: expr = a + " + " + b; break;
+      case IndexNode::Mul: expr = a + " * " + b; break;
+      case IndexNode::FloorDiv: expr = plain ? a + " / " + b : "kiln_floordiv(" + a + ", " + b + ")"; break;
+      case IndexNode::Mod: expr = plain ? a + " % " + b : "kiln_floormod(" + a + ", " + b + ")"; break;
+      default: break;
+    }
+    return declare("x" + std::to_string(id), "long long", expr);
+  }
+
+  std::string value(int id) {
+    std::string name = "v" + std::to_string(id);
+    if (declared(name)) return name;
+    const ValueNode& v = k_.values[id];
+    std::string expr;
+    switch (v.kind) {
+      case ValueNode::Load: expr = load(v); break;
+      case ValueNode::Constant: expr = literal(v.constant, v.dtype); break;
+      case ValueNode::IndexValue: expr = convert(index(v.index), kInt64, v.dtype); break;
+      case ValueNode::InRange: {
+        std::string i = index(v.index);
+        expr = convert("(" + i + " >= " + int_literal(v.lo) + " && " + i + " < " + int_literal(v.hi) + ")", kBool,
+                       v.dtype);
+        break;
+      }
+      case ValueNode::Elementwise: {
+        std::vector<std::string> operands;
+        std::vector<ScalarType> types;
+        for (int o : v.operands) operands.push_back(value(o)), types.push_back(k_.values[o].dtype);
+        expr = elementwise(v.op, v.dtype, operands, types);
+        break;
+      }
+      case ValueNode::Accumulator: {
+        const Reduction& red = k_.reductions[v.reduction];
+        std::string r = std::to_string(v.reduction);
+        expr = ir::is_arg_reduction(red.op) ? convert("position" + r, kInt64, v.dtype)
+                                            : convert("acc" + r, red.dtype, v.dtype);
+        break;
+      }
+      case ValueNode::Random: expr = random(v); break;
+    }
+    return declare(name, c_type(v.dtype), expr);
+  }
+
+  // A load whose index may leave its argument (a pad or concat reading past its operand) reads 0
+  // there, as on the CPU; the bound of a scaled argument grows with the runtime extent.
+  std::string load(const ValueNode& v) {
+    const Arg& arg = k_.args[v.arg];
+    std::string i = index(v.index), a = "a" + std::to_string(v.arg);
+    std::string loaded = convert(a + "[" + i + "]", arg.dtype, v.dtype);
+    const Interval& unit = arg.scaled ? residual_[v.index] : range_[v.index];
+    if (unit.lo >= 0 && unit.hi < arg.numel) return loaded;
+    std::string bound = arg.scaled ? int_literal(arg.numel) + " * kiln_extent" : int_literal(arg.numel);
+    return "((" + i + " >= 0 && " + i + " < " + bound + ") ? " + loaded + " : " + literal(Scalar(0), v.dtype) + ")";
+  }
+
+  std::string random(const ValueNode& v) {
+    std::string call = "(a" + std::to_string(v.arg) + ", " + index(v.index) + ")";
+    if (v.distribution == ir::Distribution::Normal) return convert("kiln_normal" + call, kFloat64, v.dtype);
+    if (v.dtype == kFloat32) return "kiln_uniform_f" + call;
+    return convert("kiln_uniform" + call, kFloat64, v.dtype);
+  }
+
+  void store(const Store& s) {
+    ScalarType t = k_.args[s.arg].dtype;
+    line("a" + std::to_string(s.arg) + "[" + index(s.index) + "] = " +
+         convert(value(s.value), k_.values[s.value].dtype, t) + ";");
+  }
+
+  const Kernel& k_;
+  std::string code_;
+  int depth_ = 0;
+  std::vector<std::unordered_set<std::string>> scopes_;
+  std::vector<Interval> range_, residual_;
+  std::vector<int> red_dep_;  // per value: the highest reduction whose result it reads, or -1
+};
+
+}  // namespace
+
+KernelSource render(const Kernel& k) { return Renderer(k).run(); }
+
+}  // namespace kiln::codegen::cuda

@@ -1,0 +1,28 @@
+// Kernel IR -> CUDA C: the CUDA backend's renderer. The source compiles with NVRTC
+// (codegen/cuda/nvrtc.h) and is launched through the driver API with one pointer per argument,
+// then the runtime extent (a long long, unread when the kernel has none).
+//
+// Elementwise kernels (no reductions) are a grid-stride loop over the outer points, one thread
+// per point. Kernels with reductions give each outer point (a row) a block: its threads stride
+// over the inner points, each folds its share, and the block combines the partial results with
+// warp shuffles and shared memory, so softmax and layernorm stay one kernel each, as on the CPU.
+// A row of fewer than 256 points gets as many threads as it has points, rounded up to a warp.
+#pragma once
+
+#include <string>
+
+#include "codegen/kernel.h"
+
+namespace kiln::codegen::cuda {
+
+struct KernelSource {
+  std::string name;     // the kernel's symbol (the Kernel's name)
+  std::string code;     // a whole translation unit: the preamble, then the kernel
+  int block_threads;    // threads per block to launch with
+  bool block_per_point; // one block per outer point (reductions); else one thread per point
+};
+
+// Throws std::invalid_argument for a kernel the renderer cannot express.
+KernelSource render(const Kernel& k);
+
+}  // namespace kiln::codegen::cuda
