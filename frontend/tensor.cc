@@ -151,7 +151,7 @@ std::string dump_ir(const Tensor& t) { return dump_ir(TensorList{t}); }
 Stats stats() {
   const runtime::Stats& s = runtime::stats();
   return {s.graphs_evaluated,    s.nodes_evaluated,  ir::Node::live_count(), ir::Storage::live_bytes(),
-          s.kernels_launched,    s.kernels_compiled, s.kernel_cache_hits,   s.compile_ms,
+          s.kernels_launched,    s.kernels_compiled, s.kernels_loaded,      s.kernel_cache_hits,   s.compile_ms,
           s.kernels_cached,      s.kernels_evicted,  s.schedules_built,     s.schedule_cache_hits,
           s.schedules_cached,    s.schedules_evicted};
 }

@@ -32,6 +32,7 @@ class Program {
  public:
   virtual ~Program() = default;
   std::vector<Artifact> artifacts;  // made by the same compile, when it was asked for them
+  bool from_compile_cache = false;  // read from the persistent compile cache, not compiled
 };
 
 class Backend {

@@ -56,11 +56,12 @@ class KernelCache {
       auto t0 = std::chrono::steady_clock::now();
       Compiled program = backend.compile(k, with_artifacts);
       double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      ++stats().kernels_compiled;
+      ++(program->from_compile_cache ? stats().kernels_loaded : stats().kernels_compiled);
       stats().compile_ms += ms;
       if (!purpose.empty())
-        std::fprintf(stderr, "kiln: compiled %s (%s) for %s in %.2f ms\n", k.name.c_str(), purpose.c_str(),
-                     backend.device().str().c_str(), ms);
+        std::fprintf(stderr, "kiln: %s %s (%s) for %s in %.2f ms\n",
+                     program->from_compile_cache ? "loaded from the compile cache" : "compiled", k.name.c_str(),
+                     purpose.c_str(), backend.device().str().c_str(), ms);
       promise.set_value(std::move(program));
     } catch (...) {
       forget(backend, k, mine);  // a failed compile is not cached: the next call tries again

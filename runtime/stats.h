@@ -12,6 +12,7 @@ struct Stats {
   std::atomic<int64_t> nodes_evaluated{0};   // nodes computed, summed over all graphs
   std::atomic<int64_t> kernels_launched{0};  // compiled kernels run
   std::atomic<int64_t> kernels_compiled{0};  // kernels JIT-compiled (cache misses)
+  std::atomic<int64_t> kernels_loaded{0};    // kernel cache misses read from the persistent compile cache
   std::atomic<int64_t> kernel_cache_hits{0};
   std::atomic<double> compile_ms{0};         // JIT compile time, summed
   std::atomic<int64_t> kernels_cached{0};    // entries in the kernel cache now

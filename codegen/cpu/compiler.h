@@ -15,6 +15,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "codegen/kernel.h"
@@ -31,6 +32,18 @@ struct CompiledKernel {
   std::shared_ptr<void> code;  // owns the machine code: the last copy removes it from the JIT
   KernelText text;             // only when compiled with want_text
   double compile_ms = 0;       // wall time of this compile()
+  bool from_store = false;     // the object came from the ObjectStore: nothing was optimized or compiled
+};
+
+// Where compiled objects persist between processes (runtime/compile_cache.h keeps them on disk).
+// The compiler names each object by a key that determines it: the kernel's LLVM IR before
+// optimization, the target triple, CPU and features, the LLVM version and the version of Kiln's
+// optimization pipeline (kPipelineVersion in jit.cc).
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+  virtual std::optional<std::string> load(const std::string& key) = 0;
+  virtual void store(const std::string& key, const std::string& object) = 0;
 };
 
 class Compiler {
@@ -38,10 +51,13 @@ class Compiler {
   // The process-wide backend (one LLJIT). Initializes LLVM's native target on first use.
   static Compiler& instance();
 
-  // Compiles `k`, every call anew (caching is runtime/kernel_cache's job). Thread-safe: threads
-  // compile concurrently. A kernel whose name is in use by live code gets a renamed symbol.
-  // Throws std::runtime_error if LLVM fails, std::invalid_argument for a malformed kernel.
-  CompiledKernel compile(const Kernel& k, bool want_text = false);
+  // Compiles `k`, every call anew (caching in memory is runtime/kernel_cache's job), or, given a
+  // store that holds its object, lowers it and loads that object (a text request compiles). A
+  // fresh object goes to the store; an object that does not load is compiled again. Thread-safe:
+  // threads compile concurrently. A kernel whose name is in use by live code gets a renamed
+  // symbol (and bypasses the store). Throws std::runtime_error if LLVM fails,
+  // std::invalid_argument for a malformed kernel.
+  CompiledKernel compile(const Kernel& k, bool want_text = false, ObjectStore* store = nullptr);
 
 
   // "x86_64-unknown-linux-gnu, cpu znver4, +avx512f,+avx2,...": what code is generated for.

@@ -6,6 +6,7 @@
 // removed from the JIT when the last copy of its CompiledKernel goes.
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -15,6 +16,7 @@
 #include "codegen/cpu/compiler.h"
 #include "codegen/cpu/internal.h"
 #include "llvm/Analysis/TargetLibraryInfo.h"
+#include "llvm/Config/llvm-config.h"
 #include "llvm/ExecutionEngine/Orc/CompileUtils.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
@@ -23,6 +25,7 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Verifier.h"
 #include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
@@ -59,6 +62,10 @@ std::string sanitize(const std::string& name) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.')) c = '_';
   return s;
 }
+
+// Part of every ObjectStore key: change it whenever optimize() or the code generation options
+// change what an unchanged module compiles to.
+constexpr const char* kPipelineVersion = "O3 loop+slp vectorize, interleave, unroll; v1";
 
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -105,8 +112,8 @@ struct Compiler::Impl {
     return check(jtmb->createTargetMachine(), "creating the target machine");
   }
 
-  std::unique_ptr<llvm::Module> lower(const Kernel& k, const std::string& symbol, llvm::LLVMContext& ctx,
-                                      llvm::TargetMachine& tm) {
+  // The kernel as a verified, not yet optimized module.
+  std::unique_ptr<llvm::Module> lower(const Kernel& k, const std::string& symbol, llvm::LLVMContext& ctx) {
     auto m = std::make_unique<llvm::Module>(symbol, ctx);
     m->setTargetTriple(target.triple);
     m->setDataLayout(jit->getDataLayout());
@@ -114,8 +121,26 @@ struct Compiler::Impl {
     std::string err;
     llvm::raw_string_ostream os(err);
     if (llvm::verifyModule(*m, &os)) throw std::runtime_error("llvm backend: invalid IR for " + symbol + ": " + err);
-    optimize(*m, tm);
     return m;
+  }
+
+  // What determines the object `m` compiles to (see ObjectStore).
+  std::string object_key(const llvm::Module& m) const {
+    std::string key = std::string("kiln cpu object\n") + kPipelineVersion + "\nLLVM " LLVM_VERSION_STRING "\n" +
+                      target.triple + " " + target.cpu + " " + target.features + "\n";
+    llvm::raw_string_ostream os(key);
+    m.print(os, nullptr);
+    return key;
+  }
+
+  static std::string object_file(llvm::Module& m, llvm::TargetMachine& tm) {
+    llvm::SmallVector<char, 0> buf;
+    llvm::raw_svector_ostream os(buf);
+    llvm::legacy::PassManager pm;
+    if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile))
+      throw std::runtime_error("llvm backend: the target cannot emit objects");
+    pm.run(m);
+    return std::string(buf.data(), buf.size());
   }
 
   static void optimize(llvm::Module& m, llvm::TargetMachine& tm) {
@@ -168,25 +193,70 @@ struct Compiler::Impl {
     symbols.erase(symbol);
   }
 
-  CompiledKernel compile(const Kernel& k, bool want_text) {
+  // Adds code under `symbol` to the JIT (an object file, else the optimized module) and fills in
+  // `out`'s function and owner: from here the code lives as long as out.code.
+  void add_to_jit(CompiledKernel& out, const std::string& symbol, std::unique_ptr<llvm::Module> m,
+                  std::unique_ptr<llvm::LLVMContext> ctx, const std::string* object) {
+    llvm::orc::ResourceTrackerSP tracker = jit->getMainJITDylib().createResourceTracker();
+    llvm::Error err = object ? jit->addObjectFile(tracker, llvm::MemoryBuffer::getMemBufferCopy(*object, symbol))
+                             : jit->addIRModule(tracker, llvm::orc::ThreadSafeModule(std::move(m), std::move(ctx)));
+    if (err) {
+      llvm::consumeError(tracker->remove());
+      fail("adding " + symbol, std::move(err));
+    }
+    llvm::Expected<llvm::orc::ExecutorAddr> fn = jit->lookup(symbol);
+    if (!fn) {
+      llvm::consumeError(tracker->remove());
+      fail("looking up " + symbol, fn.takeError());
+    }
+    auto release = [this, symbol, tracker](void*) {
+      llvm::consumeError(tracker->remove());
+      release_symbol(symbol);
+    };
+    out.code = std::shared_ptr<void>(static_cast<void*>(nullptr), release);
+    out.fn = fn->toPtr<KernelFn>();
+  }
+
+  // The stored object for `key`, loaded; nullopt if the store has none or it does not load.
+  std::optional<CompiledKernel> load_stored(ObjectStore& store, const std::string& key, const std::string& symbol) {
+    std::optional<std::string> object = store.load(key);
+    if (!object) return std::nullopt;
+    CompiledKernel out;
+    try {
+      add_to_jit(out, symbol, nullptr, nullptr, &*object);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "kiln: the cached object of %s does not load (%s); compiling again\n", symbol.c_str(),
+                   e.what());
+      return std::nullopt;
+    }
+    out.from_store = true;
+    return out;
+  }
+
+  CompiledKernel compile(const Kernel& k, bool want_text, ObjectStore* store) {
     auto t0 = std::chrono::steady_clock::now();
     std::string symbol = claim_symbol(k.name);
     try {
       auto ctx = std::make_unique<llvm::LLVMContext>();
+      std::unique_ptr<llvm::Module> m = lower(k, symbol, *ctx);
+      std::string key;
+      if (store && symbol == sanitize(k.name)) key = object_key(*m);  // a renamed symbol is not stored
+      if (!key.empty() && !want_text)
+        if (std::optional<CompiledKernel> stored = load_stored(*store, key, symbol)) {
+          stored->compile_ms = ms_since(t0);
+          return std::move(*stored);
+        }
       std::unique_ptr<llvm::TargetMachine> tm = target_machine();
-      std::unique_ptr<llvm::Module> m = lower(k, symbol, *ctx, *tm);
+      optimize(*m, *tm);
       CompiledKernel out;
       if (want_text) out.text = text(*m, *tm);
-      llvm::orc::ResourceTrackerSP tracker = jit->getMainJITDylib().createResourceTracker();
-      if (llvm::Error err = jit->addIRModule(tracker, llvm::orc::ThreadSafeModule(std::move(m), std::move(ctx))))
-        fail("adding " + symbol, std::move(err));
-      // From here the code lives as long as the handle: its last owner removes it from the JIT.
-      auto release = [this, symbol, tracker](void*) {
-        llvm::consumeError(tracker->remove());
-        release_symbol(symbol);
-      };
-      out.code = std::shared_ptr<void>(static_cast<void*>(nullptr), release);
-      out.fn = check(jit->lookup(symbol), "looking up " + symbol).toPtr<KernelFn>();
+      if (key.empty()) {
+        add_to_jit(out, symbol, std::move(m), std::move(ctx), nullptr);
+      } else {
+        std::string object = object_file(*m, *tm);
+        store->store(key, object);
+        add_to_jit(out, symbol, nullptr, nullptr, &object);
+      }
       out.compile_ms = ms_since(t0);
       return out;
     } catch (...) {
@@ -194,7 +264,6 @@ struct Compiler::Impl {
       throw;
     }
   }
-
 };
 
 Compiler::Compiler() : impl_(std::make_unique<Impl>()) {}
@@ -205,7 +274,9 @@ Compiler& Compiler::instance() {
   return *backend;
 }
 
-CompiledKernel Compiler::compile(const Kernel& k, bool want_text) { return impl_->compile(k, want_text); }
+CompiledKernel Compiler::compile(const Kernel& k, bool want_text, ObjectStore* store) {
+  return impl_->compile(k, want_text, store);
+}
 
 
 std::string Compiler::target_description() const {

@@ -5,6 +5,7 @@
 
 #include "codegen/cpu/compiler.h"
 #include "codegen/runtime_extent.h"
+#include "runtime/compile_cache.h"
 #include "runtime/cpu/blas_ops.h"
 #include "runtime/thread_pool.h"
 
@@ -19,6 +20,22 @@ struct HostProgram final : Program {
   HostProgram(codegen::KernelFn f, std::shared_ptr<void> c) : fn(f), code(std::move(c)) {}
 };
 
+// Compiled objects on disk (runtime/compile_cache.h), for the compiler's ObjectStore.
+class DiskObjects final : public codegen::cpu::ObjectStore {
+ public:
+  bool enabled() const { return cache_.enabled(); }
+  std::optional<std::string> load(const std::string& key) override { return cache_.load(key); }
+  void store(const std::string& key, const std::string& object) override { cache_.store(key, object); }
+
+ private:
+  CompileCache cache_{"cpu"};
+};
+
+DiskObjects& disk_objects() {
+  static DiskObjects* objects = new DiskObjects();  // the environment is read once
+  return *objects;
+}
+
 const bool registered = register_backend(kCPU, [] () -> Backend& {
   static CpuBackend* backend = new CpuBackend();  // never destroyed: kernels may run at exit
   return *backend;
@@ -29,8 +46,11 @@ const bool registered = register_backend(kCPU, [] () -> Backend& {
 std::shared_ptr<ir::Storage> CpuBackend::allocate(size_t bytes) { return ir::Storage::allocate(bytes); }
 
 std::shared_ptr<const Program> CpuBackend::compile(const codegen::Kernel& k, bool with_artifacts) {
-  codegen::cpu::CompiledKernel c = codegen::cpu::Compiler::instance().compile(k, with_artifacts);
+  DiskObjects& disk = disk_objects();
+  codegen::cpu::CompiledKernel c =
+      codegen::cpu::Compiler::instance().compile(k, with_artifacts, disk.enabled() ? &disk : nullptr);
   auto program = std::make_shared<HostProgram>(c.fn, std::move(c.code));
+  program->from_compile_cache = c.from_store;
   if (with_artifacts) program->artifacts = {{".ll", std::move(c.text.llvm_ir)}, {".s", std::move(c.text.assembly)}};
   return program;
 }

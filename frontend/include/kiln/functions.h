@@ -235,6 +235,7 @@ struct Stats {
   int64_t live_bytes;        // bytes of tensor memory Kiln owns now
   int64_t kernels_launched;  // compiled kernels run
   int64_t kernels_compiled;  // kernels JIT-compiled (kernel cache misses)
+  int64_t kernels_loaded;    // kernel cache misses read from the on-disk compile cache (KILN_CACHE_DIR)
   int64_t kernel_cache_hits;
   double compile_ms;         // JIT compile time, summed
   int64_t kernels_cached;    // compiled kernels the kernel cache holds now (KILN_KERNEL_CACHE bounds it)
