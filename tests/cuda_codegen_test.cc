@@ -118,18 +118,22 @@ TEST(CudaSource, RowSoftmaxIsOneBlockPerRow) {
     }
     for (int o = 16; o > 0; o >>= 1) {
       const float other = kiln_shfl_down(acc0, o);
-      acc0 = kiln_maximum(acc0, other);
+      if ((threadIdx.x & 31) + o < blockDim.x) {
+        acc0 = kiln_maximum(acc0, other);
+      }
     }
     if ((threadIdx.x & 31) == 0) {
       kiln_partial0[threadIdx.x / 32] = acc0;
     }
     __syncthreads();
     if (threadIdx.x < 32) {
-      const bool has = threadIdx.x < blockDim.x / 32;
+      const bool has = threadIdx.x < (blockDim.x + 31) / 32;
       acc0 = has ? kiln_partial0[threadIdx.x] : (-KILN_INF_F);
       for (int o = 16; o > 0; o >>= 1) {
         const float other = kiln_shfl_down(acc0, o);
-        acc0 = kiln_maximum(acc0, other);
+        if ((threadIdx.x & 31) + o < blockDim.x) {
+          acc0 = kiln_maximum(acc0, other);
+        }
       }
       if (threadIdx.x == 0) {
         kiln_partial0[0] = acc0;
@@ -151,18 +155,22 @@ TEST(CudaSource, RowSoftmaxIsOneBlockPerRow) {
     }
     for (int o = 16; o > 0; o >>= 1) {
       const float other = kiln_shfl_down(acc1, o);
-      acc1 = (acc1 + other);
+      if ((threadIdx.x & 31) + o < blockDim.x) {
+        acc1 = (acc1 + other);
+      }
     }
     if ((threadIdx.x & 31) == 0) {
       kiln_partial1[threadIdx.x / 32] = acc1;
     }
     __syncthreads();
     if (threadIdx.x < 32) {
-      const bool has = threadIdx.x < blockDim.x / 32;
+      const bool has = threadIdx.x < (blockDim.x + 31) / 32;
       acc1 = has ? kiln_partial1[threadIdx.x] : 0x0p+0f;
       for (int o = 16; o > 0; o >>= 1) {
         const float other = kiln_shfl_down(acc1, o);
-        acc1 = (acc1 + other);
+        if ((threadIdx.x & 31) + o < blockDim.x) {
+          acc1 = (acc1 + other);
+        }
       }
       if (threadIdx.x == 0) {
         kiln_partial1[0] = acc1;
@@ -214,18 +222,22 @@ TEST(CudaSource, LayerNormIsOneKernel) {
     }
     for (int o = 16; o > 0; o >>= 1) {
       const float other = kiln_shfl_down(acc0, o);
-      acc0 = (acc0 + other);
+      if ((threadIdx.x & 31) + o < blockDim.x) {
+        acc0 = (acc0 + other);
+      }
     }
     if ((threadIdx.x & 31) == 0) {
       kiln_partial0[threadIdx.x / 32] = acc0;
     }
     __syncthreads();
     if (threadIdx.x < 32) {
-      const bool has = threadIdx.x < blockDim.x / 32;
+      const bool has = threadIdx.x < (blockDim.x + 31) / 32;
       acc0 = has ? kiln_partial0[threadIdx.x] : 0x0p+0f;
       for (int o = 16; o > 0; o >>= 1) {
         const float other = kiln_shfl_down(acc0, o);
-        acc0 = (acc0 + other);
+        if ((threadIdx.x & 31) + o < blockDim.x) {
+          acc0 = (acc0 + other);
+        }
       }
       if (threadIdx.x == 0) {
         kiln_partial0[0] = acc0;
@@ -248,18 +260,22 @@ TEST(CudaSource, LayerNormIsOneKernel) {
     }
     for (int o = 16; o > 0; o >>= 1) {
       const float other = kiln_shfl_down(acc1, o);
-      acc1 = (acc1 + other);
+      if ((threadIdx.x & 31) + o < blockDim.x) {
+        acc1 = (acc1 + other);
+      }
     }
     if ((threadIdx.x & 31) == 0) {
       kiln_partial1[threadIdx.x / 32] = acc1;
     }
     __syncthreads();
     if (threadIdx.x < 32) {
-      const bool has = threadIdx.x < blockDim.x / 32;
+      const bool has = threadIdx.x < (blockDim.x + 31) / 32;
       acc1 = has ? kiln_partial1[threadIdx.x] : 0x0p+0f;
       for (int o = 16; o > 0; o >>= 1) {
         const float other = kiln_shfl_down(acc1, o);
-        acc1 = (acc1 + other);
+        if ((threadIdx.x & 31) + o < blockDim.x) {
+          acc1 = (acc1 + other);
+        }
       }
       if (threadIdx.x == 0) {
         kiln_partial1[0] = acc1;
@@ -363,18 +379,22 @@ TEST(CudaSource, BiasGradientSumWritesTheMaskedGradient) {
     }
     for (int o = 16; o > 0; o >>= 1) {
       const float other = kiln_shfl_down(acc0, o);
-      acc0 = (acc0 + other);
+      if ((threadIdx.x & 31) + o < blockDim.x) {
+        acc0 = (acc0 + other);
+      }
     }
     if ((threadIdx.x & 31) == 0) {
       kiln_partial0[threadIdx.x / 32] = acc0;
     }
     __syncthreads();
     if (threadIdx.x < 32) {
-      const bool has = threadIdx.x < blockDim.x / 32;
+      const bool has = threadIdx.x < (blockDim.x + 31) / 32;
       acc0 = has ? kiln_partial0[threadIdx.x] : 0x0p+0f;
       for (int o = 16; o > 0; o >>= 1) {
         const float other = kiln_shfl_down(acc0, o);
-        acc0 = (acc0 + other);
+        if ((threadIdx.x & 31) + o < blockDim.x) {
+          acc0 = (acc0 + other);
+        }
       }
       if (threadIdx.x == 0) {
         kiln_partial0[0] = acc0;

@@ -2,16 +2,14 @@
 // the kernel IR interpreter and the results are compared with the reference executor.
 #include <gtest/gtest.h>
 
-#include <array>
 #include <optional>
-#include <unordered_map>
 
 #include "codegen/interpreter.h"
 #include "codegen/lower.h"
 #include "ir/printer.h"
 #include "kiln/kiln.h"
 #include "passes/fusion.h"
-#include "runtime/cpu/blas_ops.h"
+#include "tests/plan_runner.h"
 #include "tests/random_graph.h"
 #include "tests/testing.h"
 
@@ -23,57 +21,11 @@ using kiln::Tensor;
 // of kernels.
 int interpret_graph(const Tensor& t, bool fuse, std::vector<double>& out,
                     std::vector<kiln::codegen::Kernel>* lowered_kernels = nullptr) {
-  const kiln::ir::Node* root = t.node().get();
-  std::vector<const kiln::ir::Node*> roots = {root};
-  if (root->is_buffer()) {
-    out = t.to_vector<double>();
-    return 0;
-  }
-  auto order = kiln::ir::topological_order(roots);
-  kiln::passes::FusionPlan plan = kiln::passes::plan_fusion(order, roots, fuse);
-  std::unordered_map<const kiln::ir::Node*, std::shared_ptr<kiln::ir::Storage>> values;
-  auto value_of = [&](const kiln::ir::Node* n) { return n->is_buffer() ? n->storage : values.at(n); };
-  int kernels = 0;
-  auto allocate = [](const kiln::ir::Node* n) { return kiln::ir::Storage::allocate(n->numel() * kiln::element_size(n->dtype)); };
-  for (const auto& g : plan.groups) {
-    auto storage = allocate(g.root);
-    if (g.kind == kiln::passes::FusedGroup::Extern) {
-      kiln::runtime::reference::Inputs in;
-      for (const kiln::ir::Node* operand : g.operands) in.push_back(value_of(operand)->data());
-      kiln::runtime::cpu::run_extern(*g.root, in, storage->data(), g.transposed);
-    } else {
-      auto lowered = kiln::codegen::lower(
-          {g.root, g.extra_outputs, g.domain, g.reduce_axes, g.reductions,
-           [&](const kiln::ir::Node* n) { return plan.materialized(n); }});
-      size_t num_inputs = lowered.args.size() - 1 - g.extra_outputs.size();
-      std::vector<void*> args;
-      std::vector<std::array<int64_t, 2>> random_params;
-      random_params.reserve(lowered.args.size());
-      for (size_t i = 0; i < num_inputs; ++i) {
-        if (lowered.random_params[i]) {  // a random node's {seed, offset}
-          random_params.push_back({int64_t(lowered.args[i]->attrs.seed), int64_t(lowered.args[i]->attrs.offset)});
-          args.push_back(random_params.back().data());
-        } else {
-          args.push_back(value_of(lowered.args[i])->data());
-        }
-      }
-      for (const kiln::ir::Node* e : g.extra_outputs) {
-        values[e] = allocate(e);
-        args.push_back(values[e]->data());
-      }
-      args.push_back(storage->data());
-      kiln::codegen::interpret(lowered.kernel, args.data(), nullptr, 0, kiln::numel(lowered.kernel.outer));
-      if (lowered_kernels) lowered_kernels->push_back(lowered.kernel);
-      ++kernels;
-    }
-    values[g.root] = storage;
-  }
-  std::shared_ptr<kiln::ir::Storage> result = values.at(root);
-  out.resize(root->numel());
-  kiln::dispatch_dtype(root->dtype, [&]<typename T>() {
-    for (int64_t i = 0; i < root->numel(); ++i) out[i] = static_cast<double>(static_cast<const T*>(result->data())[i]);
-  });
-  return kernels;
+  kiln::testing::PlannedGraph g = kiln::testing::plan_graph(t, fuse);
+  return kiln::testing::run_plan(t, g, [&](const kiln::codegen::LoweredKernel& k, void** args) {
+    kiln::codegen::interpret(k.kernel, args, nullptr, 0, kiln::numel(k.kernel.outer));
+    if (lowered_kernels) lowered_kernels->push_back(k.kernel);
+  }, out);
 }
 
 void expect_same(const std::vector<double>& want, const std::vector<double>& got, bool floating, double tol,

@@ -6,12 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "codegen/cuda/render.h"
 #include "codegen/kernel.h"
 
 namespace kiln::codegen::cuda {
-
-// The C type a value of dtype `t` has in registers and in memory (bool is C++'s one-byte bool).
-std::string c_type(ScalarType t);
 
 // Scalar `s` as a literal of type `t`.
 std::string literal(const Scalar& s, ScalarType t);

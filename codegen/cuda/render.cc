@@ -211,14 +211,17 @@ class Renderer {
     std::string n = std::to_string(r), acc = "acc" + n, partial = "kiln_partial" + n, type = c_type(red.dtype);
     bool arg = ir::is_arg_reduction(red.op);
     std::string position = "position" + n, positions = "kiln_position" + n;
+    // Every lane shuffles; a lane combines when its partner is a thread of the block (always on a
+    // GPU, where blocks are whole warps; not in a one-thread emulation of the block).
     auto warp_combine = [&] {
       open("for (int o = " + std::to_string(kWarp / 2) + "; o > 0; o >>= 1)");
       line("const " + type + " other = kiln_shfl_down(" + acc + ", o);");
+      if (arg) line("const long long other_position = kiln_shfl_down(" + position + ", o);");
+      open("if ((threadIdx.x & " + std::to_string(kWarp - 1) + ") + o < blockDim.x)");
       if (!arg) {
         line(acc + " = " + reduction_combine(red.op, red.dtype, acc, "other") + ";");
       } else {
         // The other lane's extreme replaces ours if beyond it, or equal (both NaN) and earlier.
-        line("const long long other_position = kiln_shfl_down(" + position + ", o);");
         std::string equal = red.dtype == kFloat32 || red.dtype == kFloat64
                                 ? "(other == " + acc + " || (isnan(other) && isnan(" + acc + ")))"
                                 : "(other == " + acc + ")";
@@ -229,6 +232,7 @@ class Renderer {
         close();
       }
       close();
+      close();
     };
     warp_combine();
     open("if ((threadIdx.x & " + std::to_string(kWarp - 1) + ") == 0)");
@@ -237,7 +241,8 @@ class Renderer {
     close();
     line("__syncthreads();");
     open("if (threadIdx.x < " + std::to_string(kWarp) + ")");
-    line("const bool has = threadIdx.x < blockDim.x / " + std::to_string(kWarp) + ";");
+    line("const bool has = threadIdx.x < (blockDim.x + " + std::to_string(kWarp - 1) + ") / " + std::to_string(kWarp) +
+         ";");
     line(acc + " = has ? " + partial + "[threadIdx.x] : " + reduction_identity(red.op, red.dtype) + ";");
     if (arg) line(position + " = has ? " + positions + "[threadIdx.x] : 0;");
     warp_combine();

@@ -25,4 +25,8 @@ struct KernelSource {
 // Throws std::invalid_argument for a kernel the renderer cannot express.
 KernelSource render(const Kernel& k);
 
+// The C type a value of dtype `t` has in generated code, in registers and in memory (bool is
+// C++'s one-byte bool): a kernel's parameter i is a pointer to c_type(k.args[i].dtype).
+std::string c_type(ScalarType t);
+
 }  // namespace kiln::codegen::cuda
