@@ -1,0 +1,40 @@
+// Reads the textual IR that ir/printer.h writes back into a graph, so that a dump can be replayed
+// (tools/kiln-opt) and print -> parse -> print gives the same text.
+//
+// Each node is rebuilt through its op's builder (ir/ops.h), so a line whose operands do not fit
+// its op, or whose declared type differs from what the op gives, is an error, as is any text
+// that is not the format. Errors name the line and column and what was expected; a parse never
+// crashes and builds nothing on failure. Buffers other than runtime scalars read as zeros (the
+// text does not hold their values): inputs() lists them, for a caller to fill. Comments of the
+// form `// in NAME` restore the composite op a node belongs to; other comments, blank lines
+// and the header lines of dumps (`// graph0: ...`) are skipped.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ir/node.h"
+
+namespace kiln::ir {
+
+class ParseError : public std::runtime_error {
+ public:
+  ParseError(const std::string& source, int line, int column, const std::string& message);
+  int line() const { return line_; }
+  int column() const { return column_; }
+
+ private:
+  int line_, column_;
+};
+
+struct ParsedGraph {
+  std::vector<NodePtr> outputs;  // the `return` line's values, in order
+  std::vector<NodePtr> inputs;   // buffers that are not runtime scalars, in order of definition
+};
+
+// `source` names the text in errors ("step.ir:3:14: expected ...").
+ParsedGraph parse_graph(std::string_view text, const std::string& source = "<input>");
+
+}  // namespace kiln::ir
