@@ -4,8 +4,10 @@
 #include <bit>
 #include <cstdint>
 #include <functional>
+#include <unordered_map>
 #include <vector>
 
+#include "ir/printer.h"
 #include "passes/simplify_rules.h"
 
 namespace kiln::passes {
@@ -59,6 +61,38 @@ bool CseTable::Equal::operator()(const ir::NodePtr& a, const ir::NodePtr& b) con
 ir::NodePtr CseTable::intern(const ir::NodePtr& n) {
   if (n->is_buffer()) return n;
   return *nodes_.insert(n).first;
+}
+
+std::vector<ir::NodePtr> eliminate_common_subexpressions(const std::vector<ir::NodePtr>& outputs) {
+  std::vector<const ir::Node*> roots;
+  for (const ir::NodePtr& o : outputs) roots.push_back(o.get());
+  std::unordered_map<const ir::Node*, ir::NodePtr> merged;
+  // topological_order gives raw pointers; the shared pointers come from each node's users.
+  std::unordered_map<const ir::Node*, ir::NodePtr> owner;
+  for (const ir::NodePtr& o : outputs) owner[o.get()] = o;
+  std::vector<const ir::Node*> order = ir::topological_order(roots);
+  for (const ir::Node* n : order)
+    for (const ir::NodePtr& in : n->inputs) owner[in.get()] = in;
+  CseTable table;
+  for (const ir::Node* n : order) {
+    std::vector<ir::NodePtr> inputs;
+    bool same = true;
+    for (const ir::NodePtr& in : n->inputs) {
+      inputs.push_back(merged.at(in.get()));
+      same = same && inputs.back() == in;
+    }
+    ir::NodePtr node = owner.at(n);
+    if (!same) {
+      ir::NodePtr copy = std::make_shared<ir::Node>(n->op, n->dtype, n->shape, std::move(inputs), n->attrs, n->loc);
+      copy->device = n->device;
+      copy->composite = n->composite;
+      node = std::move(copy);
+    }
+    merged[n] = table.intern(node);
+  }
+  std::vector<ir::NodePtr> result;
+  for (const ir::NodePtr& o : outputs) result.push_back(merged.at(o.get()));
+  return result;
 }
 
 }  // namespace kiln::passes

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <unordered_set>
+#include <vector>
 
 #include "ir/node.h"
 
@@ -26,5 +27,10 @@ class CseTable {
   };
   std::unordered_set<ir::NodePtr, Hash, Equal> nodes_;
 };
+
+// CSE alone (simplify() runs it with its other rewrites): the outputs with structurally equal
+// nodes merged, the first in topological order kept. Nodes whose inputs change are copies; the
+// input graph is not modified.
+std::vector<ir::NodePtr> eliminate_common_subexpressions(const std::vector<ir::NodePtr>& outputs);
 
 }  // namespace kiln::passes

@@ -7,7 +7,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   llvm-19-dev libmlir-19-dev mlir-19-tools
   libopenblas-dev libfmt-dev nlohmann-json3-dev libcli11-dev libeigen3-dev
-  dataset-fashion-mnist python3-numpy gnuplot-nox
+  dataset-fashion-mnist python3-numpy gnuplot-nox graphviz
 )
 
 missing=()

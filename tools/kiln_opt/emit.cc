@@ -1,0 +1,100 @@
+#include "tools/kiln_opt/emit.h"
+
+#include <chrono>
+#include <cstdio>
+#include <stdexcept>
+
+#include "codegen/cpu/compiler.h"
+#include "codegen/cuda/nvrtc.h"
+#include "codegen/cuda/render.h"
+#include "ir/printer.h"
+
+namespace kiln::tools {
+
+namespace {
+
+std::vector<const ir::Node*> roots_of(const Module& m) {
+  std::vector<const ir::Node*> roots;
+  for (const ir::NodePtr& o : m.outputs) roots.push_back(o.get());
+  return roots;
+}
+
+// Calls f(group, lowered kernel or null) for each step of the plan, in order.
+template <typename F> void for_each_step(const Module::Plan& plan, F f) {
+  for (size_t i = 0; i < plan.fusion.groups.size(); ++i)
+    f(plan.fusion.groups[i], plan.kernels[i] ? &*plan.kernels[i] : nullptr);
+}
+
+void emit_kernel_text(const Module::Plan& plan, const std::string& format, const EmitOptions& o, std::ostream& out) {
+  bool preamble_written = false;
+  for_each_step(plan, [&](const passes::FusedGroup& g, const codegen::LoweredKernel* k) {
+    if (!k) {
+      out << "// extern " << ir::op_name(g.root->op) << " at " << g.root->loc.str() << "\n";
+      return;
+    }
+    if (format == "kernels") {
+      out << codegen::print_kernel(k->kernel);
+    } else if (format == "llvm" || format == "asm") {
+      auto t0 = std::chrono::steady_clock::now();
+      codegen::cpu::CompiledKernel c = codegen::cpu::Compiler::instance().compile(k->kernel, /*want_text=*/true);
+      if (o.time)
+        std::fprintf(stderr, "kiln-opt: compiled %s in %.2f ms\n", k->kernel.name.c_str(),
+                     std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      out << (format == "llvm" ? c.text.llvm_ir : c.text.assembly);
+    } else if (format == "cuda") {
+      std::string code = codegen::cuda::render(k->kernel).code;
+      out << (preamble_written ? code.substr(code.find("extern \"C\"")) : code) << "\n";
+      preamble_written = true;
+    } else {  // ptx
+      codegen::cuda::KernelSource src = codegen::cuda::render(k->kernel);
+      auto t0 = std::chrono::steady_clock::now();
+      codegen::cuda::NvrtcResult r = codegen::cuda::nvrtc_compile(src.code, src.name, o.arch, /*cubin=*/false);
+      if (o.time)
+        std::fprintf(stderr, "kiln-opt: NVRTC compiled %s in %.2f ms\n", src.name.c_str(),
+                     std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      if (!r.ok) throw std::runtime_error("NVRTC failed on " + src.name + ":\n" + r.log);
+      out << r.code;
+    }
+  });
+}
+
+}  // namespace
+
+const std::vector<std::string>& emit_formats() {
+  static const std::vector<std::string> formats = {"ir", "kernels", "llvm", "asm", "cuda", "ptx", "dot", "svg"};
+  return formats;
+}
+
+void emit(const Module& m, const std::string& format, const EmitOptions& o, std::ostream& out) {
+  if (format == "ir") {
+    out << ir::print_graph(roots_of(m));
+    return;
+  }
+  if (format == "ptx" && !codegen::cuda::nvrtc_available()) throw std::runtime_error(codegen::cuda::nvrtc_problem());
+  Module::Plan plan = m.plan ? *m.plan : plan_module(m, o.fuse);
+  if (format == "dot") {
+    out << graph_dot(m, plan);
+  } else if (format == "svg") {
+    std::string dot = graph_dot(m, plan);
+    char path[] = "/tmp/kiln-opt-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) throw std::runtime_error("cannot make a temporary file for dot");
+    FILE* f = fdopen(fd, "w");
+    std::fwrite(dot.data(), 1, dot.size(), f);
+    std::fclose(f);
+    std::string command = "dot -Tsvg " + std::string(path) + " 2>&1";
+    std::string svg;
+    FILE* p = popen(command.c_str(), "r");
+    char buf[4096];
+    size_t n;
+    while (p && (n = std::fread(buf, 1, sizeof buf, p)) > 0) svg.append(buf, n);
+    int status = p ? pclose(p) : -1;
+    std::remove(path);
+    if (status != 0) throw std::runtime_error("Graphviz's dot failed (is graphviz installed?): " + svg);
+    out << svg;
+  } else {
+    emit_kernel_text(plan, format, o, out);
+  }
+}
+
+}  // namespace kiln::tools
