@@ -261,11 +261,17 @@ class Planner {
     mat_.insert(r);
   }
 
+  // A reshape of a value some group computes (see mark_reshaped_values).
+  bool is_alias(const Node* n) const {
+    return n->op == Op::Reshape && !n->inputs[0]->is_buffer() && mat_.count(n->inputs[0].get());
+  }
+
   FusionPlan build() {
     FusionPlan plan;
     for (const Node* n : order_) {
       if (!mat_.count(n)) continue;
-      FusedGroup g{is_extern(n) ? FusedGroup::Extern : FusedGroup::Kernel, n, {}, {}, {}, {}};
+      FusedGroup g{is_extern(n) ? FusedGroup::Extern : is_alias(n) ? FusedGroup::Alias : FusedGroup::Kernel, n, {}, {},
+                   {}, {}};
       if (g.kind == FusedGroup::Extern) {
         for (size_t i = 0; i < n->inputs.size(); ++i) {
           auto [operand, transposed] = extern_operand(n, i);

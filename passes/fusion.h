@@ -53,7 +53,9 @@ inline constexpr int kMaxBroadcastRecomputeOps = 8;
 inline constexpr int kMaxInlineDepth = 64;
 
 struct FusedGroup {
-  enum Kind { Kernel, Extern } kind;
+  // Alias: a reshape of a value an earlier group computes takes that value's buffer (row-major
+  // order is unchanged): no kernel runs.
+  enum Kind { Kernel, Extern, Alias } kind;
   const ir::Node* root;                            // the materialized node
   Shape domain;                                    // Kernel: the iteration space
   std::vector<int64_t> reduce_axes;                // Kernel: axes of `domain` reduced in the inner loop

@@ -121,17 +121,16 @@ Schedule build(const std::vector<const Node*>& order, const std::vector<ir::Node
                  ir::print_graph(new_roots).c_str());
   passes::FusionPlan plan = passes::plan_fusion(new_order, new_roots, options.fuse);
   std::vector<std::vector<const Node*>> arg_nodes;  // per kernel step, for the fused dump
-  std::unordered_set<const Node*> computed;  // values earlier steps write (not recorded buffers)
   for (const passes::FusedGroup& g : plan.groups) {
-    bool is_kernel = g.kind == passes::FusedGroup::Kernel;
     ScheduleStep step;
     step.root = slot.at(g.root);
-    step.kind = is_kernel ? ScheduleStep::Kernel : ScheduleStep::Extern;
+    step.kind = g.kind == passes::FusedGroup::Kernel ? ScheduleStep::Kernel
+                : g.kind == passes::FusedGroup::Extern ? ScheduleStep::Extern
+                                                       : ScheduleStep::Alias;
     step.device = g.root->device;
-    if (is_kernel && g.root->op == ir::Op::Reshape && computed.count(g.root->inputs[0].get())) {
-      step.kind = ScheduleStep::Alias;
+    if (step.kind == ScheduleStep::Alias) {
       step.inputs.push_back(slot.at(g.root->inputs[0].get()));
-    } else if (is_kernel) {
+    } else if (step.kind == ScheduleStep::Kernel) {
       codegen::LoweredKernel lowered =
           codegen::lower({g.root, g.extra_outputs, g.domain, g.reduce_axes, g.reductions,
                           [&plan](const Node* n) { return plan.materialized(n); }, options.runtime_extents});
@@ -155,8 +154,6 @@ Schedule build(const std::vector<const Node*>& order, const std::vector<ir::Node
       // A node the passes made is kept (its inputs are read from slots, not through it).
       if (step.root >= static_cast<int>(order.size())) step.extern_node = owning_pointer(simplified, g.root);
     }
-    computed.insert(g.root);
-    computed.insert(g.extra_outputs.begin(), g.extra_outputs.end());
     s.steps.push_back(std::move(step));
   }
   for (const ir::NodePtr& r : simplified) s.outputs.push_back(slot.at(r.get()));

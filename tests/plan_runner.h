@@ -38,7 +38,7 @@ inline PlannedGraph plan_graph(const Tensor& t, bool fuse, bool runtime_extents 
   g.order = ir::topological_order(roots);
   g.plan = passes::plan_fusion(g.order, roots, fuse);
   for (const passes::FusedGroup& group : g.plan.groups) {
-    if (group.kind == passes::FusedGroup::Extern) {
+    if (group.kind != passes::FusedGroup::Kernel) {
       g.lowered.emplace_back();
       continue;
     }
@@ -64,6 +64,10 @@ inline int run_plan(const Tensor& t, const PlannedGraph& g, const KernelRunner& 
   int kernels = 0;
   for (size_t i = 0; i < g.plan.groups.size(); ++i) {
     const passes::FusedGroup& group = g.plan.groups[i];
+    if (group.kind == passes::FusedGroup::Alias) {  // the reshaped value's buffer
+      values[group.root] = values.at(group.root->inputs[0].get());
+      continue;
+    }
     auto storage = allocate(group.root);
     if (group.kind == passes::FusedGroup::Extern) {
       runtime::reference::Inputs in;

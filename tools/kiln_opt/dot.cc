@@ -40,7 +40,7 @@ std::string graph_dot(const Module& m, const Module::Plan& plan) {
     while (!stack.empty()) {
       const ir::Node* n = stack.back();
       stack.pop_back();
-      if (!step_of.emplace(n, s).second || g.kind == passes::FusedGroup::Extern) continue;
+      if (!step_of.emplace(n, s).second || g.kind != passes::FusedGroup::Kernel) continue;
       for (const ir::NodePtr& in : n->inputs)
         if (!in->is_buffer() && !plan.fusion.materialized(in.get())) stack.push_back(in.get());
     }
@@ -66,7 +66,7 @@ std::string graph_dot(const Module& m, const Module::Plan& plan) {
   for (const auto& [s, nodes] : by_step) {
     const passes::FusedGroup& g = plan.fusion.groups[s];
     std::string title = plan.kernels[s] ? "kernel " + plan.kernels[s]->kernel.name
-                                        : "extern " + std::string(ir::op_name(g.root->op));
+                        : (g.kind == passes::FusedGroup::Alias ? "alias " : "extern ") + std::string(ir::op_name(g.root->op));
     out << "  subgraph cluster_" << s << " {\n    label=\"" << title << "\";\n    style=\"rounded\";\n";
     for (const ir::Node* n : nodes) node_line(n, "    ");
     out << "  }\n";

@@ -29,7 +29,8 @@ void emit_kernel_text(const Module::Plan& plan, const std::string& format, const
   bool preamble_written = false;
   for_each_step(plan, [&](const passes::FusedGroup& g, const codegen::LoweredKernel* k) {
     if (!k) {
-      out << "// extern " << ir::op_name(g.root->op) << " at " << g.root->loc.str() << "\n";
+      out << (g.kind == passes::FusedGroup::Alias ? "// alias " : "// extern ") << ir::op_name(g.root->op) << " at "
+          << g.root->loc.str() << "\n";
       return;
     }
     if (format == "kernels") {

@@ -16,7 +16,7 @@ struct Module {
   std::vector<ir::NodePtr> inputs;  // buffers that are not runtime scalars, in order
   struct Plan {
     passes::FusionPlan fusion;
-    std::vector<std::optional<codegen::LoweredKernel>> kernels;  // per group; empty for externs
+    std::vector<std::optional<codegen::LoweredKernel>> kernels;  // per group; empty but for kernels
   };
   std::optional<Plan> plan;  // made by --fuse, or on demand by emitters that need kernels
 };

@@ -62,7 +62,7 @@ Module::Plan plan_module(const Module& m, bool fuse) {
     if (!o->is_buffer()) roots.push_back(o.get());
   p.fusion = passes::plan_fusion(ir::topological_order(roots), roots, fuse);
   for (const passes::FusedGroup& g : p.fusion.groups) {
-    if (g.kind == passes::FusedGroup::Extern) {
+    if (g.kind != passes::FusedGroup::Kernel) {
       p.kernels.emplace_back();
       continue;
     }
