@@ -6,6 +6,7 @@
 
 #include "codegen/runtime_extent.h"
 #include "ir/printer.h"
+#include "passes/simplify.h"
 #include "runtime/dump.h"
 #include "runtime/backend.h"
 #include "runtime/kernel_cache.h"
@@ -72,7 +73,19 @@ void execute(const std::vector<ir::NodePtr>& outputs, ScheduleOptions options) {
     values[step.root] = std::move(out);
     for (int p : schedule->last_use[i]) values[p].reset();
   }
-  if (dump.any()) dump_evaluation(root_nodes, schedule->simplified_ir, schedule->fusion, ran);
+  if (dump.any()) {
+    // Simplified again for the dump: a cached schedule's graph has the locations and runtime
+    // scalar values of the evaluation that built it, not of this one.
+    std::string simplified;
+    if (dump.graph) {
+      std::vector<ir::NodePtr> simplified_roots = passes::simplify(roots);  // owns new nodes
+      std::vector<const ir::Node*> nodes;
+      for (const ir::NodePtr& n : simplified_roots)
+        if (!n->is_buffer()) nodes.push_back(n.get());
+      simplified = ir::print_graph(nodes);
+    }
+    dump_evaluation(root_nodes, simplified, schedule->fusion, ran);
+  }
   int64_t computed = 0;
   for (const ir::Node* n : order) computed += !n->is_buffer();
   stats().nodes_evaluated += computed;

@@ -105,7 +105,6 @@ Schedule build(const std::vector<const Node*>& order, const std::vector<ir::Node
   for (const ir::NodePtr& r : simplified)
     if (!r->is_buffer()) new_roots.push_back(r.get());
   std::vector<const Node*> new_order = ir::topological_order(new_roots);
-  if (dump_options().graph) s.simplified_ir = ir::print_graph(new_roots);
 
   // Recorded nodes keep their positions as slots; nodes the passes made get slots past them.
   std::unordered_map<const Node*, int> slot = position;

@@ -44,7 +44,6 @@ struct Schedule {
   std::vector<std::vector<int>> last_use;  // per step: slots whose last reader it is
   std::vector<int> outputs;                // per requested root: the slot holding its value
   int num_slots = 0;
-  std::string simplified_ir;               // the graph after the passes (KILN_DUMP=graph)
   std::string fusion;                      // which step computes which node (KILN_DUMP=fused)
 };
 

@@ -42,7 +42,13 @@ TEST(Dump, WritesEveryStageWithSourceLocations) {
   EXPECT_NE(recorded.find("reduce_max"), std::string::npos) << recorded;
   EXPECT_NE(recorded.find("// in softmax"), std::string::npos) << recorded;
   EXPECT_NE(recorded.find("dump_probe.cc:16)"), std::string::npos) << recorded;
-  EXPECT_TRUE(fs::exists(dir / "graph0.after.ir"));
+  std::string simplified = read(dir / "graph0.after.ir");
+  EXPECT_EQ(simplified.rfind("// graph0: evaluated for eval() at tests/dump_probe.cc:17 (after simplification)\n", 0), 0u)
+      << simplified;
+  EXPECT_NE(simplified.find("buffer {value=0.25} : f32[1, 1]  loc(tests/dump_probe.cc:16)"), std::string::npos)
+      << simplified;
+  EXPECT_NE(simplified.find(" = exp %"), std::string::npos) << simplified;
+  EXPECT_NE(simplified.find("\nreturn %"), std::string::npos) << simplified;
   std::string fused = read(dir / "graph0.fused.txt");
   std::string header = "// graph0: evaluated for eval() at tests/dump_probe.cc:17; %N are the nodes of graph0.after.ir\n";
   ASSERT_EQ(fused.rfind(header, 0), 0u) << fused;
