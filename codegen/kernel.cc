@@ -1,5 +1,7 @@
 #include "codegen/kernel.h"
 
+#include <algorithm>
+
 #include <cstring>
 
 namespace kiln::codegen {
@@ -194,6 +196,23 @@ std::string print_kernel(const Kernel& k) {
   }
   if (!k.inner_stores.empty()) s += "  for inner:\n" + stores_str(k, k.inner_stores, "    ");
   return s + stores_str(k, k.outer_stores, "  ");
+}
+
+std::vector<std::pair<size_t, size_t>> reduction_groups(const Kernel& k) {
+  std::vector<int> reads(k.values.size(), -1);  // per value: the highest reduction it reads, or -1
+  for (size_t i = 0; i < k.values.size(); ++i) {
+    const ValueNode& v = k.values[i];
+    for (int o : v.operands) reads[i] = std::max(reads[i], reads[o]);
+    if (v.kind == ValueNode::Accumulator) reads[i] = std::max(reads[i], v.reduction);
+  }
+  std::vector<std::pair<size_t, size_t>> groups;
+  for (size_t start = 0; start < k.reductions.size();) {
+    size_t stop = start + 1;
+    while (stop < k.reductions.size() && reads[k.reductions[stop].value] < int(start)) ++stop;
+    groups.emplace_back(start, stop);
+    start = stop;
+  }
+  return groups;
 }
 
 }  // namespace kiln::codegen

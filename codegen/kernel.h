@@ -27,6 +27,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ir/dtype.h"
@@ -116,6 +117,10 @@ struct Kernel {
 // Drops index and value nodes nothing reads (lowering folds leave some), renumbering the rest in
 // order: kernels that compute alike then compare equal.
 void remove_unused(Kernel& k);
+
+// Consecutive reductions that do not read each other's results, as [start, stop) ranges of
+// Kernel::reductions: each backend folds a group in one loop over the inner space.
+std::vector<std::pair<size_t, size_t>> reduction_groups(const Kernel& k);
 
 // A hash of the kernel's structure (not its name): equal kernels hash equally.
 uint64_t structural_hash(const Kernel& k);

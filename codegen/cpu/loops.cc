@@ -177,22 +177,9 @@ void Lowering::inner_nest(size_t axis, const std::function<void()>& body) {
   vars_[var] = nullptr;  // out of scope after the loop
 }
 
-// [start, stop) ranges of reductions: a group ends before the first reduction that reads one of
-// its accumulators.
-std::vector<std::pair<size_t, size_t>> Lowering::reduction_groups() const {
-  std::vector<std::pair<size_t, size_t>> groups;
-  for (size_t start = 0; start < k_.reductions.size();) {
-    size_t stop = start + 1;
-    while (stop < k_.reductions.size() && red_dep_[k_.reductions[stop].value] < int(start)) ++stop;
-    groups.emplace_back(start, stop);
-    start = stop;
-  }
-  return groups;
-}
-
 void Lowering::outer_point() {
   done_.assign(k_.reductions.size(), false);
-  for (auto [start, stop] : reduction_groups()) {
+  for (auto [start, stop] : codegen::reduction_groups(k_)) {
     for (size_t r = start; r < stop; ++r) start_reduction(r);
     inner_nest(0, [&] {
       for (size_t r = start; r < stop; ++r) fold_reduction(r);
@@ -219,7 +206,7 @@ void Lowering::column_chunk(Value* c0, Value* count) {
     vars_[last] = nullptr;
   };
   done_.assign(k_.reductions.size(), false);
-  for (auto [start, stop] : reduction_groups()) {
+  for (auto [start, stop] : codegen::reduction_groups(k_)) {
     per_point([&] {
       for (size_t r = start; r < stop; ++r) start_reduction(r);
     });

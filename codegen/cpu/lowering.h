@@ -56,7 +56,6 @@ class Lowering {
   void run_body(Value* j0, Value* j_end);
   void switched_run_body(Value* j0, Value* j_end);
   void inner_nest(size_t axis, const std::function<void()>& body);
-  std::vector<std::pair<size_t, size_t>> reduction_groups() const;
   void outer_point();
   void column_chunk(Value* c0, Value* count);
 

@@ -31,7 +31,6 @@ class Renderer {
       throw std::invalid_argument("cuda backend: " + problem);
     range_ = index_ranges(k_, loop_ranges(k_, kMaxRuntimeExtent));
     residual_ = residual_ranges(k_);
-    reduction_dependencies();
     bool blocks = !k_.reductions.empty() || !k_.inner.empty();
     int threads = blocks ? block_threads() : kBlockThreads;
     code_ = kPreamble;
@@ -143,7 +142,7 @@ class Renderer {
       line(c_type(red.dtype) + " acc" + std::to_string(r) + " = " + reduction_identity(red.op, red.dtype) + ";");
       if (ir::is_arg_reduction(red.op)) line("long long position" + std::to_string(r) + " = 0;");
     }
-    for (auto [start, stop] : reduction_groups()) {
+    for (auto [start, stop] : codegen::reduction_groups(k_)) {
       inner_loop([&] {
         for (size_t r = start; r < stop; ++r) fold(r);
       });
@@ -167,26 +166,6 @@ class Renderer {
     split("q", k_.outer.size(), k_.inner.size());
     body();
     close();
-  }
-
-  // As the CPU's: consecutive reductions that do not read each other's results share a loop.
-  std::vector<std::pair<size_t, size_t>> reduction_groups() const {
-    std::vector<std::pair<size_t, size_t>> groups;
-    for (size_t start = 0; start < k_.reductions.size();) {
-      size_t stop = start + 1;
-      while (stop < k_.reductions.size() && red_dep_[k_.reductions[stop].value] < int(start)) ++stop;
-      groups.emplace_back(start, stop);
-      start = stop;
-    }
-    return groups;
-  }
-  void reduction_dependencies() {
-    red_dep_.assign(k_.values.size(), -1);
-    for (size_t i = 0; i < k_.values.size(); ++i) {
-      const ValueNode& v = k_.values[i];
-      for (int o : v.operands) red_dep_[i] = std::max(red_dep_[i], red_dep_[o]);
-      if (v.kind == ValueNode::Accumulator) red_dep_[i] = std::max(red_dep_[i], v.reduction);
-    }
   }
 
   void fold(size_t r) {
@@ -341,7 +320,6 @@ class Renderer {
   int depth_ = 0;
   std::vector<std::unordered_set<std::string>> scopes_;
   std::vector<Interval> range_, residual_;
-  std::vector<int> red_dep_;  // per value: the highest reduction whose result it reads, or -1
 };
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>  // mkstemp
+#include <filesystem>
 #include <stdexcept>
 
 #include "codegen/cpu/compiler.h"
@@ -77,20 +79,21 @@ void emit(const Module& m, const std::string& format, const EmitOptions& o, std:
     out << graph_dot(m, plan);
   } else if (format == "svg") {
     std::string dot = graph_dot(m, plan);
-    char path[] = "/tmp/kiln-opt-XXXXXX";
-    int fd = mkstemp(path);
+    // dot reads a file: the DOT text goes to a fresh one in the temporary directory ($TMPDIR).
+    std::string path = (std::filesystem::temp_directory_path() / "kiln-opt-XXXXXX").string();
+    int fd = mkstemp(path.data());
     if (fd < 0) throw std::runtime_error("cannot make a temporary file for dot");
     FILE* f = fdopen(fd, "w");
     std::fwrite(dot.data(), 1, dot.size(), f);
     std::fclose(f);
-    std::string command = "dot -Tsvg " + std::string(path) + " 2>&1";
+    std::string command = "dot -Tsvg " + path + " 2>&1";
     std::string svg;
     FILE* p = popen(command.c_str(), "r");
     char buf[4096];
     size_t n;
     while (p && (n = std::fread(buf, 1, sizeof buf, p)) > 0) svg.append(buf, n);
     int status = p ? pclose(p) : -1;
-    std::remove(path);
+    std::remove(path.c_str());
     if (status != 0) throw std::runtime_error("Graphviz's dot failed (is graphviz installed?): " + svg);
     out << svg;
   } else {
