@@ -27,10 +27,9 @@ std::string tmp(const std::string& name) {
   return std::string(std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp") + "/" + name;
 }
 
-// Runs kiln-opt with `args` (a shell word list); stderr goes to the output when `with_stderr`.
-Result kiln_opt(const std::string& args, bool with_stderr = false) {
-  std::string binary = std::string(std::getenv("TEST_SRCDIR")) + "/" + std::getenv("TEST_WORKSPACE") + "/tools/kiln-opt";
-  std::string command = binary + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
+// Runs `command` (a shell command line); stderr goes to the output when `with_stderr`.
+Result run_shell(const std::string& command_line, bool with_stderr = false) {
+  std::string command = command_line + (with_stderr ? " 2>&1" : " 2>/dev/null");
   Result r;
   FILE* p = popen(command.c_str(), "r");
   char buf[4096];
@@ -39,6 +38,12 @@ Result kiln_opt(const std::string& args, bool with_stderr = false) {
   int status = pclose(p);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+// Runs kiln-opt with `args` (a shell word list).
+Result kiln_opt(const std::string& args, bool with_stderr = false) {
+  std::string binary = std::string(std::getenv("TEST_SRCDIR")) + "/" + std::getenv("TEST_WORKSPACE") + "/tools/kiln-opt";
+  return run_shell(binary + " " + args, with_stderr);
 }
 
 std::string write(const std::string& name, const std::string& text) {
@@ -72,7 +77,7 @@ TEST(KilnOpt, HelpListsEveryPassAndFormat) {
   for (const char* flag : {"--simplify", "--cse", "--autodiff", "--fuse", "--print-after-all", "--print-after", "--emit",
                            "--run", "--input", "--backend", "--no-fusion", "--time"})
     EXPECT_TRUE(has(r.out, flag)) << flag << "\n" << r.out;
-  EXPECT_TRUE(has(r.out, "ir,kernels,llvm,asm,cuda,ptx,dot,svg")) << r.out;
+  EXPECT_TRUE(has(r.out, "ir,kernels,llvm,asm,cuda,ptx,dot,svg,mlir")) << r.out;
 }
 
 TEST(KilnOpt, PrintsTheGraphBackAndRunsPassesInOrder) {
@@ -134,6 +139,19 @@ TEST(KilnOpt, EmitsEveryStage) {
   Result svg = kiln_opt(file + " --simplify --emit=svg", true);
   if (svg.exit_code == 0) EXPECT_TRUE(has(svg.out, "<svg")) << svg.out.substr(0, 300);
   else EXPECT_TRUE(has(svg.out, "graphviz")) << svg.out;
+  // MLIR: the inputs are arguments, the runtime scalar a constant, each op at its line; upstream
+  // mlir-opt-19 reads it back (tests/mlir_export_test.cc runs such modules).
+  Result mlir = kiln_opt(file + " --emit=mlir");
+  EXPECT_TRUE(has(mlir.out, "func.func @graph(%arg0: tensor<4x8xf32> loc(")) << mlir.out;
+  EXPECT_TRUE(has(mlir.out, "-> (tensor<4x1xf32>, tensor<4x3xf32>)")) << mlir.out;
+  EXPECT_TRUE(has(mlir.out, "arith.constant dense<2.000000e+00> : tensor<1x1xf32>")) << mlir.out;
+  EXPECT_TRUE(has(mlir.out, "math.exp")) << mlir.out;
+  EXPECT_TRUE(has(mlir.out, "loc(\"model.cc\":5:0)")) << mlir.out;
+  EXPECT_TRUE(has(mlir.out, "loc(\"sum\"(")) << mlir.out;  // the composite op, as a name location
+  std::string mlir_file = write("graph.mlir", mlir.out);
+  Result upstream = run_shell("mlir-opt-19 " + mlir_file);
+  EXPECT_EQ(upstream.exit_code, 0) << upstream.out;
+  EXPECT_TRUE(has(upstream.out, "linalg.generic")) << upstream.out;
 }
 
 TEST(KilnOpt, RunEvaluatesWithSeededOrNpyInputs) {

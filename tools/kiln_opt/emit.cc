@@ -9,6 +9,7 @@
 #include "codegen/cpu/compiler.h"
 #include "codegen/cuda/nvrtc.h"
 #include "codegen/cuda/render.h"
+#include "codegen/mlir/export.h"
 #include "ir/printer.h"
 
 namespace kiln::tools {
@@ -64,13 +65,17 @@ void emit_kernel_text(const Module::Plan& plan, const std::string& format, const
 }  // namespace
 
 const std::vector<std::string>& emit_formats() {
-  static const std::vector<std::string> formats = {"ir", "kernels", "llvm", "asm", "cuda", "ptx", "dot", "svg"};
+  static const std::vector<std::string> formats = {"ir", "kernels", "llvm", "asm", "cuda", "ptx", "dot", "svg", "mlir"};
   return formats;
 }
 
 void emit(const Module& m, const std::string& format, const EmitOptions& o, std::ostream& out) {
   if (format == "ir") {
     out << ir::print_graph(roots_of(m));
+    return;
+  }
+  if (format == "mlir") {
+    out << codegen::mlir::export_module({{"graph", m.outputs}});
     return;
   }
   if (format == "ptx" && !codegen::cuda::nvrtc_available()) throw std::runtime_error(codegen::cuda::nvrtc_problem());

@@ -1,6 +1,7 @@
 // kiln-opt's outputs: the graph (ir), the kernel IR of its fusion plan (kernels), each kernel's
 // optimized LLVM IR (llvm) and host assembly (asm), its CUDA C (cuda) and PTX (ptx, through
-// NVRTC), and a Graphviz drawing (dot, or svg rendered by Graphviz's `dot`).
+// NVRTC), a Graphviz drawing (dot, or svg rendered by Graphviz's `dot`), and the graph as
+// upstream MLIR (mlir: func/arith/math/tensor/linalg, with source locations).
 #pragma once
 
 #include <ostream>
