@@ -22,6 +22,15 @@ ParseError::ParseError(const std::string& source, int line, int column, const st
 
 namespace {
 
+// The bytes a tensor of `shape` takes, or -1 for a negative size or 2^62 bytes and more (a
+// corrupted dump must not overflow numel()).
+int64_t bytes_of(const Shape& shape, ScalarType dtype) {
+  int64_t bytes = static_cast<int64_t>(element_size(dtype));
+  for (int64_t d : shape)
+    if (d < 0 || __builtin_mul_overflow(bytes, d, &bytes) || bytes >= (int64_t{1} << 62)) return -1;
+  return bytes;
+}
+
 // Nodes keep `const char*` file names and composite names (normally string literals): parsed
 // ones live in this process-wide pool.
 const char* intern(const std::string& s) {
@@ -60,7 +69,8 @@ struct Line {
 
 class Parser {
  public:
-  Parser(std::string_view text, std::string source) : text_(text), source_(std::move(source)) {}
+  Parser(std::string_view text, std::string source, int64_t max_buffer_bytes)
+      : text_(text), source_(std::move(source)), buffer_bytes_left_(max_buffer_bytes) {}
 
   ParsedGraph run() {
     ParsedGraph g;
@@ -280,7 +290,12 @@ class Parser {
       expected("a dtype (i1, u8, i8, i16, i32, i64, f32, f64)");
     }
     l.dtype = *dtype;
+    size_t shape_col = col_;
     l.shape = integers('[', ']');
+    if (bytes_of(l.shape, l.dtype) < 0) {
+      col_ = shape_col;
+      expected("sizes >= 0 with fewer than 2^62 bytes in all");
+    }
     expect("loc(");
     size_t loc_start = col_, close = line_.find(')', col_);
     if (close == std::string_view::npos) expected("file:line)");
@@ -329,7 +344,10 @@ class Parser {
           switch (l.op) {
             case Op::Buffer: {
               if (l.buffer_value) return scalar_buffer(*l.buffer_value, l.shape.size(), l.dtype, l.loc, device);
-              auto storage = Storage::allocate(static_cast<size_t>(numel(l.shape)) * element_size(l.dtype));
+              int64_t bytes = bytes_of(l.shape, l.dtype);
+              if (bytes > buffer_bytes_left_) fail("the buffers need more than the " + std::to_string(buffer_bytes_left_) + " bytes left to them");
+              buffer_bytes_left_ -= bytes;
+              auto storage = Storage::allocate(static_cast<size_t>(bytes));
               if (storage->bytes()) std::memset(storage->data(), 0, storage->bytes());
               return buffer(std::move(storage), l.shape, l.dtype, l.loc, device);
             }
@@ -385,6 +403,7 @@ class Parser {
 
   std::string_view text_;
   std::string source_;
+  int64_t buffer_bytes_left_;  // what buffers may still allocate (parse_graph's limit)
   size_t pos_ = 0;
   std::string_view line_;
   int line_no_ = 0;
@@ -394,6 +413,8 @@ class Parser {
 
 }  // namespace
 
-ParsedGraph parse_graph(std::string_view text, const std::string& source) { return Parser(text, source).run(); }
+ParsedGraph parse_graph(std::string_view text, const std::string& source, int64_t max_buffer_bytes) {
+  return Parser(text, source, max_buffer_bytes).run();
+}
 
 }  // namespace kiln::ir

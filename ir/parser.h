@@ -10,6 +10,8 @@
 // and the header lines of dumps (`// graph0: ...`) are skipped.
 #pragma once
 
+#include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -34,7 +36,10 @@ struct ParsedGraph {
   std::vector<NodePtr> inputs;   // buffers that are not runtime scalars, in order of definition
 };
 
-// `source` names the text in errors ("step.ir:3:14: expected ...").
-ParsedGraph parse_graph(std::string_view text, const std::string& source = "<input>");
+// `source` names the text in errors ("step.ir:3:14: expected ..."). Input buffers together may
+// take at most `max_buffer_bytes` (more is an error at the line that asks for it): a fuzzer, or
+// a tool reading untrusted dumps, bounds what a few bytes of text can allocate.
+ParsedGraph parse_graph(std::string_view text, const std::string& source = "<input>",
+                        int64_t max_buffer_bytes = std::numeric_limits<int64_t>::max());
 
 }  // namespace kiln::ir

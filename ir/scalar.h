@@ -2,8 +2,10 @@
 // so that `int_tensor + 1` stays integral and `int_tensor + 1.5` becomes float (PyTorch's rule).
 #pragma once
 
+#include <cmath>
 #include <concepts>
 #include <cstdint>
+#include <limits>
 #include <string>
 
 #include "ir/dtype.h"
@@ -12,13 +14,24 @@ namespace kiln {
 
 class Scalar {
  public:
+  // A float as an integer type: truncated toward zero, saturated at the type's limits, NaN as 0.
+  // (C++ leaves NaN and out-of-range conversions undefined; PyTorch leaves their values
+  // unspecified, and a dump read back may hold any value.)
+  template <std::integral T>
+  static T to_integer(double v) {
+    if (std::isnan(v)) return 0;
+    if (v <= static_cast<double>(std::numeric_limits<T>::lowest())) return std::numeric_limits<T>::lowest();
+    if (v >= static_cast<double>(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
+    return static_cast<T>(v);
+  }
+
   Scalar() : Scalar(int64_t{0}) {}
   Scalar(bool v) : type_(kBool), int_(v), float_(v) {}
   template <std::integral T>
     requires(!std::same_as<T, bool>)
   Scalar(T v) : type_(kInt64), int_(static_cast<int64_t>(v)), float_(static_cast<double>(v)) {}
   template <std::floating_point T>
-  Scalar(T v) : type_(kFloat64), int_(static_cast<int64_t>(v)), float_(static_cast<double>(v)) {}
+  Scalar(T v) : type_(kFloat64), int_(to_integer<int64_t>(v)), float_(static_cast<double>(v)) {}
 
   // kBool, kInt64 or kFloat64: the category the literal was written in.
   ScalarType type() const { return type_; }
@@ -28,7 +41,7 @@ class Scalar {
   template <typename T> T to() const {
     if constexpr (std::same_as<T, bool>) return type_ == kFloat64 ? float_ != 0.0 : int_ != 0;
     else if constexpr (std::floating_point<T>) return static_cast<T>(float_);
-    else return type_ == kFloat64 ? static_cast<T>(float_) : static_cast<T>(int_);
+    else return type_ == kFloat64 ? to_integer<T>(float_) : static_cast<T>(int_);
   }
   // LibTorch's spellings.
   double toDouble() const { return to<double>(); }

@@ -105,6 +105,39 @@ TEST(Parser, BuffersAreInputsReadAsZerosAndRuntimeScalarsKeepTheirValue) {
   EXPECT_EQ(values(g.outputs), std::vector<double>(4, 2.5));
 }
 
+// Found by tests/fuzz: `full {value=nan} : i32[...]` converted NaN to an integer, which C++
+// leaves undefined. A float scalar now converts truncating, saturating, NaN as 0.
+TEST(Parser, NonFiniteFloatValuesOfIntegerNodesAreDefined) {
+  ir::ParsedGraph g = ir::parse_graph("%0 = full {value=nan} : i32[2]  loc(a.cc:1)\n"
+                                      "%1 = full {value=-inf} : i64[1]  loc(a.cc:2)\n"
+                                      "%2 = full {value=1e300} : u8[1]  loc(a.cc:3)\n"
+                                      "%3 = full {value=-2.75} : i16[1]  loc(a.cc:4)\n"
+                                      "return %0, %1, %2, %3\n");
+  EXPECT_EQ(values(g.outputs), std::vector<double>({0, 0, -9223372036854775808.0, 255, -2}));
+  EXPECT_EQ(Scalar(std::nan("")).to_long(), 0);
+  EXPECT_EQ(Scalar(1e20).to<int32_t>(), 2147483647);
+}
+
+TEST(Parser, BuffersBeyondTheLimitAndShapesThatOverflowAreErrors) {
+  try {
+    ir::parse_graph("%0 = buffer : f32[1024, 1024]  loc(a.cc:1)\nreturn %0\n", "a.ir", 1 << 20);
+    ADD_FAILURE() << "no error";
+  } catch (const ir::ParseError& e) {
+    EXPECT_EQ(e.line(), 1);
+    EXPECT_NE(std::string(e.what()).find("more than the 1048576 bytes left"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(ir::parse_graph("%0 = buffer : f32[512, 512]  loc(a.cc:1)\nreturn %0\n", "a.ir", 1 << 20).inputs.size(), 1u);
+  for (const char* shape : {"[4294967296, 4294967296]", "[-1]"}) {
+    try {
+      ir::parse_graph(std::string("%0 = full {value=0} : f32") + shape + "  loc(a.cc:1)\nreturn %0\n");
+      ADD_FAILURE() << shape;
+    } catch (const ir::ParseError& e) {
+      EXPECT_EQ(e.column(), 26) << e.what();
+      EXPECT_NE(std::string(e.what()).find("sizes >= 0"), std::string::npos) << e.what();
+    }
+  }
+}
+
 struct Malformed {
   std::string text;
   int line, column;

@@ -8,6 +8,7 @@ packages=(
   llvm-19-dev libmlir-19-dev mlir-19-tools
   libopenblas-dev libfmt-dev nlohmann-json3-dev libcli11-dev libeigen3-dev
   dataset-fashion-mnist python3-numpy gnuplot-nox graphviz
+  clang-19 libfuzzer-19-dev libclang-rt-19-dev
 )
 
 missing=()
