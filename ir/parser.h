@@ -18,18 +18,9 @@
 #include <vector>
 
 #include "ir/node.h"
+#include "ir/text_reader.h"  // ParseError
 
 namespace kiln::ir {
-
-class ParseError : public std::runtime_error {
- public:
-  ParseError(const std::string& source, int line, int column, const std::string& message);
-  int line() const { return line_; }
-  int column() const { return column_; }
-
- private:
-  int line_, column_;
-};
 
 struct ParsedGraph {
   std::vector<NodePtr> outputs;  // the `return` line's values, in order

@@ -2,13 +2,15 @@
 // the kernels of W1 (gelu * sigmoid), a row softmax and its argmax, a layer norm, a dropout mask
 // and a backward step, as
 // simplification, fusion and lowering make them (codegen::print_kernel, the KILN_DUMP=kernels
-// format). A change here changes what the LLVM and CUDA generators see: review it as such.
+// format). A change here changes what the LLVM and CUDA generators see: review it as such. Each
+// golden kernel also round-trips through the kernel-IR parser.
 #include <gtest/gtest.h>
 
 #include <regex>
 #include <string>
 #include <vector>
 
+#include "codegen/kernel_parser.h"
 #include "codegen/lower.h"
 #include "ir/printer.h"
 #include "kiln/kiln.h"
@@ -41,7 +43,10 @@ std::string kernels_of(const TensorList& outputs) {
     }
     codegen::KernelSpec spec{g.root, g.extra_outputs, g.domain, g.reduce_axes, g.reductions,
                              [&plan](const ir::Node* n) { return plan.materialized(n); }, true};
-    text += codegen::print_kernel(codegen::lower(spec).kernel);
+    std::string kernel = codegen::print_kernel(codegen::lower(spec).kernel);
+    // Every golden kernel also reads back to itself (codegen/kernel_parser.h).
+    EXPECT_EQ(codegen::print_kernel(codegen::parse_kernels(kernel).at(0)), kernel);
+    text += kernel;
   }
   // Names are structural hashes: the structure below is what is pinned.
   return std::regex_replace(text, std::regex("kiln_[0-9a-f]{16}"), "kiln_<hash>");

@@ -40,11 +40,12 @@ Result run_shell(const std::string& command_line, bool with_stderr = false) {
   return r;
 }
 
-// Runs kiln-opt with `args` (a shell word list).
-Result kiln_opt(const std::string& args, bool with_stderr = false) {
-  std::string binary = std::string(std::getenv("TEST_SRCDIR")) + "/" + std::getenv("TEST_WORKSPACE") + "/tools/kiln-opt";
-  return run_shell(binary + " " + args, with_stderr);
+std::string binary() {
+  return std::string(std::getenv("TEST_SRCDIR")) + "/" + std::getenv("TEST_WORKSPACE") + "/tools/kiln-opt";
 }
+
+// Runs kiln-opt with `args` (a shell word list).
+Result kiln_opt(const std::string& args, bool with_stderr = false) { return run_shell(binary() + " " + args, with_stderr); }
 
 std::string write(const std::string& name, const std::string& text) {
   std::string path = tmp(name);
@@ -152,6 +153,28 @@ TEST(KilnOpt, EmitsEveryStage) {
   Result upstream = run_shell("mlir-opt-19 " + mlir_file);
   EXPECT_EQ(upstream.exit_code, 0) << upstream.out;
   EXPECT_TRUE(has(upstream.out, "linalg.generic")) << upstream.out;
+}
+
+// A KILN_DUMP=kernels file, or --emit=kernels output, reads back and compiles again.
+TEST(KilnOpt, KernelIrFilesCompileAgain) {
+  std::string file = write("graph.kir", kGraph);
+  Result kernels = run_shell(binary() + " " + file + " --simplify --emit=kernels");
+  ASSERT_EQ(kernels.exit_code, 0);
+  std::string kernel_file = write("kernels.txt", kernels.out);
+  Result same = kiln_opt(kernel_file);
+  EXPECT_EQ(same.exit_code, 0);
+  EXPECT_EQ(same.out, kernels.out.substr(kernels.out.find("kernel ")).substr(0, same.out.size()));
+  EXPECT_TRUE(has(same.out, "reduce_sum over inner")) << same.out;
+  Result llvm = kiln_opt(kernel_file + " --emit=llvm");
+  EXPECT_TRUE(has(llvm.out, "define void @kiln_")) << llvm.out;
+  Result cuda = kiln_opt(kernel_file + " --emit=cuda");
+  EXPECT_TRUE(has(cuda.out, "extern \"C\" __global__")) << cuda.out;
+  Result pass = kiln_opt(kernel_file + " --simplify", true);
+  EXPECT_EQ(pass.exit_code, 1);
+  EXPECT_TRUE(has(pass.out, "holds kernel IR: passes and --run need a graph")) << pass.out;
+  Result bad = kiln_opt(write("bad.txt", "kernel k(a0: f32[4])\n  outer [4]  inner []\n  v0 = load a0[i7] : f32\n"), true);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_TRUE(has(bad.out, "bad.txt:3:16: i7 is not a loop variable")) << bad.out;
 }
 
 TEST(KilnOpt, RunEvaluatesWithSeededOrNpyInputs) {

@@ -32,9 +32,9 @@ struct PlannedGraph {
 // `t`'s fusion plan with each kernel group lowered (t must stay alive while it is used), with the
 // batch extent a launch argument where the kernel allows it when `runtime_extents`, as the
 // executor lowers.
-inline PlannedGraph plan_graph(const Tensor& t, bool fuse, bool runtime_extents = false) {
+inline PlannedGraph plan_graph(const ir::NodePtr& root, bool fuse, bool runtime_extents = false) {
   PlannedGraph g;
-  std::vector<const ir::Node*> roots = {t.node().get()};
+  std::vector<const ir::Node*> roots = {root.get()};
   g.order = ir::topological_order(roots);
   g.plan = passes::plan_fusion(g.order, roots, fuse);
   for (const passes::FusedGroup& group : g.plan.groups) {
@@ -52,13 +52,11 @@ inline PlannedGraph plan_graph(const Tensor& t, bool fuse, bool runtime_extents 
 
 // Evaluates `t` by its plan with `run` for each kernel; the value (as double) goes to `out`.
 // Returns the number of kernels run.
-inline int run_plan(const Tensor& t, const PlannedGraph& g, const KernelRunner& run, std::vector<double>& out) {
-  const ir::Node* root = t.node().get();
-  if (root->is_buffer()) {
-    out = t.to_vector<double>();
-    return 0;
-  }
+inline int run_plan(const ir::NodePtr& root_node, const PlannedGraph& g, const KernelRunner& run,
+                    std::vector<double>& out) {
+  const ir::Node* root = root_node.get();
   std::unordered_map<const ir::Node*, std::shared_ptr<ir::Storage>> values;
+  if (root->is_buffer()) values[root] = root->storage;
   auto value_of = [&](const ir::Node* n) { return n->is_buffer() ? n->storage : values.at(n); };
   auto allocate = [](const ir::Node* n) { return ir::Storage::allocate(n->numel() * element_size(n->dtype)); };
   int kernels = 0;
@@ -104,6 +102,13 @@ inline int run_plan(const Tensor& t, const PlannedGraph& g, const KernelRunner& 
     for (int64_t i = 0; i < root->numel(); ++i) out[i] = static_cast<double>(static_cast<const T*>(result->data())[i]);
   });
   return kernels;
+}
+
+inline PlannedGraph plan_graph(const Tensor& t, bool fuse, bool runtime_extents = false) {
+  return plan_graph(t.node(), fuse, runtime_extents);
+}
+inline int run_plan(const Tensor& t, const PlannedGraph& g, const KernelRunner& run, std::vector<double>& out) {
+  return run_plan(t.node(), g, run, out);
 }
 
 }  // namespace kiln::testing

@@ -1,8 +1,9 @@
-// libFuzzer target for the textual IR's parser (ir/parser.h), built with clang-19's
-// -fsanitize=fuzzer,address,undefined by tests/fuzz/run_fuzzer.sh. Any bytes either parse or
-// raise ParseError; what parses prints to text that parses again to the same text (the round
-// trip the parser promises). Anything else (a crash, a sanitizer report, another exception, a
-// round trip that changes the text) is a finding.
+// libFuzzer target for Kiln's two text formats, the graph IR (ir/parser.h) and the kernel IR
+// (codegen/kernel_parser.h), built with clang-19's -fsanitize=fuzzer,address,undefined by
+// tests/fuzz/run_fuzzer.sh. Each input goes to both parsers. Any bytes either parse or raise
+// ParseError; what parses prints to text that parses again to the same text (the round trip the
+// parsers promise). Anything else (a crash, a sanitizer report, another exception, a round trip
+// that changes the text) is a finding.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -10,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "codegen/kernel_parser.h"
 #include "ir/parser.h"
 #include "ir/printer.h"
 
@@ -21,21 +23,25 @@ std::string print(const std::vector<kiln::ir::NodePtr>& outputs) {
   return kiln::ir::print_graph(roots);
 }
 
-constexpr int64_t kMaxBufferBytes = int64_t{1} << 24;  // what one input may make the parser allocate
+std::string print(const std::vector<kiln::codegen::Kernel>& kernels) {
+  std::string text;
+  for (const kiln::codegen::Kernel& k : kernels) text += kiln::codegen::print_kernel(k);
+  return text;
+}
 
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  std::string_view text(reinterpret_cast<const char*>(data), size);
+// print(parse(text)) for both formats: a ParseError of the original text ends the check (0), any
+// failure on the printed text aborts.
+template <typename Parse>
+void check_round_trip(std::string_view text, Parse parse) {
   std::string printed;
   try {
-    printed = print(kiln::ir::parse_graph(text, "fuzz", kMaxBufferBytes).outputs);
+    printed = print(parse(text, "fuzz"));
   } catch (const kiln::ir::ParseError&) {
-    return 0;
+    return;
   }
   std::string again;
   try {
-    again = print(kiln::ir::parse_graph(printed, "printed", kMaxBufferBytes).outputs);
+    again = print(parse(printed, "printed"));
   } catch (const kiln::ir::ParseError& e) {
     std::fprintf(stderr, "printed text does not parse: %s\n%s", e.what(), printed.c_str());
     std::abort();
@@ -44,5 +50,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::fprintf(stderr, "print -> parse -> print changed the text:\n%s\n---\n%s", printed.c_str(), again.c_str());
     std::abort();
   }
+}
+
+constexpr int64_t kMaxBufferBytes = int64_t{1} << 24;  // what one input may make the parser allocate
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  check_round_trip(text, [](std::string_view t, const std::string& source) {
+    return kiln::ir::parse_graph(t, source, kMaxBufferBytes).outputs;
+  });
+  check_round_trip(text, [](std::string_view t, const std::string& source) { return kiln::codegen::parse_kernels(t, source); });
   return 0;
 }

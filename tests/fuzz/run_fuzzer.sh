@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds tests/fuzz/parser_fuzzer.cc and //ir with clang-19 (-fsanitize=fuzzer,address,undefined;
+# Builds tests/fuzz/parser_fuzzer.cc, //ir and the kernel IR (//codegen:kernel) with clang-19 (-fsanitize=fuzzer,address,undefined;
 # Debian's clang-19, libfuzzer-19-dev and libclang-rt-19-dev, installed by tools/setup.sh) and
 # runs it for KILN_FUZZ_SECONDS (default 60) from the seed corpus of real dumps in
 # tests/fuzz/corpus. A crash, sanitizer report, leak, slow input (over 10 s) or more than 2 GiB
@@ -21,8 +21,9 @@ fi
 
 flags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined -I "$root")
 objects=()
-for src in "$root"/ir/*.cc; do  # two compilers at a time (these machines have two cores)
-  objects+=("$work/$(basename "$src" .cc).o")
+kernel_ir=(index_range.cc kernel.cc kernel_parser.cc runtime_extent.cc)
+for src in "$root"/ir/*.cc "${kernel_ir[@]/#/$root/codegen/}"; do  # two compilers at a time (two cores)
+  objects+=("$work/$(basename "$(dirname "$src")")_$(basename "$src" .cc).o")
   "$clang" "${flags[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "${objects[-1]}" &  # coverage for libFuzzer
   [ $(( ${#objects[@]} % 2 )) -eq 0 ] && wait
 done

@@ -28,6 +28,36 @@ template <typename F> void for_each_step(const Module::Plan& plan, F f) {
     f(plan.fusion.groups[i], plan.kernels[i] ? &*plan.kernels[i] : nullptr);
 }
 
+// One kernel as kernels, llvm, asm, cuda or ptx text; the CUDA preamble only before the first.
+void emit_kernel(const codegen::Kernel& k, const std::string& format, const EmitOptions& o, bool& preamble_written,
+                 std::ostream& out) {
+  if (format == "kernels") {
+    out << codegen::print_kernel(k);
+  } else if (format == "llvm" || format == "asm") {
+    auto t0 = std::chrono::steady_clock::now();
+    codegen::cpu::CompiledKernel c = codegen::cpu::Compiler::instance().compile(k, /*want_text=*/true);
+    if (o.time)
+      std::fprintf(stderr, "kiln-opt: compiled %s in %.2f ms\n", k.name.c_str(),
+                   std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    out << (format == "llvm" ? c.text.llvm_ir : c.text.assembly);
+  } else if (format == "cuda") {
+    std::string code = codegen::cuda::render(k).code;
+    out << (preamble_written ? code.substr(code.find("extern \"C\"")) : code) << "\n";
+    preamble_written = true;
+  } else if (format == "ptx") {
+    codegen::cuda::KernelSource src = codegen::cuda::render(k);
+    auto t0 = std::chrono::steady_clock::now();
+    codegen::cuda::NvrtcResult r = codegen::cuda::nvrtc_compile(src.code, src.name, o.arch, /*cubin=*/false);
+    if (o.time)
+      std::fprintf(stderr, "kiln-opt: NVRTC compiled %s in %.2f ms\n", src.name.c_str(),
+                   std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    if (!r.ok) throw std::runtime_error("NVRTC failed on " + src.name + ":\n" + r.log);
+    out << r.code;
+  } else {
+    throw std::runtime_error("--emit=" + format + " needs a graph, not kernel IR");
+  }
+}
+
 void emit_kernel_text(const Module::Plan& plan, const std::string& format, const EmitOptions& o, std::ostream& out) {
   bool preamble_written = false;
   for_each_step(plan, [&](const passes::FusedGroup& g, const codegen::LoweredKernel* k) {
@@ -36,29 +66,7 @@ void emit_kernel_text(const Module::Plan& plan, const std::string& format, const
           << g.root->loc.str() << "\n";
       return;
     }
-    if (format == "kernels") {
-      out << codegen::print_kernel(k->kernel);
-    } else if (format == "llvm" || format == "asm") {
-      auto t0 = std::chrono::steady_clock::now();
-      codegen::cpu::CompiledKernel c = codegen::cpu::Compiler::instance().compile(k->kernel, /*want_text=*/true);
-      if (o.time)
-        std::fprintf(stderr, "kiln-opt: compiled %s in %.2f ms\n", k->kernel.name.c_str(),
-                     std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-      out << (format == "llvm" ? c.text.llvm_ir : c.text.assembly);
-    } else if (format == "cuda") {
-      std::string code = codegen::cuda::render(k->kernel).code;
-      out << (preamble_written ? code.substr(code.find("extern \"C\"")) : code) << "\n";
-      preamble_written = true;
-    } else {  // ptx
-      codegen::cuda::KernelSource src = codegen::cuda::render(k->kernel);
-      auto t0 = std::chrono::steady_clock::now();
-      codegen::cuda::NvrtcResult r = codegen::cuda::nvrtc_compile(src.code, src.name, o.arch, /*cubin=*/false);
-      if (o.time)
-        std::fprintf(stderr, "kiln-opt: NVRTC compiled %s in %.2f ms\n", src.name.c_str(),
-                     std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-      if (!r.ok) throw std::runtime_error("NVRTC failed on " + src.name + ":\n" + r.log);
-      out << r.code;
-    }
+    emit_kernel(k->kernel, format, o, preamble_written, out);
   });
 }
 
@@ -67,6 +75,13 @@ void emit_kernel_text(const Module::Plan& plan, const std::string& format, const
 const std::vector<std::string>& emit_formats() {
   static const std::vector<std::string> formats = {"ir", "kernels", "llvm", "asm", "cuda", "ptx", "dot", "svg", "mlir"};
   return formats;
+}
+
+void emit_kernels(const std::vector<codegen::Kernel>& kernels, const std::string& format, const EmitOptions& o,
+                  std::ostream& out) {
+  if (format == "ptx" && !codegen::cuda::nvrtc_available()) throw std::runtime_error(codegen::cuda::nvrtc_problem());
+  bool preamble_written = false;
+  for (const codegen::Kernel& k : kernels) emit_kernel(k, format, o, preamble_written, out);
 }
 
 void emit(const Module& m, const std::string& format, const EmitOptions& o, std::ostream& out) {

@@ -24,6 +24,10 @@ const std::vector<std::string>& emit_formats();
 // without NVRTC, svg without Graphviz).
 void emit(const Module& m, const std::string& format, const EmitOptions& options, std::ostream& out);
 
+// Kernels read from kernel-IR text (a KILN_DUMP .kernel.txt) as kernels, llvm, asm, cuda or ptx.
+void emit_kernels(const std::vector<codegen::Kernel>& kernels, const std::string& format, const EmitOptions& options,
+                  std::ostream& out);
+
 // The graph as Graphviz DOT: a cluster per fused kernel, nodes coloured by kernel and labelled
 // with op, type and source line, edges with the value's type.
 std::string graph_dot(const Module& m, const Module::Plan& plan);

@@ -1,7 +1,8 @@
 // kiln-opt: reads Kiln's textual IR (a KILN_DUMP=graph file, `kiln::dump_ir` output, or stdin),
 // runs the passes named on the command line in their order, and prints the result in the
-// format --emit names, or with --run evaluates it and prints the outputs. In the style of LLVM's
-// opt and MLIR's mlir-opt; docs/DEBUGGING.md walks through a session.
+// format --emit names, or with --run evaluates it and prints the outputs. Kernel IR (a
+// KILN_DUMP=kernels .kernel.txt) is read too, and compiled again for --emit=llvm|asm|cuda|ptx.
+// In the style of LLVM's opt and MLIR's mlir-opt; docs/DEBUGGING.md walks through a session.
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -12,6 +13,7 @@
 #include <map>
 #include <sstream>
 
+#include "codegen/kernel_parser.h"
 #include "ir/parser.h"
 #include "ir/philox.h"
 #include "ir/printer.h"
@@ -36,6 +38,25 @@ std::string read_input(const std::string& path) {
     text << in.rdbuf();
   }
   return text.str();
+}
+
+// Whether `text` is kernel IR (a .kernel.txt dump, `--emit=kernels` output) rather than a graph:
+// its first line that is not blank or a comment starts with `kernel `.
+bool is_kernel_ir(const std::string& text) {
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    size_t start = line.find_first_not_of(" \t\r");
+    if (start == std::string::npos || line.compare(start, 2, "//") == 0) continue;
+    return line.compare(start, 7, "kernel ") == 0;
+  }
+  return false;
+}
+
+template <typename Flags>
+bool pass_flags_given(const CLI::App& app, const Flags& flags) {
+  for (const auto& [option, pass] : flags)
+    if (option->count() > 0) return true;
+  return false;
 }
 
 // Input i gets values: from the i-th --input .npy file, else seeded normal (floating) or small
@@ -106,7 +127,16 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    kiln::ir::ParsedGraph parsed = kiln::ir::parse_graph(read_input(input), input == "-" ? "<stdin>" : input);
+    std::string text = read_input(input), source = input == "-" ? "<stdin>" : input;
+    if (is_kernel_ir(text)) {
+      if (!pass_flags_given(app, pass_flags) && !run) {
+        kiln::tools::emit_kernels(kiln::codegen::parse_kernels(text, source), format == "ir" ? "kernels" : format,
+                                  {!no_fusion, arch, time}, std::cout);
+        return 0;
+      }
+      throw std::runtime_error(source + " holds kernel IR: passes and --run need a graph");
+    }
+    kiln::ir::ParsedGraph parsed = kiln::ir::parse_graph(text, source);
     Module m{parsed.outputs, parsed.inputs, std::nullopt};
     for (const CLI::Option* o : app.parse_order()) {
       auto it = pass_flags.find(o);
