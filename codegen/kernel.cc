@@ -123,15 +123,18 @@ void remove_unused(Kernel& k) {
     indices.push_back(n);
   }
   std::vector<ValueNode> values;
+  std::vector<SourceLoc> locs;
   for (size_t i = 0; i < k.values.size(); ++i) {
     if (!value_used[i]) continue;
     ValueNode v = k.values[i];
     for (int& o : v.operands) o = value_id[o];
     if (v.index >= 0) v.index = index_id[v.index];
     values.push_back(std::move(v));
+    if (i < k.locs.size()) locs.push_back(k.locs[i]);
   }
   k.indices = std::move(indices);
   k.values = std::move(values);
+  k.locs = std::move(locs);
   for (Reduction& r : k.reductions) {
     r.value = value_id[r.value];
     if (r.position >= 0) r.position = index_id[r.position];
@@ -184,9 +187,12 @@ std::string print_kernel(const Kernel& k) {
          std::string(dtype_short_name(k.args[i].dtype)) + "[" + (k.args[i].scaled ? "N*" : "") +
          std::to_string(k.args[i].numel) + "]";
   s += ")\n  outer " + extents_str(k.outer) + "  inner " + extents_str(k.inner) + "\n";
-  for (size_t i = 0; i < k.values.size(); ++i)
+  for (size_t i = 0; i < k.values.size(); ++i) {
     s += "  v" + std::to_string(i) + " = " + value_str(k, k.values[i]) + " : " +
-         std::string(dtype_short_name(k.values[i].dtype)) + "\n";
+         std::string(dtype_short_name(k.values[i].dtype));
+    if (i < k.locs.size() && k.locs[i].line > 0) s += "  loc(" + k.locs[i].str() + ")";
+    s += "\n";
+  }
   for (size_t r = 0; r < k.reductions.size(); ++r) {
     const Reduction& red = k.reductions[r];
     s += "  acc" + std::to_string(r) + " = " + std::string(ir::op_name(red.op)) + " over inner of v" +

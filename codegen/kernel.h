@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "ir/dtype.h"
+#include "ir/error.h"
 #include "ir/op.h"
 #include "ir/scalar.h"
 #include "ir/shape.h"
@@ -111,7 +112,11 @@ struct Kernel {
   // The loop variable whose extent is a launch argument, or -1; its entry in outer/inner is then
   // kRuntimeExtent.
   int runtime_var = -1;
-  bool operator==(const Kernel& o) const;  // structure only: the name is ignored
+  // Per value: the user's line it computes (printed as `loc(file:line)`, and the CPU code's debug
+  // locations), or an empty location. Not structure: kernels from different lines that compute
+  // alike compare equal and share one compiled function.
+  std::vector<SourceLoc> locs;
+  bool operator==(const Kernel& o) const;  // structure only: the name and locs are ignored
 };
 
 // Drops index and value nodes nothing reads (lowering folds leave some), renumbering the rest in

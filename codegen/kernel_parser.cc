@@ -271,10 +271,13 @@ class KernelParser : ir::TextReader {
     }
     expect(":");
     v.dtype = dtype();
+    skip_spaces();
+    SourceLoc loc = looking_at("loc(") ? location() : SourceLoc{};
     end_of_line();
     col_ = op_col;  // type errors point at the value
     check_value(v);
     k_.values.push_back(std::move(v));
+    k_.locs.push_back(loc);
   }
 
   static bool elementwise(ir::Op op) {

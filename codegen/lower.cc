@@ -130,7 +130,7 @@ class Lowerer {
     ValueNode stashed = make_value(ValueNode::Load, k_.values[r.value].dtype);
     stashed.arg = s.arg;
     stashed.index = s.index;
-    int load = value(std::move(stashed));
+    int load = located(value(std::move(stashed)), k_.locs[r.value]);
     std::map<int, int> rewritten;
     int final_value = substitute(s.value, r.value, load, rewritten);
     if (final_value == s.value || reads_elements_besides(final_value, load)) return;
@@ -171,7 +171,7 @@ class Lowerer {
       changed |= n != o;
       o = n;
     }
-    return done[id] = changed ? value(std::move(v)) : id;
+    return done[id] = changed ? located(value(std::move(v)), k_.locs[id]) : id;
   }
 
   // Whether `id` loads (or draws) anything per inner point other than `allowed`.
@@ -302,8 +302,14 @@ class Lowerer {
     for (auto [it, end] = value_ids_.equal_range(v.kind); it != end; ++it)
       if (k_.values[it->second] == v) return it->second;
     k_.values.push_back(std::move(v));
+    k_.locs.emplace_back();
     int id = static_cast<int>(k_.values.size()) - 1;
     value_ids_.emplace(k_.values[id].kind, id);
+    return id;
+  }
+  // The first node to compute a value names its line.
+  int located(int id, SourceLoc loc) {
+    if (k_.locs[id].line == 0) k_.locs[id] = loc;
     return id;
   }
   int constant_value(const Scalar& s, ScalarType t) {
@@ -351,7 +357,7 @@ class Lowerer {
     k_.reductions.push_back({r->op, x->dtype, emit(x, domain_vars_), position});
     ValueNode acc = make_value(ValueNode::Accumulator, r->dtype);
     acc.reduction = static_cast<int>(k_.reductions.size()) - 1;
-    accumulators_[r] = value(std::move(acc));
+    accumulators_[r] = located(value(std::move(acc)), r->loc);
   }
 
   // The value of node `n` at coordinate `at`.
@@ -359,7 +365,7 @@ class Lowerer {
     auto key = std::make_pair(n, at);
     auto it = memo_.find(key);
     if (it != memo_.end()) return it->second;
-    int id = compute(n, at);
+    int id = located(compute(n, at), n->loc);
     memo_[key] = id;
     return id;
   }

@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstring>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 
@@ -25,15 +24,6 @@ int64_t bytes_of(const Shape& shape, ScalarType dtype) {
   for (int64_t d : shape)
     if (d < 0 || __builtin_mul_overflow(bytes, d, &bytes) || bytes >= (int64_t{1} << 62)) return -1;
   return bytes;
-}
-
-// Nodes keep `const char*` file names and composite names (normally string literals): parsed
-// ones live in this process-wide pool.
-const char* intern(const std::string& s) {
-  static std::mutex mu;
-  static std::set<std::string>* pool = new std::set<std::string>();
-  std::lock_guard<std::mutex> lock(mu);
-  return pool->insert(s).first->c_str();
 }
 
 // Everything a node line says, before the node is built.
@@ -180,17 +170,7 @@ class Parser : TextReader {
       col_ = shape_col;
       expected("sizes >= 0 with fewer than 2^62 bytes in all");
     }
-    expect("loc(");
-    size_t loc_start = col_, close = line_.find(')', col_);
-    if (close == std::string_view::npos) expected("file:line)");
-    std::string_view loc = line_.substr(loc_start, close - loc_start);
-    size_t colon = loc.rfind(':');
-    int line_number = 0;
-    if (colon == std::string_view::npos ||
-        std::from_chars(loc.data() + colon + 1, loc.data() + loc.size(), line_number).ec != std::errc())
-      expected("a location file:line");
-    l.loc = SourceLoc{intern(std::string(loc.substr(0, colon))), line_number};
-    col_ = close + 1;
+    l.loc = location();
     skip_spaces();
     if (accept("//")) {
       skip_spaces();

@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <mutex>
+#include <set>
 
 namespace kiln::ir {
 
@@ -12,6 +14,13 @@ ParseError::ParseError(const std::string& source, int line, int column, const st
     : std::runtime_error(source + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message),
       line_(line),
       column_(column) {}
+
+const char* intern(const std::string& s) {
+  static std::mutex mu;
+  static std::set<std::string>* pool = new std::set<std::string>();
+  std::lock_guard<std::mutex> lock(mu);
+  return pool->insert(s).first->c_str();
+}
 
 std::optional<Op> op_named(std::string_view name) {
   for (int i = 0; i <= static_cast<int>(Op::Transfer); ++i)
@@ -130,6 +139,20 @@ ScalarType TextReader::dtype() {
     if (dtype_short_name(t) == name) return t;
   col_ = start;
   expected("a dtype (i1, u8, i8, i16, i32, i64, f32, f64)");
+}
+
+SourceLoc TextReader::location() {
+  expect("loc(");
+  size_t start = col_, close = line_.find(')', col_);
+  if (close == std::string_view::npos) expected("file:line)");
+  std::string_view loc = line_.substr(start, close - start);
+  size_t colon = loc.rfind(':');
+  int line_number = 0;
+  if (colon == std::string_view::npos ||
+      std::from_chars(loc.data() + colon + 1, loc.data() + loc.size(), line_number).ec != std::errc())
+    expected("a location file:line");
+  col_ = close + 1;
+  return SourceLoc{intern(std::string(loc.substr(0, colon))), line_number};
 }
 
 }  // namespace kiln::ir

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ir/dtype.h"
+#include "ir/error.h"
 #include "ir/op.h"
 #include "ir/scalar.h"
 
@@ -25,6 +26,10 @@ class ParseError : public std::runtime_error {
  private:
   int line_, column_;
 };
+
+// Nodes keep `const char*` file names and composite names (normally string literals): parsed
+// ones live in this process-wide pool.
+const char* intern(const std::string& s);
 
 // The op whose textual name (ir::op_name) is `name`.
 std::optional<Op> op_named(std::string_view name);
@@ -51,6 +56,7 @@ class TextReader {
   std::vector<int64_t> integers(char open, char close);  // "[1, 2]"
   Scalar scalar();    // true, false, an integer, a number, nan, inf
   ScalarType dtype(); // i1, u8, i8, i16, i32, i64, f32, f64
+  SourceLoc location();  // "loc(file:line)", the file name interned
 
   std::string_view text_;
   std::string source_;

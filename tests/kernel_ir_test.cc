@@ -23,7 +23,7 @@ namespace {
 // The kernels that evaluating `outputs` compiles, printed in schedule order; extern steps (such
 // as matmuls) and reshapes that alias an earlier step's buffer print as one line, as the
 // schedule (frontend/schedule.cc) runs them.
-std::string kernels_of(const TensorList& outputs) {
+std::string kernels_of(const TensorList& outputs, bool keep_locations = false) {
   std::vector<ir::NodePtr> roots;
   for (const Tensor& t : outputs) roots.push_back(t.node());
   std::vector<ir::NodePtr> simplified = passes::simplify(roots);
@@ -48,11 +48,26 @@ std::string kernels_of(const TensorList& outputs) {
     EXPECT_EQ(codegen::print_kernel(codegen::parse_kernels(kernel).at(0)), kernel);
     text += kernel;
   }
-  // Names are structural hashes: the structure below is what is pinned.
+  // Names are structural hashes: the structure below is what is pinned. Source lines are
+  // checked apart (ValuesKeepTheUsersLines).
+  if (!keep_locations) text = std::regex_replace(text, std::regex("  loc\\([^)]*\\)"), "");
   return std::regex_replace(text, std::regex("kiln_[0-9a-f]{16}"), "kiln_<hash>");
 }
 
 Tensor input(Shape shape) { return (arange(numel(shape), dtype(kFloat32)).reshape(shape) * 0.01).eval(); }
+
+// Each value names the line of the op that computes it; values no line computes (a load of a
+// buffer made elsewhere keeps that buffer's line) follow their node.
+TEST(KernelIr, ValuesKeepTheUsersLines) {
+  Tensor x = input({4, 8});
+  Tensor y = (x * 2).exp();  int y_line = __LINE__;
+  Tensor z = softmax(y, 1);  int z_line = __LINE__;
+  std::string text = kernels_of({z}, /*keep_locations=*/true);
+  std::string file = __FILE__;
+  EXPECT_NE(text.find("= exp v2 : f32  loc(" + file + ":" + std::to_string(y_line) + ")"), std::string::npos) << text;
+  EXPECT_NE(text.find("= reduce_max over inner of"), std::string::npos) << text;
+  EXPECT_NE(text.find("= acc0 : f32  loc(" + file + ":" + std::to_string(z_line) + ")"), std::string::npos) << text;
+}
 
 TEST(KernelIr, W1GeluTimesSigmoid) {
   Tensor x = input({64});

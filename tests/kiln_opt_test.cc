@@ -120,12 +120,18 @@ TEST(KilnOpt, EmitsEveryStage) {
     return n;
   };
   EXPECT_GT(count(unfused.out, "kernel kiln_"), count(kernels.out, "kernel kiln_")) << unfused.out;
+  EXPECT_TRUE(has(kernels.out, "= exp v2 : f32  loc(model.cc:5)")) << kernels.out;  // values keep their lines
   Result llvm = kiln_opt(file + " --simplify --emit=llvm --time", true);
   EXPECT_TRUE(has(llvm.out, "define void @kiln_")) << llvm.out;
+  EXPECT_TRUE(has(llvm.out, ", !dbg !")) << llvm.out;  // debug locations: the user's lines
+  EXPECT_TRUE(has(llvm.out, "!DILocation(line: 5, scope: ")) << llvm.out;
+  EXPECT_TRUE(has(llvm.out, "!DIFile(filename: \"model.cc\"")) << llvm.out;
   EXPECT_TRUE(has(llvm.out, "kiln-opt: compiled kiln_")) << llvm.out;
   Result assembly = kiln_opt(file + " --simplify --emit=asm");
   EXPECT_TRUE(has(assembly.out, "kiln_")) << assembly.out;
   EXPECT_TRUE(has(assembly.out, "ret")) << assembly.out;
+  EXPECT_TRUE(has(assembly.out, ".file\t1 \"model.cc\"")) << assembly.out;
+  EXPECT_TRUE(has(assembly.out, ".loc\t1 5 0")) << assembly.out;
   Result cuda = kiln_opt(file + " --simplify --emit=cuda");
   EXPECT_TRUE(has(cuda.out, "extern \"C\" __global__")) << cuda.out;
   Result ptx = kiln_opt(file + " --simplify --emit=ptx --arch=80", true);

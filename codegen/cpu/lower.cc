@@ -32,6 +32,7 @@ void Lowering::run(const std::string& symbol) {
   residual_ = residual_ranges(k_);
   create_function(symbol);
   emit_outer_loops();
+  if (di_) di_->finalize();
 }
 
 // ---- analyses ---------------------------------------------------------------------------------
@@ -158,6 +159,7 @@ void Lowering::create_function(const std::string& symbol) {
   fn_->addParamAttr(0, llvm::Attribute::NoAlias);
   fn_->addParamAttr(1, llvm::Attribute::NoCapture);
   fn_->addParamAttr(1, llvm::Attribute::ReadOnly);
+  create_debug_info(symbol);
   b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", fn_));
   if (k_.runtime_var >= 0) runtime_extent_ = b_.CreateAlignedLoad(i64_, fn_->getArg(1), llvm::Align(8), "extent");
 
@@ -305,9 +307,41 @@ void Lowering::store(const Store& s) {
   annotate(st, s.arg);
 }
 
+// ---- source lines -------------------------------------------------------------------------------
+
+void Lowering::create_debug_info(const std::string& symbol) {
+  auto first = std::find_if(k_.locs.begin(), k_.locs.end(), [](const SourceLoc& l) { return l.line > 0; });
+  if (first == k_.locs.end()) return;
+  di_ = std::make_unique<llvm::DIBuilder>(m_);
+  llvm::DIFile* file = di_->createFile(first->file, "");
+  di_->createCompileUnit(llvm::dwarf::DW_LANG_C_plus_plus, file, "kiln", /*isOptimized=*/true, "", 0);
+  subprogram_ = di_->createFunction(file, symbol, symbol, file, first->line,
+                                    di_->createSubroutineType(di_->getOrCreateTypeArray({})), first->line,
+                                    llvm::DINode::FlagZero,
+                                    llvm::DISubprogram::SPFlagDefinition | llvm::DISubprogram::SPFlagOptimized);
+  fn_->setSubprogram(subprogram_);
+  file_scopes_[first->file] = subprogram_;
+  if (!m_.getModuleFlag("Debug Info Version"))
+    m_.addModuleFlag(llvm::Module::Warning, "Debug Info Version", llvm::DEBUG_METADATA_VERSION);
+}
+
+void Lowering::at_line_of(int value) {
+  if (!subprogram_) return;
+  SourceLoc l = static_cast<size_t>(value) < k_.locs.size() ? k_.locs[value] : SourceLoc{};
+  if (l.line <= 0) {
+    b_.SetCurrentDebugLocation(llvm::DebugLoc());
+    return;
+  }
+  llvm::DIScope*& scope = file_scopes_[l.file];
+  if (!scope) scope = di_->createLexicalBlockFile(subprogram_, di_->createFile(l.file, ""));
+  b_.SetCurrentDebugLocation(llvm::DILocation::get(ctx_, l.line, 0, scope));
+}
+
 llvm::Value* Lowering::value(int id) {
   if (Value* v = cached(value_cache_, id)) return v;
   const ValueNode& n = k_.values[id];
+  llvm::DebugLoc outer_loc = b_.getCurrentDebugLocation();  // the reader's, restored below
+  if (n.kind != ValueNode::Elementwise) at_line_of(id);
   Value* v = nullptr;
   switch (n.kind) {
     case ValueNode::Load: v = load(n); break;
@@ -337,10 +371,12 @@ llvm::Value* Lowering::value(int id) {
         xs.push_back(value(o));
         ts.push_back(k_.values[o].dtype);
       }
+      at_line_of(id);  // after the operands, which set their own
       v = emit_elementwise(b_, n.op, n.dtype, std::move(xs), ts, t_);
       break;
     }
   }
+  b_.SetCurrentDebugLocation(outer_loc);
   value_cache_.back()[id] = v;
   return v;
 }

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -10,6 +12,7 @@
 
 #include "codegen/index_range.h"
 #include "codegen/cpu/internal.h"
+#include "llvm/IR/DIBuilder.h"
 
 namespace kiln::codegen::cpu {
 
@@ -33,6 +36,8 @@ class Lowering {
 
   // lower.cc: function, expressions, memory.
   void create_function(const std::string& symbol);
+  void create_debug_info(const std::string& symbol);
+  void at_line_of(int value);  // the debug location of value `value`'s user line (none without one)
   void annotate(llvm::Instruction* inst, int arg);
   void push_scope();
   void pop_scope();
@@ -66,6 +71,11 @@ class Lowering {
   llvm::IRBuilder<> b_;
   llvm::Type* i64_;
   llvm::Function* fn_ = nullptr;
+  // Debug info, when the kernel's values have source lines: a subprogram for the kernel and a
+  // lexical block per other file, so each value's instructions map to the user's line.
+  std::unique_ptr<llvm::DIBuilder> di_;
+  llvm::DISubprogram* subprogram_ = nullptr;
+  std::map<std::string, llvm::DIScope*> file_scopes_;
   std::vector<Value*> args_, vars_;
   Value* runtime_extent_ = nullptr;  // extents[0], loaded on entry when the kernel has one
   std::vector<llvm::MDNode*> scope_md_, noalias_md_;
