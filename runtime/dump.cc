@@ -5,9 +5,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
 #include <unordered_map>
 #include <unordered_set>
+
+#include <nlohmann/json.hpp>
 
 #include "ir/printer.h"
 
@@ -28,6 +32,8 @@ const DumpOptions& dump_options() {
       o.llvm |= item == "llvm";
       o.assembly |= item == "asm";
       o.backward |= item == "backward";
+      o.every |= item == "every";
+      if (item == "all") o.graph = o.fused = o.kernels = o.llvm = o.assembly = o.backward = true;
     }
     if (const char* dir = std::getenv("KILN_DUMP_DIR")) o.dir = dir;
     return o;
@@ -92,8 +98,28 @@ std::string describe_fusion(const std::vector<const ir::Node*>& graph, const std
 }
 
 namespace {
+
 void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+// Appends one entry to the dump directory's manifest.jsonl (evaluations may run on several threads).
+void append_to_manifest(const nlohmann::json& entry) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  std::ofstream(dump_options().dir + "/manifest.jsonl", std::ios::app) << entry.dump() << "\n";
+}
+
 }  // namespace
+
+bool dumps_evaluation(const std::shared_ptr<const Schedule>& schedule) {
+  if (dump_options().every) return true;
+  static std::mutex mu;
+  static std::map<const Schedule*, std::weak_ptr<const Schedule>> dumped;  // an expired entry: the address reused
+  std::lock_guard<std::mutex> lock(mu);
+  std::weak_ptr<const Schedule>& seen = dumped[schedule.get()];
+  if (!seen.expired()) return false;
+  seen = schedule;
+  return true;
+}
 
 void dump_evaluation(const std::vector<const ir::Node*>& recorded, const std::string& simplified_ir,
                      const std::string& fusion, const std::vector<RanKernel>& kernels) {
@@ -107,14 +133,30 @@ void dump_evaluation(const std::vector<const ir::Node*>& recorded, const std::st
     write(prefix + ".after.ir", why + " (after simplification)\n" + simplified_ir);
   }
   if (o.fused) write(prefix + ".fused.txt", why + "; %N are the nodes of " + name + ".after.ir\n" + fusion);
+  nlohmann::json entry = {{"graph", name}, {"cause", evaluation_cause()}, {"files", nlohmann::json::object()}};
+  if (o.graph) {
+    entry["files"]["recorded"] = name + ".ir";
+    entry["files"]["simplified"] = name + ".after.ir";
+    entry["replay"] = "kiln-opt " + name + ".ir --simplify --fuse --emit=kernels";
+  }
+  if (o.fused) entry["files"]["fused"] = name + ".fused.txt";
+  entry["kernels"] = nlohmann::json::array();
   for (const RanKernel& k : kernels) {
     const std::string base = o.dir + "/" + k.kernel->name;
-    if (o.kernels) write(base + ".kernel.txt", codegen::print_kernel(*k.kernel));
+    nlohmann::json files = {{"name", k.kernel->name}};
+    if (o.kernels) {
+      write(base + ".kernel.txt", codegen::print_kernel(*k.kernel));
+      files["kernel_ir"] = k.kernel->name + ".kernel.txt";
+    }
     for (const Artifact& a : k.artifacts) {
       bool wanted = a.extension == ".ll" ? o.llvm : a.extension == ".s" ? o.assembly : o.wants_code();
-      if (wanted) write(base + a.extension, a.text);
+      if (!wanted) continue;
+      write(base + a.extension, a.text);
+      files[a.extension == ".ll" ? "llvm" : a.extension == ".s" ? "asm" : a.extension.substr(1)] = k.kernel->name + a.extension;
     }
+    entry["kernels"].push_back(std::move(files));
   }
+  append_to_manifest(entry);
 }
 
 }  // namespace kiln::runtime
@@ -134,7 +176,18 @@ void dump_backward(const std::vector<ir::NodePtr>& outputs, const std::vector<ir
     return "grad of " + name(it->second) + " " + std::string(ir::op_name(it->second->recorded().op)) + " at " +
            it->second->loc.str();
   };
-  write(dump_options().dir + "/backward" + std::to_string(counter++) + ".ir", ir::print_graph(roots, note));
+  std::string text = ir::print_graph(roots, note);
+  if (!dump_options().every) {  // a training loop differentiates the same graph each step: once
+    static std::mutex mu;
+    static std::unordered_set<std::string> seen;
+    std::lock_guard<std::mutex> lock(mu);
+    if (!seen.insert(text).second) return;
+  }
+  std::string name = "backward" + std::to_string(counter++);
+  write(dump_options().dir + "/" + name + ".ir", text);
+  append_to_manifest({{"backward", name},
+                      {"files", {{"graph", name + ".ir"}}},
+                      {"replay", "kiln-opt " + name + ".ir --simplify --fuse --emit=kernels"}});
 }
 
 }  // namespace kiln::runtime

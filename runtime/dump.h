@@ -1,8 +1,11 @@
-// KILN_DUMP=graph,fused,kernels,llvm,asm,backward (any subset) with KILN_DUMP_DIR=dir (default:
-// the working directory) writes, for the N-th backward or autograd::grad call:
+// KILN_DUMP=graph,fused,kernels,llvm,asm,backward (any subset; `all` for every one) with
+// KILN_DUMP_DIR=dir (default: the working directory) writes, for the N-th backward or
+// autograd::grad call:
 //   backwardN.ir       the forward graph with the gradient nodes the transform appended, each
 //                      tagged with the forward node whose rule built it       (backward)
-// and for the N-th evaluated graph:
+//                      (each distinct one once; every one with `every`)
+// and for the N-th dumped graph (each graph compiled: the first evaluation of each schedule; with
+// `every` in the list, every evaluation):
 //   graphN.ir          the graph as recorded            (graph)
 //   graphN.after.ir    the graph after simplification   (graph)
 //   graphN.fused.txt   each kernel or extern step, the %nodes of graphN.after.ir it computes,
@@ -11,9 +14,13 @@
 // model.cc:12"), set by the front end with an EvaluationCause.
 // and for each kernel NAME it ran (NAME is a hash of the kernel's structure, so the same kernel
 // has the same files in every graph): NAME.kernel.txt (kernel IR), NAME.ll (optimized LLVM IR)
-// and NAME.s (assembly).
+// and NAME.s (assembly). Every file but the LLVM IR and assembly reads back into kiln-opt.
+// manifest.jsonl gets one JSON object per line for each graph or backward dumped: its files, why
+// it was evaluated, the kernels it ran with theirs, and a kiln-opt command that replays it
+// (docs/DEBUGGING.md).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -27,6 +34,7 @@ namespace kiln::runtime {
 
 struct DumpOptions {
   bool graph = false, fused = false, kernels = false, llvm = false, assembly = false, backward = false;
+  bool every = false;  // every evaluation, not only the first of each schedule
   bool log_compiles = false;  // KILN_LOG=compile: each schedule built and kernel compiled, on stderr
   std::string dir = ".";
   bool any() const { return graph || fused || kernels || llvm || assembly; }  // of an evaluation
@@ -66,6 +74,8 @@ struct RanKernel {
   const codegen::Kernel* kernel;
   std::vector<Artifact> artifacts;  // its backend's text forms (runtime/backend.h), when asked for
 };
+// Whether an evaluation by `schedule` is dumped: its first one (or every one, with `every`).
+bool dumps_evaluation(const std::shared_ptr<const Schedule>& schedule);
 void dump_evaluation(const std::vector<const ir::Node*>& recorded, const std::string& simplified_ir,
                      const std::string& fusion, const std::vector<RanKernel>& kernels);
 

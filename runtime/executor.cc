@@ -30,6 +30,7 @@ void execute(const std::vector<ir::NodePtr>& outputs, ScheduleOptions options) {
   for (size_t i = 0; i < order.size(); ++i)
     if (order[i]->is_buffer()) values[i] = order[i]->storage;
   const DumpOptions& dump = dump_options();
+  bool dumping = dump.any() && dumps_evaluation(schedule);
   std::vector<RanKernel> ran;
   std::vector<void*> args;
   std::vector<std::array<int64_t, 2>> random_params;
@@ -63,7 +64,7 @@ void execute(const std::vector<ir::NodePtr>& outputs, ScheduleOptions options) {
       out = allocate_output(args.size());
       ++stats().kernels_launched;
       backend.launch(*step.program, step.kernel, args.data(), step.extent);
-      if (dump.any()) ran.push_back({&step.kernel, step.program->artifacts});
+      if (dumping) ran.push_back({&step.kernel, step.program->artifacts});
     } else {
       Backend& backend = backend_for(step.device);
       const ir::Node& node = step.extern_node ? *step.extern_node : *order[step.root];
@@ -73,7 +74,7 @@ void execute(const std::vector<ir::NodePtr>& outputs, ScheduleOptions options) {
     values[step.root] = std::move(out);
     for (int p : schedule->last_use[i]) values[p].reset();
   }
-  if (dump.any()) {
+  if (dumping) {
     // Simplified again for the dump: a cached schedule's graph has the locations and runtime
     // scalar values of the evaluation that built it, not of this one.
     std::string simplified;

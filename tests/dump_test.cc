@@ -1,10 +1,17 @@
-// KILN_DUMP writes every stage of an evaluation, each pointing back to the user's source line.
+// KILN_DUMP writes every stage of an evaluation, each pointing back to the user's source line,
+// and a manifest of what it wrote.
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <cstdio>
 #include <fstream>
+#include <set>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
+#include "codegen/kernel_parser.h"
+#include "ir/parser.h"
 #include "tests/child_process.h"
 
 namespace {
@@ -87,6 +94,68 @@ TEST(Dump, BackwardGraphTagsEachGradientNodeWithItsForwardNode) {
   EXPECT_EQ(text.find("// grad of ?"), std::string::npos) << text;
   EXPECT_TRUE(files_ending(dir, ".ir").size() == 1u);  // only the backward stage was asked for
   fs::remove_all(dir);
+}
+
+// Runs tools/kiln-opt in `dir` with `args`; its stdout.
+std::string run_kiln_opt(const fs::path& dir, const std::string& args) {
+  std::string binary = std::string(std::getenv("TEST_SRCDIR")) + "/" + std::getenv("TEST_WORKSPACE") + "/tools/kiln-opt";
+  std::string command = "cd " + dir.string() + " && " + binary + " " + args;
+  std::string out;
+  FILE* p = popen(command.c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while (p && (n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  if (p) pclose(p);
+  return out;
+}
+
+// KILN_DUMP=all writes each graph compiled once (every evaluation with `every`), and a manifest
+// whose entries name files that exist and read back (graphs and kernels).
+TEST(Dump, AllWritesEachCompiledGraphOnceWithAManifestOfReadableFiles) {
+  for (bool every : {false, true}) {
+    fs::path dir = fs::temp_directory_path() / ("kiln_dump_all_test_" + std::to_string(getpid()) + (every ? "e" : ""));
+    fs::create_directories(dir);
+    auto result = kiln::testing::run_env_probe(
+        "steps", {{"KILN_DUMP", every ? "all,every" : "all"}, {"KILN_DUMP_DIR", dir.string()}}, "dump_probe");
+    ASSERT_EQ(result.exit_code, 0) << result.out;
+    std::ifstream manifest(dir / "manifest.jsonl");
+    int graphs = 0, backwards = 0, kernels = 0;
+    for (std::string line; std::getline(manifest, line);) {
+      nlohmann::json entry = nlohmann::json::parse(line);
+      for (const auto& [stage, file] : entry["files"].items()) {
+        std::string text = read(dir / file.get<std::string>());
+        ASSERT_FALSE(text.empty()) << file;
+        if (stage != "fused") EXPECT_NO_THROW(kiln::ir::parse_graph(text, file)) << file;
+      }
+      if (entry.contains("graph")) {
+        ++graphs;
+        EXPECT_EQ(entry["replay"], "kiln-opt " + entry["graph"].get<std::string>() + ".ir --simplify --fuse --emit=kernels");
+        // Replayed by kiln-opt, the recorded graph gives the kernels the evaluation ran.
+        std::string replayed = run_kiln_opt(dir, entry["replay"].get<std::string>().substr(9));
+        std::set<std::string> ran, replay;
+        for (const nlohmann::json& k : entry["kernels"]) ran.insert(k["name"].get<std::string>());
+        for (size_t at = 0; (at = replayed.find("kernel kiln_", at)) != std::string::npos; at += 7)
+          replay.insert(replayed.substr(at + 7, 21));
+        EXPECT_EQ(replay, ran) << line << "\n" << replayed;
+        EXPECT_NE(entry["cause"].get<std::string>().find("tests/dump_probe.cc:"), std::string::npos) << line;
+        for (const nlohmann::json& k : entry["kernels"]) {
+          ++kernels;
+          EXPECT_EQ(kiln::codegen::parse_kernels(read(dir / k["kernel_ir"].get<std::string>())).size(), 1u) << line;
+          EXPECT_NE(read(dir / k["llvm"].get<std::string>()).find("define"), std::string::npos) << line;
+          EXPECT_FALSE(read(dir / k["asm"].get<std::string>()).empty()) << line;
+        }
+      } else {
+        ASSERT_TRUE(entry.contains("backward")) << line;
+        ++backwards;
+      }
+    }
+    // Compiled: the probe's first softmax, the steps' softmax (three evaluations of one schedule:
+    // the later two are dumped only with `every`) and the backward step.
+    EXPECT_EQ(graphs, every ? 5 : 3);
+    EXPECT_EQ(backwards, 1);
+    EXPECT_GT(kernels, 1);
+    fs::remove_all(dir);
+  }
 }
 
 // KILN_LOG=compile prints each schedule's graph with why it was evaluated, and for each kernel
