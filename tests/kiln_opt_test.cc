@@ -76,7 +76,7 @@ TEST(KilnOpt, HelpListsEveryPassAndFormat) {
   Result r = kiln_opt("--help");
   EXPECT_EQ(r.exit_code, 0);
   for (const char* flag : {"--simplify", "--cse", "--autodiff", "--fuse", "--print-after-all", "--print-after", "--emit",
-                           "--run", "--input", "--backend", "--no-fusion", "--time"})
+                           "--run", "--input", "--backend", "--no-fusion", "--time", "--reduce"})
     EXPECT_TRUE(has(r.out, flag)) << flag << "\n" << r.out;
   EXPECT_TRUE(has(r.out, "ir,kernels,llvm,asm,cuda,ptx,dot,svg,mlir")) << r.out;
 }
@@ -181,6 +181,26 @@ TEST(KilnOpt, KernelIrFilesCompileAgain) {
   Result bad = kiln_opt(write("bad.txt", "kernel k(a0: f32[4])\n  outer [4]  inner []\n  v0 = load a0[i7] : f32\n"), true);
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_TRUE(has(bad.out, "bad.txt:3:16: i7 is not a loop variable")) << bad.out;
+}
+
+// --reduce keeps the smallest graph for which the test still exits 0, as llvm-reduce does: here
+// "the graph still has an exp", which leaves the exp of an input and the one output reading it.
+TEST(KilnOpt, ReduceMinimizesWhileTheTestHolds) {
+  std::string file = write("graph.kir", kGraph);
+  std::string test = write("has_exp.sh", "grep -q ' = exp ' \"$1\"\n");
+  Result reduced = kiln_opt(file + " --reduce='bash " + test + "'");
+  ASSERT_EQ(reduced.exit_code, 0);
+  EXPECT_EQ(reduced.out, "%0 = buffer : f32[4, 8]  loc(model.cc:4)\n"
+                         "%1 = exp %0 : f32[4, 8]  loc(model.cc:5)\n"
+                         "%2 = buffer : f32[8, 3]  loc(model.cc:9)\n"
+                         "%3 = matmul %1, %2 : f32[4, 3]  loc(model.cc:10)\n"
+                         "return %3\n");
+  Result log = kiln_opt(file + " --reduce='bash " + test + "' --emit=kernels", true);
+  EXPECT_TRUE(has(log.out, "kiln-opt: reduced 12 nodes to 4 in")) << log.out;
+  EXPECT_TRUE(has(log.out, "kernel kiln_")) << log.out;  // the reduced graph goes on to --emit
+  Result never = kiln_opt(file + " --reduce=false", true);
+  EXPECT_EQ(never.exit_code, 1);
+  EXPECT_TRUE(has(never.out, "the test does not hold for the input graph")) << never.out;
 }
 
 TEST(KilnOpt, RunEvaluatesWithSeededOrNpyInputs) {

@@ -23,6 +23,7 @@
 #include "runtime/reference_executor.h"
 #include "tools/kiln_opt/emit.h"
 #include "tools/kiln_opt/passes.h"
+#include "tools/kiln_opt/reduce.h"
 
 namespace {
 
@@ -124,6 +125,9 @@ int main(int argc, char** argv) {
   app.add_flag("--no-fusion", no_fusion, "one kernel per primitive");
   app.add_flag("--time", time, "each pass's time and each kernel's compile time, on stderr");
   app.add_option("--arch", arch, "compute capability for --emit=ptx (80 for sm_80)");
+  std::string reduce_test;
+  app.add_option("--reduce", reduce_test,
+                 "after the passes, minimize the graph while TEST (a shell command given the graph's file) exits 0");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -153,6 +157,10 @@ int main(int argc, char** argv) {
         kiln::tools::emit(m, pass.name == "fuse" ? "kernels" : "ir", {!no_fusion, arch, false}, text);
         std::fprintf(stderr, "// -----// IR Dump After %s //----- //\n%s", pass.name.c_str(), text.str().c_str());
       }
+    }
+    if (!reduce_test.empty()) {
+      kiln::ir::ParsedGraph reduced = kiln::ir::parse_graph(kiln::tools::reduce(m, reduce_test, std::cerr), "reduced");
+      m = Module{reduced.outputs, reduced.inputs, std::nullopt};
     }
     if (!run || emit_option->count() > 0) kiln::tools::emit(m, format, {!no_fusion, arch, time}, std::cout);
     if (run) {
