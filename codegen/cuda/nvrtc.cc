@@ -26,6 +26,8 @@ struct Nvrtc {
   Status (*cubin)(Program, char*) = nullptr;
   Status (*destroy)(Program*) = nullptr;
   const char* (*error_string)(Status) = nullptr;
+  Status (*num_archs)(int*) = nullptr;  // optional (NVRTC 11.2 and later)
+  Status (*archs)(int*) = nullptr;
   std::string problem;  // empty when loaded
 };
 
@@ -51,6 +53,8 @@ Nvrtc load() {
             bind(lib, "nvrtcGetCUBIN", n.cubin) && bind(lib, "nvrtcDestroyProgram", n.destroy) &&
             bind(lib, "nvrtcGetErrorString", n.error_string);
   if (!ok) n.problem = "the NVRTC library found lacks a function Kiln calls";
+  if (!bind(lib, "nvrtcGetNumSupportedArchs", n.num_archs) || !bind(lib, "nvrtcGetSupportedArchs", n.archs))
+    n.num_archs = nullptr;
   return n;
 }
 
@@ -68,6 +72,15 @@ std::string nvrtc_version() {
   int major = 0, minor = 0;
   if (!nvrtc_available() || nvrtc().version(&major, &minor) != 0) return "none";
   return std::to_string(major) + "." + std::to_string(minor);
+}
+
+std::vector<int> nvrtc_architectures() {
+  const Nvrtc& n = nvrtc();
+  int count = 0;
+  if (!n.problem.empty() || !n.num_archs || n.num_archs(&count) != 0 || count <= 0) return {};
+  std::vector<int> archs(static_cast<size_t>(count));
+  if (n.archs(archs.data()) != 0) return {};
+  return archs;
 }
 
 NvrtcResult nvrtc_compile(const std::string& source, const std::string& name, int arch, bool cubin) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace kiln::codegen::cuda {
 
@@ -19,6 +20,10 @@ struct NvrtcResult {
 bool nvrtc_available();
 const std::string& nvrtc_problem();
 std::string nvrtc_version();
+
+// The compute capabilities this NVRTC compiles CUBINs for (75 for sm_75), ascending; empty when
+// NVRTC is missing or does not say.
+std::vector<int> nvrtc_architectures();
 
 // Compiles `source` for compute capability `arch` (80 for sm_80): a CUBIN for that GPU when
 // `cubin`, else PTX for compute_<arch>, which the driver finishes for any newer GPU. Throws
