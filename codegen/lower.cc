@@ -130,7 +130,8 @@ class Lowerer {
     ValueNode stashed = make_value(ValueNode::Load, k_.values[r.value].dtype);
     stashed.arg = s.arg;
     stashed.index = s.index;
-    int load = located(value(std::move(stashed)), k_.locs[r.value]);
+    SourceLoc loc = k_.locs[r.value];  // copied first: value() may grow k_.locs
+    int load = located(value(std::move(stashed)), loc);
     std::map<int, int> rewritten;
     int final_value = substitute(s.value, r.value, load, rewritten);
     if (final_value == s.value || reads_elements_besides(final_value, load)) return;
@@ -171,7 +172,8 @@ class Lowerer {
       changed |= n != o;
       o = n;
     }
-    return done[id] = changed ? located(value(std::move(v)), k_.locs[id]) : id;
+    SourceLoc loc = k_.locs[id];  // copied first: value() may grow k_.locs
+    return done[id] = changed ? located(value(std::move(v)), loc) : id;
   }
 
   // Whether `id` loads (or draws) anything per inner point other than `allowed`.
