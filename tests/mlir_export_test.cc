@@ -224,6 +224,20 @@ TEST(MlirExport, WorkloadsAndAnMlpStep) {
                       {"mlp_step", step}});
 }
 
+// uint8 and bool compare, widen, convert and take max/min as unsigned; int8 and int16 as signed:
+// 200 as a u8 is not -56.
+TEST(MlirExport, SmallIntegerTypesKeepTheirSignedness) {
+  Tensor u = tensor({200, 100, 3, 255}).to(kUInt8).eval();
+  Tensor s = tensor({-100, 100, 3, -1}).to(kInt8).eval();
+  Tensor h = tensor({-30000, 2, 300, 7}).to(kInt16).eval();
+  Tensor mixed = u.to(kFloat32) + s.to(kFloat32) * 2 + h.to(kFloat64);
+  check_against_kiln({{"compare", {(u > tensor({150}).to(kUInt8)).node(), (s < 0).node(), (h >= 7).node()}},
+                      {"convert", {mixed.node(), u.to(kInt64).node(), s.to(kInt16).node(), (u.to(kBool)).node()}},
+                      {"reduce", {u.max().node(), s.min().node(), u.sum().node(), std::get<1>(u.max(0)).node()}},
+                      {"arithmetic", {maximum(u, tensor({150, 150, 150, 150}).to(kUInt8)).node(), (s * s).node(),
+                                      (h - h * 3).node()}}});
+}
+
 TEST(MlirExport, LocationsAreTheUsersLines) {
   Tensor x = full({4, 3}, 2.0);
   Tensor y = softmax(x * 3, 1);  int line = __LINE__;
