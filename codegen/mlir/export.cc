@@ -71,10 +71,16 @@ Value element_bits(OpBuilder& b, Location loc, Value v, const ir::Node& n) {
       ::llvm::ArrayRef<::mlir::utils::IteratorType>{::mlir::utils::IteratorType::parallel},
       [&](OpBuilder& nb, Location l, ::mlir::ValueRange e) {
         Value x = e[0];
-        if (n.dtype == kFloat32) x = nb.create<::mlir::arith::BitcastOp>(l, nb.getI32Type(), x);
-        if (n.dtype == kFloat64) x = nb.create<::mlir::arith::BitcastOp>(l, i64, x);
-        else if (n.dtype == kBool || n.dtype == kUInt8 || n.dtype == kFloat32) x = nb.create<::mlir::arith::ExtUIOp>(l, i64, x);
-        else if (n.dtype != kInt64) x = nb.create<::mlir::arith::ExtSIOp>(l, i64, x);
+        switch (n.dtype) {
+          case kFloat32:
+            x = nb.create<::mlir::arith::ExtUIOp>(l, i64, nb.create<::mlir::arith::BitcastOp>(l, nb.getI32Type(), x));
+            break;
+          case kFloat64: x = nb.create<::mlir::arith::BitcastOp>(l, i64, x); break;
+          case kInt64: break;
+          case kBool:
+          case kUInt8: x = nb.create<::mlir::arith::ExtUIOp>(l, i64, x); break;
+          default: x = nb.create<::mlir::arith::ExtSIOp>(l, i64, x); break;
+        }
         nb.create<::mlir::linalg::YieldOp>(l, x);
       });
   return op.getResult(0);

@@ -1,6 +1,7 @@
 #include "tools/kiln_opt/reduce.h"
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
