@@ -109,11 +109,11 @@ Value unary_element(OpBuilder& b, Location l, const ir::Node& n, Value v) {
       default: break;
     }
   } else if (t != kBool) {
-    Value zero = scalar_constant(b, l, Scalar(0), t);
     switch (n.op) {
-      case ir::Op::Neg: return b.create<arith::SubIOp>(l, zero, v);
+      case ir::Op::Neg: return b.create<arith::SubIOp>(l, scalar_constant(b, l, Scalar(0), t), v);
       case ir::Op::Abs: {
         if (is_unsigned(t)) return v;
+        Value zero = scalar_constant(b, l, Scalar(0), t);
         Value negative = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, v, zero);
         return b.create<arith::SelectOp>(l, negative, b.create<arith::SubIOp>(l, zero, v), v);
       }

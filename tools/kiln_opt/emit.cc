@@ -99,7 +99,8 @@ void emit(const Module& m, const std::string& format, const EmitOptions& o, std:
     out << graph_dot(m, plan);
   } else if (format == "svg") {
     std::string dot = graph_dot(m, plan);
-    // dot reads a file: the DOT text goes to a fresh one in the temporary directory ($TMPDIR).
+    // dot reads a file: the DOT text goes to a fresh one in the temporary directory ($TMPDIR);
+    // the trailing XXXXXX is mkstemp's template, which it replaces with a unique suffix.
     std::string path = (std::filesystem::temp_directory_path() / "kiln-opt-XXXXXX").string();
     int fd = mkstemp(path.data());
     if (fd < 0) throw std::runtime_error("cannot make a temporary file for dot");

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "codegen/lower.h"
@@ -23,5 +24,11 @@ struct Module {
 
 // The fusion plan of m's current graph (fusion on or off), with each kernel group lowered.
 Module::Plan plan_module(const Module& m, bool fuse);
+
+// `outputs`' graph rebuilt with each node in `replace` swapped for its replacement. Sources are
+// kept; every other node is built anew when `all` (so its part in autograd is set again from its
+// inputs), else only where an input changed.
+std::vector<ir::NodePtr> rebuild(const std::vector<ir::NodePtr>& outputs,
+                                 const std::unordered_map<const ir::Node*, ir::NodePtr>& replace, bool all);
 
 }  // namespace kiln::tools

@@ -1,7 +1,5 @@
 #include "tools/kiln_opt/passes.h"
 
-#include <unordered_map>
-
 #include "ir/ops.h"
 #include "ir/printer.h"
 #include "passes/autodiff.h"
@@ -12,32 +10,6 @@ namespace kiln::tools {
 
 namespace {
 
-// The graph rebuilt node by node, so that nodes over inputs now marked Variable are Derived (a
-// node's part in autograd is set when it is built).
-std::vector<ir::NodePtr> rebuild(const std::vector<ir::NodePtr>& outputs) {
-  std::vector<const ir::Node*> roots;
-  std::unordered_map<const ir::Node*, ir::NodePtr> copy;
-  for (const ir::NodePtr& o : outputs) roots.push_back(o.get());
-  std::vector<const ir::Node*> order = ir::topological_order(roots);
-  for (const ir::Node* n : order)
-    for (const ir::NodePtr& in : n->inputs)
-      if (in->inputs.empty()) copy[in.get()] = in;  // sources are kept
-  for (const ir::NodePtr& o : outputs)
-    if (o->inputs.empty()) copy[o.get()] = o;
-  for (const ir::Node* n : order) {
-    if (n->inputs.empty()) continue;
-    std::vector<ir::NodePtr> inputs;
-    for (const ir::NodePtr& in : n->inputs) inputs.push_back(copy.at(in.get()));
-    auto node = std::make_shared<ir::Node>(n->op, n->dtype, n->shape, std::move(inputs), n->attrs, n->loc);
-    node->device = n->device;
-    node->composite = n->composite;
-    copy[n] = std::move(node);
-  }
-  std::vector<ir::NodePtr> result;
-  for (const ir::NodePtr& o : outputs) result.push_back(copy.at(o.get()));
-  return result;
-}
-
 // Gradients of the sum of the first output's elements with respect to every floating input
 // buffer, appended to the outputs (an input the output does not depend on gets none).
 void autodiff(Module& m) {
@@ -45,7 +17,7 @@ void autodiff(Module& m) {
   std::vector<ir::NodePtr> wrt;
   for (const ir::NodePtr& in : m.inputs)
     if (is_floating(in->dtype)) in->grad = ir::Grad::Variable, wrt.push_back(in);
-  m.outputs = rebuild(m.outputs);
+  m.outputs = rebuild(m.outputs, {}, /*all=*/true);  // nodes over the inputs now become Derived
   const ir::NodePtr& y = m.outputs[0];
   std::vector<ir::NodePtr> graph = passes::gradient_graph({y}, y->loc);
   ir::NodePtr seed = ir::full(Scalar(1.0), y->shape, y->dtype, y->loc);

@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
-#include <unordered_map>
 
 #include "ir/ops.h"
 #include "ir/printer.h"
@@ -17,47 +16,15 @@ namespace kiln::tools {
 
 namespace {
 
+std::vector<const ir::Node*> roots_of(const std::vector<ir::NodePtr>& outputs) {
+  std::vector<const ir::Node*> roots;
+  for (const ir::NodePtr& o : outputs) roots.push_back(o.get());
+  return roots;
+}
 std::vector<const ir::Node*> nodes_of(const std::vector<ir::NodePtr>& outputs) {
-  std::vector<const ir::Node*> roots;
-  for (const ir::NodePtr& o : outputs) roots.push_back(o.get());
-  return ir::topological_order(roots);
+  return ir::topological_order(roots_of(outputs));
 }
-
-std::string text_of(const std::vector<ir::NodePtr>& outputs) {
-  std::vector<const ir::Node*> roots;
-  for (const ir::NodePtr& o : outputs) roots.push_back(o.get());
-  return ir::print_graph(roots);
-}
-
-// `outputs` rebuilt with each node in `replace` swapped for its replacement.
-std::vector<ir::NodePtr> rebuilt(const std::vector<ir::NodePtr>& outputs,
-                                 const std::unordered_map<const ir::Node*, ir::NodePtr>& replace) {
-  std::unordered_map<const ir::Node*, ir::NodePtr> copy;
-  auto find = [&](const ir::NodePtr& n) {
-    auto it = copy.find(n.get());
-    return it == copy.end() ? n : it->second;
-  };
-  for (const ir::Node* n : nodes_of(outputs)) {
-    if (auto r = replace.find(n); r != replace.end()) {
-      copy[n] = r->second;
-      continue;
-    }
-    bool changed = false;
-    std::vector<ir::NodePtr> inputs;
-    for (const ir::NodePtr& in : n->inputs) {
-      inputs.push_back(find(in));
-      changed |= inputs.back() != in;
-    }
-    if (!changed) continue;
-    auto node = std::make_shared<ir::Node>(n->op, n->dtype, n->shape, std::move(inputs), n->attrs, n->loc);
-    node->device = n->device;
-    node->composite = n->composite;
-    copy[n] = std::move(node);
-  }
-  std::vector<ir::NodePtr> result;
-  for (const ir::NodePtr& o : outputs) result.push_back(find(o));
-  return result;
-}
+std::string text_of(const std::vector<ir::NodePtr>& outputs) { return ir::print_graph(roots_of(outputs)); }
 
 // A zero-filled input buffer of n's type, at n's line.
 ir::NodePtr input_like(const ir::Node& n) {
@@ -95,10 +62,10 @@ class Reducer {
       const ir::Node* n = order[k];
       if (n->inputs.empty()) continue;
       std::string what = std::string(ir::op_name(n->op)) + " at " + n->loc.str();
-      if (accept(outputs, rebuilt(outputs, {{n, input_like(*n)}}), "made an input of " + what)) return true;
+      if (accept(outputs, rebuild(outputs, {{n, input_like(*n)}}, /*all=*/false), "made an input of " + what)) return true;
       for (const ir::NodePtr& in : n->inputs)
         if (in->shape == n->shape && in->dtype == n->dtype &&
-            accept(outputs, rebuilt(outputs, {{n, in}}), "bypassed " + what))
+            accept(outputs, rebuild(outputs, {{n, in}}, /*all=*/false), "bypassed " + what))
           return true;
     }
     return false;
