@@ -147,7 +147,7 @@ void remove_unused(Kernel& k) {
 uint64_t structural_hash(const Kernel& k) {
   Hasher h;
   h.add(k.args.size());
-  for (const Arg& a : k.args) h.add((uint64_t(a.dtype) << 2 | a.scaled << 1 | a.output) ^ (uint64_t(a.numel) << 8));
+  for (const Arg& a : k.args) h.add((uint64_t(a.dtype) << 3 | a.by_value << 2 | a.scaled << 1 | a.output) ^ (uint64_t(a.numel) << 8));
   h.add(static_cast<uint64_t>(k.runtime_var));
   h.add(k.outer);
   h.add(k.inner);
@@ -183,7 +183,7 @@ uint64_t structural_hash(const Kernel& k) {
 std::string print_kernel(const Kernel& k) {
   std::string s = "kernel " + k.name + "(";
   for (size_t i = 0; i < k.args.size(); ++i)
-    s += (i ? ", " : "") + std::string(k.args[i].output ? "out " : "") + "a" + std::to_string(i) + ": " +
+    s += (i ? ", " : "") + std::string(k.args[i].output ? "out " : k.args[i].by_value ? "value " : "") + "a" + std::to_string(i) + ": " +
          std::string(dtype_short_name(k.args[i].dtype)) + "[" + (k.args[i].scaled ? "N*" : "") +
          std::to_string(k.args[i].numel) + "]";
   s += ")\n  outer " + extents_str(k.outer) + "  inner " + extents_str(k.inner) + "\n";

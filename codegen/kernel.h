@@ -96,6 +96,10 @@ struct Arg {
   int64_t numel;        // with `scaled`: elements per unit of the runtime extent
   bool output;
   bool scaled = false;  // holds numel * (runtime extent) elements
+  // A launch-time value in host memory (a runtime scalar's element, a random node's {seed,
+  // offset}): the CPU reads it through its pointer, a GPU kernel takes it by value, so a new
+  // learning rate or dropout seed neither compiles nor copies anything to the device.
+  bool by_value = false;
   bool operator==(const Arg&) const = default;
 };
 

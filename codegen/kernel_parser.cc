@@ -117,10 +117,11 @@ class KernelParser : ir::TextReader {
     }
   }
 
-  // "out a2: f32[N*10]"
+  // "out a2: f32[N*10]", "value a1: f32[1]"
   Arg argument() {
     Arg a{};
     a.output = accept_word("out");
+    a.by_value = !a.output && accept_word("value");
     if (numbered("a", "an argument aN") != static_cast<int>(k_.args.size()))
       fail("arguments are numbered a0, a1, ... in order");
     expect(":");
@@ -128,6 +129,7 @@ class KernelParser : ir::TextReader {
     expect("[");
     skip_spaces();
     if (accept("N*")) a.scaled = true;
+    if (a.by_value && a.scaled) fail("a value argument has no runtime extent");
     a.numel = integer();
     if (a.numel < 0) fail("an argument's size is not negative");
     expect("]");

@@ -339,6 +339,7 @@ class Lowerer {
     args_.push_back(n);
     random_params_.push_back(false);
     k_.args.push_back({n->dtype, n->numel(), output});
+    k_.args.back().by_value = n->runtime_scalar;
     return static_cast<int>(args_.size()) - 1;
   }
 
@@ -350,6 +351,7 @@ class Lowerer {
     args_.push_back(n);
     random_params_.push_back(true);
     k_.args.push_back({kInt64, 2, false});
+    k_.args.back().by_value = true;
     return static_cast<int>(args_.size()) - 1;
   }
 

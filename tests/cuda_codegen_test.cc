@@ -62,8 +62,10 @@ std::string only_kernel(const std::function<void()>& run) {
 TEST(CudaSource, W1IsAGridStrideLoop) {
   Tensor x = input({64});
   std::string got = only_kernel([&] { (gelu(x * 1.5 + 0.5, "tanh") * sigmoid(x)).eval(); });
-  EXPECT_EQ(got, R"(extern "C" __global__ void __launch_bounds__(256, 2) kiln_<hash>(const float* __restrict__ a0, const float* __restrict__ a1, const float* __restrict__ a2, float* __restrict__ a3, long long kiln_extent)
+  EXPECT_EQ(got, R"(extern "C" __global__ void __launch_bounds__(256, 2) kiln_<hash>(const float* __restrict__ a0, const KilnValues<float, 1> a1_value, const KilnValues<float, 1> a2_value, float* __restrict__ a3, long long kiln_extent)
 {
+  const float* const a1 = a1_value.v;
+  const float* const a2 = a2_value.v;
   const long long kiln_points = kiln_extent;
   for (long long p = (long long)blockIdx.x * blockDim.x + threadIdx.x; p < kiln_points; p += (long long)gridDim.x * blockDim.x) {
     const long long i0 = p;
@@ -203,8 +205,11 @@ TEST(CudaSource, LayerNormIsOneKernel) {
     Tensor var = (d * d).mean({1}, true);
     (d * rsqrt(var + 1e-5) * w + b).eval();
   });
-  EXPECT_EQ(got, R"(extern "C" __global__ void __launch_bounds__(256, 2) kiln_<hash>(const float* __restrict__ a0, const float* __restrict__ a1, const float* __restrict__ a2, const float* __restrict__ a3, const float* __restrict__ a4, const float* __restrict__ a5, float* __restrict__ a6, long long kiln_extent)
+  EXPECT_EQ(got, R"(extern "C" __global__ void __launch_bounds__(256, 2) kiln_<hash>(const float* __restrict__ a0, const KilnValues<float, 1> a1_value, const KilnValues<float, 1> a2_value, const KilnValues<float, 1> a3_value, const float* __restrict__ a4, const float* __restrict__ a5, float* __restrict__ a6, long long kiln_extent)
 {
+  const float* const a1 = a1_value.v;
+  const float* const a2 = a2_value.v;
+  const float* const a3 = a3_value.v;
   const long long kiln_points = kiln_extent;
   __shared__ float kiln_partial0[32];
   __shared__ float kiln_partial1[32];
@@ -318,8 +323,12 @@ TEST(CudaSource, DropoutMaskIsFusedIntoItsProduct) {
   manual_seed(1);
   Tensor x = input({16, 8});
   std::string got = only_kernel([&] { ((x * 2).relu() * bernoulli(x, 0.9) / 0.9).eval(); });
-  EXPECT_EQ(got, R"(extern "C" __global__ void __launch_bounds__(256, 2) kiln_<hash>(const float* __restrict__ a0, const float* __restrict__ a1, const long long* __restrict__ a2, const float* __restrict__ a3, const float* __restrict__ a4, float* __restrict__ a5, long long kiln_extent)
+  EXPECT_EQ(got, R"(extern "C" __global__ void __launch_bounds__(256, 2) kiln_<hash>(const float* __restrict__ a0, const KilnValues<float, 1> a1_value, const KilnValues<long long, 2> a2_value, const KilnValues<float, 1> a3_value, const KilnValues<float, 1> a4_value, float* __restrict__ a5, long long kiln_extent)
 {
+  const float* const a1 = a1_value.v;
+  const long long* const a2 = a2_value.v;
+  const float* const a3 = a3_value.v;
+  const float* const a4 = a4_value.v;
   const long long kiln_points = kiln_extent * 8LL;
   for (long long p = (long long)blockIdx.x * blockDim.x + threadIdx.x; p < kiln_points; p += (long long)gridDim.x * blockDim.x) {
     const long long i1 = p % 8LL;
@@ -356,8 +365,9 @@ TEST(CudaSource, BiasGradientSumWritesTheMaskedGradient) {
   });
   ASSERT_EQ(k.size(), 1u);
   std::string got = kernel_text(k[0]);
-  EXPECT_EQ(got, R"(extern "C" __global__ void __launch_bounds__(256, 2) kiln_<hash>(const float* __restrict__ a0, const float* __restrict__ a1, const float* __restrict__ a2, float* __restrict__ a3, float* __restrict__ a4, long long kiln_extent)
+  EXPECT_EQ(got, R"(extern "C" __global__ void __launch_bounds__(256, 2) kiln_<hash>(const float* __restrict__ a0, const KilnValues<float, 1> a1_value, const float* __restrict__ a2, float* __restrict__ a3, float* __restrict__ a4, long long kiln_extent)
 {
+  const float* const a1 = a1_value.v;
   const long long kiln_points = 16LL;
   __shared__ float kiln_partial0[32];
   const long long kiln_inner = kiln_extent;

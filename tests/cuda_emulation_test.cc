@@ -42,13 +42,17 @@ template <typename T> T __shfl_down_sync(unsigned, T v, int) { return v; }
 using std::isnan;
 )";
 
-// A launcher beside each kernel: NAME_launch(args, extent) calls it with typed pointers.
+// A launcher beside each kernel: NAME_launch(params) calls it with cuLaunchKernel's parameter
+// array (codegen::cuda::kernel_params): each entry points at one parameter's value.
 std::string launcher(const codegen::Kernel& k) {
-  std::string call = "extern \"C\" void " + k.name + "_launch(void** a, long long extent) { " + k.name + "(";
-  for (size_t i = 0; i < k.args.size(); ++i)
-    call += std::string(k.args[i].output ? "(" : "(const ") + codegen::cuda::c_type(k.args[i].dtype) + "*)a[" +
-            std::to_string(i) + "], ";
-  return call + "extent); }\n";
+  std::string call = "extern \"C\" void " + k.name + "_launch(void** p) { " + k.name + "(";
+  for (size_t i = 0; i < k.args.size(); ++i) {
+    std::string type = codegen::cuda::c_type(k.args[i].dtype);
+    if (k.args[i].by_value) type = "KilnValues<" + type + ", " + std::to_string(k.args[i].numel) + ">";
+    else type = (k.args[i].output ? "" : "const ") + type + "*";
+    call += "*(" + type + "*)p[" + std::to_string(i) + "], ";
+  }
+  return call + "*(long long*)p[" + std::to_string(k.args.size()) + "]); }\n";
 }
 
 // The kernels compiled into one shared library, each in a namespace of its own.
@@ -78,10 +82,11 @@ class EmulatedKernels {
   const std::string& log() const { return log_; }
 
   void run(const codegen::LoweredKernel& k, void** args) const {
-    using Launch = void (*)(void**, long long);
+    using Launch = void (*)(void**);
     auto launch = reinterpret_cast<Launch>(dlsym(handle_, (k.kernel.name + "_launch").c_str()));
     ASSERT_NE(launch, nullptr) << k.kernel.name;
-    launch(args, k.extent);
+    int64_t extent = k.extent;
+    launch(codegen::cuda::kernel_params(k.kernel, args, &extent).data());
   }
 
  private:

@@ -72,7 +72,7 @@ TEST(KernelIr, ValuesKeepTheUsersLines) {
 TEST(KernelIr, W1GeluTimesSigmoid) {
   Tensor x = input({64});
   std::string got = kernels_of({gelu(x * 1.5 + 0.5, "tanh") * sigmoid(x)});
-  EXPECT_EQ(got, R"(kernel kiln_<hash>(a0: f32[N*1], a1: f32[1], a2: f32[1], out a3: f32[N*1])
+  EXPECT_EQ(got, R"(kernel kiln_<hash>(a0: f32[N*1], value a1: f32[1], value a2: f32[1], out a3: f32[N*1])
   outer [N]  inner []
   v0 = load a0[i0] : f32
   v1 = load a1[0] : f32
@@ -129,7 +129,7 @@ TEST(KernelIr, BiasGradientSumWritesTheReluMask) {
   Tensor pre = input({8, 16}), g = input({8, 16}), w = input({16, 4});
   Tensor masked = where(pre > 0, g, zeros_like(g));
   std::string got = kernels_of({masked.matmul(w), masked.sum({0})});
-  EXPECT_EQ(got, R"(kernel kiln_<hash>(a0: f32[N*16], a1: f32[1], a2: f32[N*16], out a3: f32[N*16], out a4: f32[16])
+  EXPECT_EQ(got, R"(kernel kiln_<hash>(a0: f32[N*16], value a1: f32[1], a2: f32[N*16], out a3: f32[N*16], out a4: f32[16])
   outer [16]  inner [N]
   v0 = load a0[(i1*16 + i0)] : f32
   v1 = load a1[0] : f32
@@ -175,7 +175,7 @@ TEST(KernelIr, LayerNorm) {
   Tensor d = x - mu;
   Tensor var = (d * d).mean({1}, true);
   std::string got = kernels_of({d * rsqrt(var + 1e-5) * w + b});
-  EXPECT_EQ(got, R"(kernel kiln_<hash>(a0: f32[N*32], a1: f32[1], a2: f32[1], a3: f32[1], a4: f32[32], a5: f32[32], out a6: f32[N*32])
+  EXPECT_EQ(got, R"(kernel kiln_<hash>(a0: f32[N*32], value a1: f32[1], value a2: f32[1], value a3: f32[1], a4: f32[32], a5: f32[32], out a6: f32[N*32])
   outer [N]  inner [32]
   v0 = load a0[(i0*32 + i1)] : f32
   v1 = acc0 : f32
@@ -207,7 +207,7 @@ TEST(KernelIr, DropoutMaskFusedIntoItsProduct) {
   manual_seed(1);
   Tensor x = input({16, 8});
   std::string got = kernels_of({(x * 2).relu() * bernoulli(x, 0.9) / 0.9});
-  EXPECT_EQ(got, R"(kernel kiln_<hash>(a0: f32[N*8], a1: f32[1], a2: i64[2], a3: f32[1], a4: f32[1], out a5: f32[N*8])
+  EXPECT_EQ(got, R"(kernel kiln_<hash>(a0: f32[N*8], value a1: f32[1], value a2: i64[2], value a3: f32[1], value a4: f32[1], out a5: f32[N*8])
   outer [N, 8]  inner []
   v0 = load a0[(i0*8 + i1)] : f32
   v1 = load a1[0] : f32

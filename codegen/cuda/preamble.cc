@@ -11,6 +11,9 @@ const char* const kPreamble = R"(#define KILN_INF_F __int_as_float(0x7f800000)
 #define KILN_NAN __longlong_as_double(0x7ff8000000000000LL)
 #define KILN_FULL_MASK 0xffffffffu
 
+// A value argument's elements, passed by value (a runtime scalar, a random node's seed and offset).
+template <typename T, int N> struct KilnValues { T v[N]; };
+
 // Division rounding toward negative infinity, and the matching remainder (index arithmetic).
 __device__ __forceinline__ long long kiln_floordiv(long long a, long long b) {
   long long q = a / b;

@@ -36,6 +36,7 @@ class Renderer {
     code_ = kPreamble;
     signature(threads);
     open("");
+    value_arguments();
     line("const long long kiln_points = " + product(0, k_.outer.size()) + ";");
     if (blocks) block_per_point_body();
     else thread_per_point_body();
@@ -85,15 +86,29 @@ class Renderer {
     return p.empty() ? "1LL" : p;
   }
 
+  // One pointer per argument, a value argument's elements by value (KilnValues), then the
+  // runtime extent.
   void signature(int threads) {
     std::string params;
     for (size_t a = 0; a < k_.args.size(); ++a) {
       const Arg& arg = k_.args[a];
-      params += (arg.output ? "" : "const ") + c_type(arg.dtype) + "* __restrict__ a" + std::to_string(a) + ", ";
+      std::string name = "a" + std::to_string(a);
+      params += arg.by_value ? "const KilnValues<" + c_type(arg.dtype) + ", " + std::to_string(arg.numel) + "> " +
+                                   name + "_value, "
+                             : (arg.output ? "" : "const ") + c_type(arg.dtype) + "* __restrict__ " + name + ", ";
     }
     code_ += "extern \"C\" __global__ void __launch_bounds__(" + std::to_string(threads) + ", " +
              std::to_string(kMinBlocksPerSm) + ") " + k_.name + "(" +
              params + "long long kiln_extent)\n";
+  }
+
+  // A value argument is read as the other arguments are, through a pointer (to its parameter).
+  void value_arguments() {
+    for (size_t a = 0; a < k_.args.size(); ++a)
+      if (k_.args[a].by_value) {
+        std::string name = "a" + std::to_string(a);
+        line("const " + c_type(k_.args[a].dtype) + "* const " + name + " = " + name + "_value.v;");
+      }
   }
 
   // Loop variables [first, first + n) from the flat position `flat` (row-major).
@@ -325,5 +340,12 @@ class Renderer {
 }  // namespace
 
 KernelSource render(const Kernel& k) { return Renderer(k).run(); }
+
+std::vector<void*> kernel_params(const Kernel& k, void* const* args, int64_t* extent) {
+  std::vector<void*> params(k.args.size() + 1);
+  for (size_t a = 0; a < k.args.size(); ++a) params[a] = k.args[a].by_value ? args[a] : const_cast<void**>(&args[a]);
+  params.back() = extent;
+  return params;
+}
 
 }  // namespace kiln::codegen::cuda
