@@ -49,6 +49,13 @@ Node::Node(Op op, ScalarType dtype, Shape shape, std::vector<NodePtr> inputs, At
       std::any_of(this->inputs.begin(), this->inputs.end(), [](const NodePtr& in) { return in->reads_borrowed; });
 }
 
+std::shared_ptr<Node> Node::rebuilt(std::vector<NodePtr> new_inputs, Shape new_shape) const {
+  auto copy = std::make_shared<Node>(op, dtype, std::move(new_shape), std::move(new_inputs), attrs, loc);
+  copy->device = device;
+  copy->composite = composite;
+  return copy;
+}
+
 Node::~Node() {
   release_edges(*this);
   --g_live_nodes;

@@ -135,6 +135,12 @@ struct Node {
   // Derived node).
   void materialize(std::shared_ptr<Storage> value);
 
+  // The same op (attributes, device, location, composite) over other inputs, with `shape`: how
+  // passes rebuild a node whose inputs they replaced. The device is copied, not derived from the
+  // inputs: a transfer's device is not its input's.
+  std::shared_ptr<Node> rebuilt(std::vector<NodePtr> new_inputs, Shape new_shape) const;
+  std::shared_ptr<Node> rebuilt(std::vector<NodePtr> new_inputs) const { return rebuilt(std::move(new_inputs), shape); }
+
   // The serial the next node will get.
   static uint64_t next_serial();
   // Nodes now alive: lets tests check that graphs are freed.

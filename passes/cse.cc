@@ -83,10 +83,7 @@ std::vector<ir::NodePtr> eliminate_common_subexpressions(const std::vector<ir::N
     }
     ir::NodePtr node = owner.at(n);
     if (!same) {
-      ir::NodePtr copy = std::make_shared<ir::Node>(n->op, n->dtype, n->shape, std::move(inputs), n->attrs, n->loc);
-      copy->device = n->device;
-      copy->composite = n->composite;
-      node = std::move(copy);
+      node = n->rebuilt(std::move(inputs));
     }
     merged[n] = table.intern(node);
   }

@@ -63,9 +63,7 @@ NodePtr Sweep::with_simplified_inputs(const NodePtr& n) {
   }
   if (same) return n;
   changed_ = true;
-  NodePtr copy = std::make_shared<Node>(n->op, n->dtype, n->shape, std::move(inputs), n->attrs, n->loc);
-  copy->composite = n->composite;
-  return copy;
+  return n->rebuilt(std::move(inputs));
 }
 
 // Applies the rules until none does (each leaves fewer ops below the node, so this ends), then merges

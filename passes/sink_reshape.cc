@@ -30,7 +30,7 @@ NodePtr sink_reshape(const NodePtr& n) {
       inputs.push_back(in->inputs[0]);
     }
   }
-  auto inner = std::make_shared<ir::Node>(n->op, n->dtype, *from, std::move(inputs), n->attrs, n->loc);
+  NodePtr inner = n->rebuilt(std::move(inputs), *from);
   return ir::reshape(std::move(inner), n->shape, n->loc);
 }
 

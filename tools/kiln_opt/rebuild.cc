@@ -27,10 +27,7 @@ std::vector<ir::NodePtr> rebuild(const std::vector<ir::NodePtr>& outputs,
       changed |= inputs.back() != in;
     }
     if (!changed && !all) continue;
-    auto node = std::make_shared<ir::Node>(n->op, n->dtype, n->shape, std::move(inputs), n->attrs, n->loc);
-    node->device = n->device;
-    node->composite = n->composite;
-    copy[n] = std::move(node);
+    copy[n] = n->rebuilt(std::move(inputs));
   }
   std::vector<ir::NodePtr> result;
   for (const ir::NodePtr& o : outputs) result.push_back(find(o));
