@@ -239,6 +239,10 @@ Tensor from_blob(void* data, IntArrayRef sizes, TensorOptions o, Loc loc) { retu
 Tensor from_blob(void* data, IntArrayRef sizes, std::function<void(void*)> deleter, TensorOptions o, Loc call) {
   SourceLoc loc = SourceLoc::from(call);
   detail::check_device(o.device(), "from_blob", loc);
+  check(o.device().is_cpu(), "from_blob", loc, [&] {
+    return "wraps host memory here; for " + o.device().str() + ", wrap it on the CPU and call .to(" + o.device().str() +
+           ")";
+  });
   check(data != nullptr || numel(Shape(sizes.begin(), sizes.end())) == 0, "from_blob", loc, "data is null");
   Shape shape = checked_size(sizes, "from_blob", loc);
   size_t bytes = static_cast<size_t>(numel(shape)) * element_size(o.dtype());
@@ -338,7 +342,7 @@ Tensor tensor(const TensorData& data, TensorOptions o, Loc call) {
   if (data.raw_type_) {  // the bytes as they came, then one cast (evaluated with the first use)
     auto storage = ir::Storage::allocate(data.raw_.size());
     if (!data.raw_.empty()) std::memcpy(storage->data(), data.raw_.data(), data.raw_.size());
-    n = detail::cast_to(ir::buffer(std::move(storage), data.shape_, *data.raw_type_, loc, o.device()), t, loc);
+    n = detail::cast_to(ir::buffer(std::move(storage), data.shape_, *data.raw_type_, loc, Device(kCPU)), t, loc);
   } else {
     const std::vector<Scalar>& v = data.values_;
     auto storage = ir::Storage::allocate(v.size() * element_size(t));
@@ -346,8 +350,9 @@ Tensor tensor(const TensorData& data, TensorOptions o, Loc call) {
       T* out = static_cast<T*>(storage->data());
       for (size_t i = 0; i < v.size(); ++i) out[i] = v[i].to<T>();
     });
-    n = ir::buffer(std::move(storage), data.shape_, t, loc, o.device());
+    n = ir::buffer(std::move(storage), data.shape_, t, loc, Device(kCPU));
   }
+  n = ir::transfer(std::move(n), o.device(), loc);  // the values are the host's: copied to the device
   return with_grad_option(detail::make_tensor(std::move(n)), o, "tensor", loc);
 }
 

@@ -68,7 +68,6 @@ void check_device(Device d, const char* op, SourceLoc loc) {
     return "device " + d.str() + " requested, but this machine has " + std::to_string(cuda.device_count) +
            " CUDA device(s)";
   });
-  check(false, op, loc, [&] { return "device " + d.str() + " has no backend in this build yet; use kCPU"; });
 }
 
 }  // namespace kiln::detail

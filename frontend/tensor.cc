@@ -67,12 +67,14 @@ Scalar Tensor::item(Loc call) const {
     return "a tensor with " + std::to_string(n->numel()) + " elements (shape " + shape_str(n->shape) +
            ") cannot be converted to a Scalar";
   });
+  if (!n->device.is_cpu()) return cpu(call).item(call);  // as LibTorch: a copy to the host
   runtime::EvaluationCause why(cause("item()", call));
   eval(call);
   return dispatch_dtype(n->dtype, [&]<typename T>() { return Scalar(n->data<T>()[0]); });
 }
 
 void Tensor::copy_to(void* dst, ScalarType as, Loc loc) const {
+  if (!device().is_cpu()) return cpu(loc).copy_to(dst, as, loc);
   runtime::EvaluationCause why(cause("to_vector()", loc));
   eval(loc);
   const ir::NodePtr& n = detail::node_of(*this);
@@ -119,7 +121,14 @@ Tensor Tensor::to(Device d, Loc call) const {
   const ir::NodePtr& n = detail::operand(*this, "to", loc);
   if (n->device == d) return *this;
   detail::check_device(d, "to", loc);
-  return detail::make_tensor(ir::transfer(n, d, loc));
+  // Copied now, as LibTorch's to() copies: memory the user owns may change or die as soon as to()
+  // returns, a module's parameters move once rather than in every graph that reads them, and
+  // batches sliced from a moved dataset are windows of its memory (no kernel per offset). Nothing
+  // fuses across a transfer, so moving eagerly costs no fusion.
+  ir::NodePtr moved = ir::transfer(n, d, loc);
+  runtime::EvaluationCause why(cause(("to(" + d.str() + ")").c_str(), call));
+  detail::evaluate({moved});
+  return detail::make_tensor(std::move(moved));
 }
 
 Tensor Tensor::cpu(Loc loc) const { return to(Device(kCPU), loc); }

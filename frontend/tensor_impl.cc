@@ -171,8 +171,7 @@ void TensorImpl::write_exposed(ir::NodePtr value) {
   evaluate({value});  // reads the old value; nothing has changed if it throws
   keep_readers_values();
   const std::shared_ptr<ir::Storage>& memory = node_->storage;
-  if (value->storage->data() != memory->data())
-    std::memcpy(memory->data(), value->storage->data(), memory->bytes());
+  memory->assign(*value->storage);
   if (value.use_count() == 1 && value->storage->owned()) {
     value->storage = memory;  // the value's own node (and gradient rule), now in the user's memory
     set_node(std::move(value));

@@ -9,14 +9,14 @@ namespace kiln::runtime {
 namespace {
 
 // One slot per device kind, filled by each backend's own file at start-up.
-std::array<Backend& (*)(), 2>& registry() {
-  static std::array<Backend& (*)(), 2> slots{};
+std::array<Backend& (*)(int), 2>& registry() {
+  static std::array<Backend& (*)(int), 2> slots{};
   return slots;
 }
 
 }  // namespace
 
-bool register_backend(DeviceType type, Backend& (*instance)()) {
+bool register_backend(DeviceType type, Backend& (*instance)(int index)) {
   registry()[static_cast<size_t>(type)] = instance;
   return true;
 }
@@ -24,9 +24,9 @@ bool register_backend(DeviceType type, Backend& (*instance)()) {
 bool has_backend(Device device) { return registry()[static_cast<size_t>(device.type())] != nullptr; }
 
 Backend& backend_for(Device device) {
-  Backend& (*instance)() = registry()[static_cast<size_t>(device.type())];
+  Backend& (*instance)(int) = registry()[static_cast<size_t>(device.type())];
   check(instance != nullptr, "evaluate", {}, [&] { return "no backend runs " + device.str() + " in this build"; });
-  return instance();
+  return instance(device.index());
 }
 
 }  // namespace kiln::runtime

@@ -68,8 +68,8 @@ class Backend {
 Backend& backend_for(Device device);
 bool has_backend(Device device);
 
-// Makes `instance` the backend of every device of `type`. Each backend's own file calls it once,
+// Makes `instance` (given the device's index, -1 for the default) the backend of devices of `type`. Each backend's own file calls it once,
 // from a static initializer (its library is alwayslink): adding a backend changes nothing else.
-bool register_backend(DeviceType type, Backend& (*instance)());
+bool register_backend(DeviceType type, Backend& (*instance)(int index));
 
 }  // namespace kiln::runtime

@@ -31,14 +31,24 @@ const DumpOptions& dump_options() {
       o.kernels |= item == "kernels";
       o.llvm |= item == "llvm";
       o.assembly |= item == "asm";
+      o.cuda |= item == "cuda";
+      o.ptx |= item == "ptx";
       o.backward |= item == "backward";
       o.every |= item == "every";
-      if (item == "all") o.graph = o.fused = o.kernels = o.llvm = o.assembly = o.backward = true;
+      if (item == "all") o.graph = o.fused = o.kernels = o.llvm = o.assembly = o.cuda = o.ptx = o.backward = true;
     }
     if (const char* dir = std::getenv("KILN_DUMP_DIR")) o.dir = dir;
     return o;
   }();
   return options;
+}
+
+bool DumpOptions::wants(const std::string& extension) const {
+  if (extension == ".ll") return llvm;
+  if (extension == ".s") return assembly;
+  if (extension == ".cu") return cuda;
+  if (extension == ".ptx") return ptx;
+  return false;
 }
 
 namespace {
@@ -149,8 +159,7 @@ void dump_evaluation(const std::vector<const ir::Node*>& recorded, const std::st
       files["kernel_ir"] = k.kernel->name + ".kernel.txt";
     }
     for (const Artifact& a : k.artifacts) {
-      bool wanted = a.extension == ".ll" ? o.llvm : a.extension == ".s" ? o.assembly : o.wants_code();
-      if (!wanted) continue;
+      if (!o.wants(a.extension)) continue;
       write(base + a.extension, a.text);
       files[a.extension == ".ll" ? "llvm" : a.extension == ".s" ? "asm" : a.extension.substr(1)] = k.kernel->name + a.extension;
     }

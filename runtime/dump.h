@@ -1,4 +1,4 @@
-// KILN_DUMP=graph,fused,kernels,llvm,asm,backward (any subset; `all` for every one) with
+// KILN_DUMP=graph,fused,kernels,llvm,asm,cuda,ptx,backward (any subset; `all` for every one) with
 // KILN_DUMP_DIR=dir (default: the working directory) writes, for the N-th backward or
 // autograd::grad call:
 //   backwardN.ir       the forward graph with the gradient nodes the transform appended, each
@@ -13,8 +13,9 @@
 // each starting with a comment line that says why the graph was evaluated ("backward() at
 // model.cc:12"), set by the front end with an EvaluationCause.
 // and for each kernel NAME it ran (NAME is a hash of the kernel's structure, so the same kernel
-// has the same files in every graph): NAME.kernel.txt (kernel IR), NAME.ll (optimized LLVM IR)
-// and NAME.s (assembly). Every file but the LLVM IR and assembly reads back into kiln-opt.
+// has the same files in every graph): NAME.kernel.txt (kernel IR), on the CPU NAME.ll (optimized
+// LLVM IR) and NAME.s (assembly), on a GPU NAME.cu (CUDA C) and NAME.ptx. Every file but the LLVM
+// IR, assembly, CUDA C and PTX reads back into kiln-opt.
 // manifest.jsonl gets one JSON object per line for each graph or backward dumped: its files, why
 // it was evaluated, the kernels it ran with theirs, and a kiln-opt command that replays it
 // (docs/DEBUGGING.md).
@@ -34,11 +35,14 @@ namespace kiln::runtime {
 
 struct DumpOptions {
   bool graph = false, fused = false, kernels = false, llvm = false, assembly = false, backward = false;
+  bool cuda = false, ptx = false;  // a CUDA kernel's CUDA C (.cu) and PTX (.ptx)
   bool every = false;  // every evaluation, not only the first of each schedule
   bool log_compiles = false;  // KILN_LOG=compile: each schedule built and kernel compiled, on stderr
   std::string dir = ".";
-  bool any() const { return graph || fused || kernels || llvm || assembly; }  // of an evaluation
-  bool wants_code() const { return llvm || assembly; }
+  bool any() const { return graph || fused || kernels || llvm || assembly || cuda || ptx; }  // of an evaluation
+  bool wants_code() const { return llvm || assembly || cuda || ptx; }
+  // Whether a compiled kernel's text form with this extension is wanted.
+  bool wants(const std::string& extension) const;
 };
 
 // Read once from the environment.

@@ -66,10 +66,9 @@ void execute(const std::vector<ir::NodePtr>& outputs, ScheduleOptions options) {
       backend.launch(*step.program, step.kernel, args.data(), step.extent);
       if (dumping) ran.push_back({&step.kernel, step.program->artifacts});
     } else {
-      Backend& backend = backend_for(step.device);
       const ir::Node& node = step.extern_node ? *step.extern_node : *order[step.root];
-      out = backend.allocate(static_cast<size_t>(node.numel()) * element_size(node.dtype));
-      backend.run_extern(node, std::vector<const void*>(args.begin(), args.end()), out->data(), step.transposed);
+      out = backend_for(node.device).allocate(static_cast<size_t>(node.numel()) * element_size(node.dtype));
+      backend_for(step.device).run_extern(node, std::vector<const void*>(args.begin(), args.end()), out->data(), step.transposed);
     }
     values[step.root] = std::move(out);
     for (int p : schedule->last_use[i]) values[p].reset();

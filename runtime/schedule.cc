@@ -126,7 +126,10 @@ Schedule build(const std::vector<const Node*>& order, const std::vector<ir::Node
     step.kind = g.kind == passes::FusedGroup::Kernel ? ScheduleStep::Kernel
                 : g.kind == passes::FusedGroup::Extern ? ScheduleStep::Extern
                                                        : ScheduleStep::Alias;
-    step.device = g.root->device;
+    // A transfer runs on its device end (the CPU cannot read a GPU's memory; the GPU's driver
+    // copies both ways).
+    bool to_host = g.root->op == ir::Op::Transfer && g.root->device.is_cpu();
+    step.device = to_host ? g.root->inputs[0]->device : g.root->device;
     if (step.kind == ScheduleStep::Alias) {
       step.inputs.push_back(slot.at(g.root->inputs[0].get()));
     } else if (step.kind == ScheduleStep::Kernel) {

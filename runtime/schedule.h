@@ -26,7 +26,7 @@ struct ScheduleStep {
   std::vector<int> extra_outputs;
   Kind kind;
   codegen::Kernel kernel;      // kernel step: the code to launch
-  Device device;               // where the step runs (its root's device)
+  Device device;               // where the step runs: its root's device; a transfer's non-CPU end
   std::shared_ptr<const Program> program;  // kernel step: its compiled code, kept alive
   int64_t extent = 0;          // kernel step: its runtime extent in this graph
   // Extern step: the node to run. Null when it is the recorded node in slot `root`, whose

@@ -18,81 +18,12 @@
 
 #include "codegen/cuda/render.h"
 #include "kiln/kiln.h"
+#include "tests/cuda_emulation.h"
 #include "tests/plan_runner.h"
 #include "tests/random_graph.h"
 
 namespace kiln {
 namespace {
-
-// What the CUDA built-ins mean for one block of one thread, in host C++.
-constexpr const char* kEmulation = R"(#include <cmath>
-#include <cstring>
-struct KilnDim { unsigned x; };
-static const KilnDim blockIdx{0}, threadIdx{0}, blockDim{1}, gridDim{1};
-#define __global__
-#define __device__
-#define __forceinline__ inline
-#define __restrict__ __restrict
-#define __launch_bounds__(...)
-#define __shared__ static
-inline void __syncthreads() {}
-inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; }
-inline double __longlong_as_double(long long i) { double d; std::memcpy(&d, &i, 8); return d; }
-template <typename T> T __shfl_down_sync(unsigned, T v, int) { return v; }
-using std::isnan;
-)";
-
-// A launcher beside each kernel: NAME_launch(params) calls it with cuLaunchKernel's parameter
-// array (codegen::cuda::kernel_params): each entry points at one parameter's value.
-std::string launcher(const codegen::Kernel& k) {
-  std::string call = "extern \"C\" void " + k.name + "_launch(void** p) { " + k.name + "(";
-  for (size_t i = 0; i < k.args.size(); ++i) {
-    std::string type = codegen::cuda::c_type(k.args[i].dtype);
-    if (k.args[i].by_value) type = "KilnValues<" + type + ", " + std::to_string(k.args[i].numel) + ">";
-    else type = (k.args[i].output ? "" : "const ") + type + "*";
-    call += "*(" + type + "*)p[" + std::to_string(i) + "], ";
-  }
-  return call + "*(long long*)p[" + std::to_string(k.args.size()) + "]); }\n";
-}
-
-// The kernels compiled into one shared library, each in a namespace of its own.
-class EmulatedKernels {
- public:
-  explicit EmulatedKernels(const std::vector<codegen::Kernel>& kernels) {
-    std::string dir = std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp";
-    std::string source = dir + "/emulated_kernels.cc", library = dir + "/emulated_kernels.so";
-    std::ofstream out(source);
-    out << kEmulation;
-    for (size_t i = 0; i < kernels.size(); ++i)
-      out << "namespace k" << i << " {\n" << codegen::cuda::render(kernels[i]).code << launcher(kernels[i]) << "}\n";
-    out.close();
-    std::string command = "g++ -std=c++17 -O1 -ffp-contract=off -fPIC -shared -w -o " + library + " " + source + " 2>&1";
-    if (FILE* p = popen(command.c_str(), "r")) {
-      char buf[512];
-      while (fgets(buf, sizeof buf, p)) log_ += buf;
-      if (pclose(p) != 0) return;
-    }
-    handle_ = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!handle_) log_ += dlerror();
-  }
-  ~EmulatedKernels() {
-    if (handle_) dlclose(handle_);
-  }
-  bool ok() const { return handle_ != nullptr; }
-  const std::string& log() const { return log_; }
-
-  void run(const codegen::LoweredKernel& k, void** args) const {
-    using Launch = void (*)(void**);
-    auto launch = reinterpret_cast<Launch>(dlsym(handle_, (k.kernel.name + "_launch").c_str()));
-    ASSERT_NE(launch, nullptr) << k.kernel.name;
-    int64_t extent = k.extent;
-    launch(codegen::cuda::kernel_params(k.kernel, args, &extent).data());
-  }
-
- private:
-  void* handle_ = nullptr;
-  std::string log_;
-};
 
 struct Case {
   std::string what;
@@ -141,7 +72,7 @@ TEST(CudaEmulation, GeneratedKernelsComputeWhatTheReferenceExecutorDoes) {
         if (lowered && seen.emplace(lowered->kernel.name, kernels.size()).second) kernels.push_back(lowered->kernel);
       planned.push_back({t, std::move(plan), c.what + (fuse ? " (fused)" : " (unfused)")});
     }
-  EmulatedKernels emulated(kernels);
+  testing::EmulatedKernels emulated(kernels);
   ASSERT_TRUE(emulated.ok()) << emulated.log();
   size_t i = 0;
   for (const Case& c : all) {

@@ -3,7 +3,7 @@
 // build() records the same graph each time it is called (evaluation consumes a graph, so each
 // executor under test gets its own copy). A differentiable generator keeps to float64 and small
 // shapes, and build(input) grows the graph from a given input of input_shape(), for gradient
-// checks against finite differences.
+// checks against finite differences. A generator for a device makes its leaves there.
 #pragma once
 
 #include <functional>
@@ -15,8 +15,12 @@ namespace kiln::testing {
 
 class RandomGraph {
  public:
-  explicit RandomGraph(uint32_t seed, bool differentiable = false)
-      : rng_(seed), seed_(seed), differentiable_(differentiable), real_(differentiable ? kFloat64 : kFloat32) {}
+  explicit RandomGraph(uint32_t seed, bool differentiable = false, kiln::Device device = kiln::kCPU)
+      : rng_(seed),
+        seed_(seed),
+        differentiable_(differentiable),
+        real_(differentiable ? kFloat64 : kFloat32),
+        device_(device) {}
 
   kiln::Tensor build() {
     start();
@@ -59,14 +63,16 @@ class RandomGraph {
     return s;
   }
 
+  // Random values on the graph's device: Philox streams are the same on every device.
   kiln::Tensor leaf(kiln::Shape shape) {
-    if (differentiable_) return kiln::randn(shape, kiln::dtype(kiln::kFloat64));
+    kiln::TensorOptions on = kiln::device(device_), f64 = on.dtype(kiln::kFloat64);
+    if (differentiable_) return kiln::randn(shape, f64);
     switch (pick(0, 4)) {
-      case 0: return kiln::randn(shape, kiln::dtype(kiln::kFloat64));
-      case 1: return (kiln::rand(shape) * 10).to(kiln::kInt32);
-      case 2: return (kiln::rand(shape) * 100).to(kiln::kInt64) - 50;
-      case 3: return kiln::randn(shape) > 0.2;
-      default: return kiln::randn(shape);
+      case 0: return kiln::randn(shape, f64);
+      case 1: return (kiln::rand(shape, on) * 10).to(kiln::kInt32);
+      case 2: return (kiln::rand(shape, on) * 100).to(kiln::kInt64) - 50;
+      case 3: return kiln::randn(shape, on) > 0.2;
+      default: return kiln::randn(shape, on);
     }
   }
   kiln::Tensor leaf() { return leaf(random_shape()); }
@@ -118,6 +124,7 @@ class RandomGraph {
   uint32_t seed_;
   bool differentiable_;
   kiln::ScalarType real_;  // the floating dtype steps convert to
+  kiln::Device device_;    // where the leaves are made
 };
 
 }  // namespace kiln::testing

@@ -36,7 +36,7 @@ DiskObjects& disk_objects() {
   return *objects;
 }
 
-const bool registered = register_backend(kCPU, [] () -> Backend& {
+const bool registered = register_backend(kCPU, [](int) -> Backend& {
   static CpuBackend* backend = new CpuBackend();  // never destroyed: kernels may run at exit
   return *backend;
 });

@@ -1,0 +1,37 @@
+// One CUDA device as the backend uses it: its primary context (shared with the CUDA runtime, so
+// cuBLAS works in it), one stream for all of Kiln's work on it, and what the code generator and
+// the launch configuration need to know (compute capability, multiprocessor count).
+#pragma once
+
+#include <string>
+
+#include "runtime/cuda/driver.h"
+
+namespace kiln::runtime::cuda {
+
+class CudaDevice {
+ public:
+  explicit CudaDevice(int index);
+  int index() const { return index_; }
+  const std::string& name() const { return name_; }
+  int compute_capability() const { return capability_; }  // 90 for sm_90
+  int multiprocessors() const { return multiprocessors_; }
+  CUstream stream() const { return stream_; }
+  // Makes the device's context current on the calling thread (once per thread and device).
+  void make_current() const;
+  // Waits for all work issued to the stream.
+  void synchronize() const;
+
+ private:
+  int index_;
+  std::string name_;
+  int capability_ = 0;
+  int multiprocessors_ = 0;
+  CUcontext context_ = nullptr;
+  CUstream stream_ = nullptr;
+};
+
+// Device `index` (opened on first use); kiln::Error naming `op` if there is no such device.
+CudaDevice& cuda_device(int index, const char* op);
+
+}  // namespace kiln::runtime::cuda
