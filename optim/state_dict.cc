@@ -62,7 +62,9 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state) {
     for (size_t i = 0; i < groups_[g].params().size(); ++i) {
       for (const StateSlot& s : state_slots(g, i)) {
         auto it = state.find(state_prefix(g, i) + s.name);
-        if (s.tensor) *s.tensor = it == state.end() ? Tensor() : it->second.detach().clone().eval();
+        // On the parameter's device, as LibTorch's load_state_dict casts state to its parameter.
+        const Tensor& p = groups_[g].params()[i];
+        if (s.tensor) *s.tensor = it == state.end() ? Tensor() : it->second.detach().to(p.device()).clone().eval();
         else *s.count = it == state.end() ? 0 : it->second.item<int64_t>();
       }
     }

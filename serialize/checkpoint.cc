@@ -33,7 +33,8 @@ void load(nn::Module& module, const Source& from, Loc call) {
       fail("load", from.path(), "\"" + name + "\" is " + shape_and_dtype(it->second) + " in the file but " +
                                     shape_and_dtype(t) + " in the module", loc);
   }
-  for (const auto& [name, t] : state) t.set_data(saved.at(name), call);
+  // Into each tensor where it is: a module on a GPU loads onto the GPU, as LibTorch's load does.
+  for (const auto& [name, t] : state) t.set_data(saved.at(name).to(t.device(), call), call);
 }
 
 void save(const optim::Optimizer& optimizer, const Destination& to, Loc loc) { save(optimizer.state_dict(), to, loc); }
@@ -54,7 +55,7 @@ void load(Tensor& tensor, const Source& from, Loc call) {
   auto it = saved.find("tensor");
   if (it == saved.end() || saved.size() != 1)
     fail("load", from.path(), "expected one tensor under the key \"tensor\"", SourceLoc::from(call));
-  if (tensor.defined()) tensor.set_data(it->second, call);
+  if (tensor.defined()) tensor.set_data(it->second.to(tensor.device(), call), call);
   else tensor = it->second;
 }
 

@@ -13,6 +13,7 @@
 #include "kiln/kiln.h"
 #include "kiln/nn.h"
 #include "kiln/optim/optimizer.h"
+#include "kiln/serialize.h"
 #include "tests/random_graph.h"
 
 namespace kiln {
@@ -204,6 +205,39 @@ TEST(CudaDevice, EmptyCacheReturnsCachedBlocksToTheDriver) {
   cuda::MemoryStats after = cuda::memory_stats();
   EXPECT_LT(after.reserved_bytes, before.reserved_bytes);
   EXPECT_EQ(after.reserved_bytes, after.allocated_bytes);
+}
+
+// A checkpoint of a model and optimizer on the device: saved through the host, loaded back onto
+// the device (as LibTorch's load does), and training continues from it as from the original.
+TEST(CudaDevice, CheckpointsSaveFromAndLoadOntoTheDevice) {
+  auto make = [] {
+    manual_seed(3);
+    nn::Sequential m(nn::Linear(6, 5), nn::Tanh(), nn::Linear(5, 2));
+    m->to(kGpu);
+    return m;
+  };
+  nn::Sequential model = make(), copy = make();
+  optim::SGD opt(model->parameters(), optim::SGDOptions(0.1).momentum(0.9));
+  Tensor x = randn({8, 6}, device(kGpu)), y = randn({8, 2}, device(kGpu));
+  auto step = [&](nn::Sequential& m, optim::SGD& o) {
+    o.zero_grad();
+    Tensor loss = (m->forward(x) - y).pow(2).mean();
+    loss.backward();
+    o.step();
+    return loss.item<double>();
+  };
+  step(model, opt);
+  std::string dir = std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp";
+  save(*model, dir + "/cuda_model.safetensors");
+  save(opt, dir + "/cuda_opt.safetensors");
+  optim::SGD copy_opt(copy->parameters(), optim::SGDOptions(0.1).momentum(0.9));
+  step(copy, copy_opt);  // gives it momentum state to overwrite
+  load(*copy, dir + "/cuda_model.safetensors");
+  load(copy_opt, dir + "/cuda_opt.safetensors");
+  for (const Tensor& p : copy->parameters()) EXPECT_EQ(p.device(), kGpu);
+  EXPECT_DOUBLE_EQ(step(copy, copy_opt), step(model, opt));  // same parameters and momentum
+  std::vector<Tensor> a = model->parameters(), b = copy->parameters();
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].to_vector<float>(), b[i].to_vector<float>());
 }
 
 }  // namespace

@@ -124,10 +124,11 @@ int run(Flags f) {
     };
   }
   MNIST test(f.root, MNIST::Mode::kTest);
-  Tensor test_x = test.images().sub(kMean).div(kStd).eval(), test_y = test.targets();
+  kiln::Device device(f.device == "cuda" ? kiln::kCUDA : kiln::kCPU);
+  Tensor test_x = test.images().sub(kMean).div(kStd).eval().to(device), test_y = test.targets().to(device);
 
   Model model = make_model(f.model);
-  model.module->to(kiln::Device(f.device == "cuda" ? kiln::kCUDA : kiln::kCPU));
+  model.module->to(device);
   std::unique_ptr<kiln::optim::Optimizer> opt = make_optimizer(f, model.module->parameters());
   kiln::optim::CosineAnnealingLR schedule(*opt, f.epochs);
 
@@ -157,7 +158,7 @@ int run(Flags f) {
     ProgressBar bar(epoch, f.epochs, train_size);
     for_each_batch([&](const Tensor& data, const Tensor& target) {
       opt->zero_grad();
-      Tensor loss = F::cross_entropy(model.forward(data), target,
+      Tensor loss = F::cross_entropy(model.forward(data.to(device)), target.to(device),
                                      F::CrossEntropyFuncOptions().label_smoothing(f.label_smoothing));
       loss.backward();
       opt->step();
@@ -179,7 +180,7 @@ int run(Flags f) {
     write_csv(progress_file.string(), history);  // last: it marks the epoch as saved
   }
   if (predictions.empty()) predictions = std::get<2>(evaluate(model, test_x, test_y));
-  print_class_table(predictions, test_y.to_vector<int64_t>());
+  print_class_table(predictions, test_y.to_vector<int64_t>());  // to_vector copies from a GPU
   write_csv(f.csv, history);
   std::printf("metrics written to %s\n", f.csv.c_str());
   if (plot(f.png, "Kiln: " + f.model + " on Fashion-MNIST (" + f.optimizer + ")", history))
