@@ -67,7 +67,119 @@ TEST(CudaSource, W1IsAGridStrideLoop) {
   const float* const a1 = a1_value.v;
   const float* const a2 = a2_value.v;
   const long long kiln_points = kiln_extent;
-  for (long long p = (long long)blockIdx.x * blockDim.x + threadIdx.x; p < kiln_points; p += (long long)gridDim.x * blockDim.x) {
+  const bool kiln_aligned = (((unsigned long long)a0 | (unsigned long long)a3) & 15ULL) == 0;
+  if (kiln_aligned) {
+    for (long long g = (long long)blockIdx.x * blockDim.x + threadIdx.x; g < kiln_points / 4; g += (long long)gridDim.x * blockDim.x) {
+      const float4 a0_v = reinterpret_cast<const float4*>(a0)[g];
+      float4 a3_v;
+      {
+        const long long p = 4 * g + 0;
+        const long long i0 = p;
+        const float v0 = a0_v.x;
+        const float v1 = a1[0LL];
+        const float v2 = (v0 * v1);
+        const float v3 = a2[0LL];
+        const float v4 = (v2 + v3);
+        const float v5 = (v4 * v4);
+        const float v6 = (v5 * v4);
+        const float v7 = 0x1.6e4e26p-5f;
+        const float v8 = (v6 * v7);
+        const float v9 = (v4 + v8);
+        const float v10 = (-0x1.988454p+0f);
+        const float v11 = (v9 * v10);
+        const float v12 = expf(v11);
+        const float v13 = 0x1p+0f;
+        const float v14 = (v12 + v13);
+        const float v15 = (v4 / v14);
+        const float v16 = (-v0);
+        const float v17 = expf(v16);
+        const float v18 = (v13 + v17);
+        const float v19 = (v13 / v18);
+        const float v20 = (v15 * v19);
+        a3_v.x = v20;
+      }
+      {
+        const long long p = 4 * g + 1;
+        const long long i0 = p;
+        const float v0 = a0_v.y;
+        const float v1 = a1[0LL];
+        const float v2 = (v0 * v1);
+        const float v3 = a2[0LL];
+        const float v4 = (v2 + v3);
+        const float v5 = (v4 * v4);
+        const float v6 = (v5 * v4);
+        const float v7 = 0x1.6e4e26p-5f;
+        const float v8 = (v6 * v7);
+        const float v9 = (v4 + v8);
+        const float v10 = (-0x1.988454p+0f);
+        const float v11 = (v9 * v10);
+        const float v12 = expf(v11);
+        const float v13 = 0x1p+0f;
+        const float v14 = (v12 + v13);
+        const float v15 = (v4 / v14);
+        const float v16 = (-v0);
+        const float v17 = expf(v16);
+        const float v18 = (v13 + v17);
+        const float v19 = (v13 / v18);
+        const float v20 = (v15 * v19);
+        a3_v.y = v20;
+      }
+      {
+        const long long p = 4 * g + 2;
+        const long long i0 = p;
+        const float v0 = a0_v.z;
+        const float v1 = a1[0LL];
+        const float v2 = (v0 * v1);
+        const float v3 = a2[0LL];
+        const float v4 = (v2 + v3);
+        const float v5 = (v4 * v4);
+        const float v6 = (v5 * v4);
+        const float v7 = 0x1.6e4e26p-5f;
+        const float v8 = (v6 * v7);
+        const float v9 = (v4 + v8);
+        const float v10 = (-0x1.988454p+0f);
+        const float v11 = (v9 * v10);
+        const float v12 = expf(v11);
+        const float v13 = 0x1p+0f;
+        const float v14 = (v12 + v13);
+        const float v15 = (v4 / v14);
+        const float v16 = (-v0);
+        const float v17 = expf(v16);
+        const float v18 = (v13 + v17);
+        const float v19 = (v13 / v18);
+        const float v20 = (v15 * v19);
+        a3_v.z = v20;
+      }
+      {
+        const long long p = 4 * g + 3;
+        const long long i0 = p;
+        const float v0 = a0_v.w;
+        const float v1 = a1[0LL];
+        const float v2 = (v0 * v1);
+        const float v3 = a2[0LL];
+        const float v4 = (v2 + v3);
+        const float v5 = (v4 * v4);
+        const float v6 = (v5 * v4);
+        const float v7 = 0x1.6e4e26p-5f;
+        const float v8 = (v6 * v7);
+        const float v9 = (v4 + v8);
+        const float v10 = (-0x1.988454p+0f);
+        const float v11 = (v9 * v10);
+        const float v12 = expf(v11);
+        const float v13 = 0x1p+0f;
+        const float v14 = (v12 + v13);
+        const float v15 = (v4 / v14);
+        const float v16 = (-v0);
+        const float v17 = expf(v16);
+        const float v18 = (v13 + v17);
+        const float v19 = (v13 / v18);
+        const float v20 = (v15 * v19);
+        a3_v.w = v20;
+      }
+      reinterpret_cast<float4*>(a3)[g] = a3_v;
+    }
+  }
+  for (long long p = (kiln_aligned ? kiln_points / 4 * 4 : 0LL) + (long long)blockIdx.x * blockDim.x + threadIdx.x; p < kiln_points; p += (long long)gridDim.x * blockDim.x) {
     const long long i0 = p;
     const float v0 = a0[i0];
     const float v1 = a1[0LL];
@@ -330,7 +442,103 @@ TEST(CudaSource, DropoutMaskIsFusedIntoItsProduct) {
   const float* const a3 = a3_value.v;
   const float* const a4 = a4_value.v;
   const long long kiln_points = kiln_extent * 8LL;
-  for (long long p = (long long)blockIdx.x * blockDim.x + threadIdx.x; p < kiln_points; p += (long long)gridDim.x * blockDim.x) {
+  const bool kiln_aligned = (((unsigned long long)a0 | (unsigned long long)a5) & 15ULL) == 0;
+  if (kiln_aligned) {
+    for (long long g = (long long)blockIdx.x * blockDim.x + threadIdx.x; g < kiln_points / 4; g += (long long)gridDim.x * blockDim.x) {
+      const float4 a0_v = reinterpret_cast<const float4*>(a0)[g];
+      float4 a5_v;
+      {
+        const long long p = 4 * g + 0;
+        const long long i1 = p % 8LL;
+        const long long i1_rest = p / 8LL;
+        const long long i0 = i1_rest;
+        const float v0 = a0_v.x;
+        const float v1 = a1[0LL];
+        const float v2 = (v0 * v1);
+        const float v3 = 0x0p+0f;
+        const bool v4 = (v2 <= v3);
+        const float v5 = (v4 ? v3 : v2);
+        const long long x4 = i0 * 8LL;
+        const long long x5 = x4 + i1;
+        const float v6 = kiln_uniform_f(a2, x5);
+        const float v7 = a3[0LL];
+        const bool v8 = (v6 < v7);
+        const float v9 = ((float)v8);
+        const float v10 = (v5 * v9);
+        const float v11 = a4[0LL];
+        const float v12 = (v10 / v11);
+        a5_v.x = v12;
+      }
+      {
+        const long long p = 4 * g + 1;
+        const long long i1 = p % 8LL;
+        const long long i1_rest = p / 8LL;
+        const long long i0 = i1_rest;
+        const float v0 = a0_v.y;
+        const float v1 = a1[0LL];
+        const float v2 = (v0 * v1);
+        const float v3 = 0x0p+0f;
+        const bool v4 = (v2 <= v3);
+        const float v5 = (v4 ? v3 : v2);
+        const long long x4 = i0 * 8LL;
+        const long long x5 = x4 + i1;
+        const float v6 = kiln_uniform_f(a2, x5);
+        const float v7 = a3[0LL];
+        const bool v8 = (v6 < v7);
+        const float v9 = ((float)v8);
+        const float v10 = (v5 * v9);
+        const float v11 = a4[0LL];
+        const float v12 = (v10 / v11);
+        a5_v.y = v12;
+      }
+      {
+        const long long p = 4 * g + 2;
+        const long long i1 = p % 8LL;
+        const long long i1_rest = p / 8LL;
+        const long long i0 = i1_rest;
+        const float v0 = a0_v.z;
+        const float v1 = a1[0LL];
+        const float v2 = (v0 * v1);
+        const float v3 = 0x0p+0f;
+        const bool v4 = (v2 <= v3);
+        const float v5 = (v4 ? v3 : v2);
+        const long long x4 = i0 * 8LL;
+        const long long x5 = x4 + i1;
+        const float v6 = kiln_uniform_f(a2, x5);
+        const float v7 = a3[0LL];
+        const bool v8 = (v6 < v7);
+        const float v9 = ((float)v8);
+        const float v10 = (v5 * v9);
+        const float v11 = a4[0LL];
+        const float v12 = (v10 / v11);
+        a5_v.z = v12;
+      }
+      {
+        const long long p = 4 * g + 3;
+        const long long i1 = p % 8LL;
+        const long long i1_rest = p / 8LL;
+        const long long i0 = i1_rest;
+        const float v0 = a0_v.w;
+        const float v1 = a1[0LL];
+        const float v2 = (v0 * v1);
+        const float v3 = 0x0p+0f;
+        const bool v4 = (v2 <= v3);
+        const float v5 = (v4 ? v3 : v2);
+        const long long x4 = i0 * 8LL;
+        const long long x5 = x4 + i1;
+        const float v6 = kiln_uniform_f(a2, x5);
+        const float v7 = a3[0LL];
+        const bool v8 = (v6 < v7);
+        const float v9 = ((float)v8);
+        const float v10 = (v5 * v9);
+        const float v11 = a4[0LL];
+        const float v12 = (v10 / v11);
+        a5_v.w = v12;
+      }
+      reinterpret_cast<float4*>(a5)[g] = a5_v;
+    }
+  }
+  for (long long p = (kiln_aligned ? kiln_points / 4 * 4 : 0LL) + (long long)blockIdx.x * blockDim.x + threadIdx.x; p < kiln_points; p += (long long)gridDim.x * blockDim.x) {
     const long long i1 = p % 8LL;
     const long long i1_rest = p / 8LL;
     const long long i0 = i1_rest;

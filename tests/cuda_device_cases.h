@@ -207,6 +207,18 @@ TEST(CudaDevice, EmptyCacheReturnsCachedBlocksToTheDriver) {
   EXPECT_EQ(after.reserved_bytes, after.allocated_bytes);
 }
 
+// Elementwise kernels move 4 points at a time where every argument is 16-byte aligned: windows of
+// a moved tensor starting at any row (rows of 5 floats: most are misaligned) and sizes that leave
+// a partial group take the scalar loop for what the vector loop does not cover.
+TEST(CudaDevice, MisalignedWindowsAndPartialGroupsGiveTheSameValues) {
+  Tensor x = randn({9, 5}), g = x.to(kGpu);
+  for (int64_t first = 0; first < 5; ++first) {
+    Tensor got = (g.slice(0, first, 9) * 2 + 1).tanh(), want = (x.slice(0, first, 9) * 2 + 1).tanh();
+    expect_values(got.cpu(), want, 1e-6, "rows " + std::to_string(first) + " to 9");
+  }
+  EXPECT_TRUE(launch_problems().empty());
+}
+
 // A checkpoint of a model and optimizer on the device: saved through the host, loaded back onto
 // the device (as LibTorch's load does), and training continues from it as from the original.
 TEST(CudaDevice, CheckpointsSaveFromAndLoadOntoTheDevice) {

@@ -23,6 +23,8 @@ namespace kiln::testing {
 inline constexpr const char* kEmulation = R"(#include <cmath>
 #include <cstring>
 struct KilnDim { unsigned x; };
+struct float4 { float x, y, z, w; };
+struct int4 { int x, y, z, w; };
 static const KilnDim blockIdx{0}, threadIdx{0}, blockDim{1}, gridDim{1};
 #define __global__
 #define __device__

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cinttypes>
+#include <optional>
 #include <stdexcept>
 #include <unordered_set>
 
@@ -124,12 +125,86 @@ class Renderer {
   }
 
   // --- kernel bodies ---
+  // A grid-stride loop over the points. Arguments read and written at the point itself (float32,
+  // int32) move 4 points at a time through 128-bit loads and stores when all of them are 16-byte
+  // aligned (a sliced batch may not be); the points past the last whole group, or every point
+  // when misaligned, take the scalar loop.
   void thread_per_point_body() {
-    open("for (long long p = (long long)blockIdx.x * blockDim.x + threadIdx.x; p < kiln_points; "
+    std::vector<int> vectors = vector_arguments();
+    if (vectors.empty()) return scalar_points("");
+    std::string addresses;
+    for (int a : vectors) addresses += (addresses.empty() ? "" : " | ") + std::string("(unsigned long long)a") + std::to_string(a);
+    line("const bool kiln_aligned = ((" + addresses + ") & 15ULL) == 0;");
+    open("if (kiln_aligned)");
+    open("for (long long g = (long long)blockIdx.x * blockDim.x + threadIdx.x; g < kiln_points / 4; "
+         "g += (long long)gridDim.x * blockDim.x)");
+    for (int a : vectors) {
+      std::string name = "a" + std::to_string(a), type = vector_type(k_.args[a].dtype);
+      if (k_.args[a].output) line(type + " " + name + "_v;");
+      else line("const " + type + " " + name + "_v = reinterpret_cast<const " + type + "*>(" + name + ")[g];");
+    }
+    for (lane_ = 0; lane_ < kLanes; ++lane_) {
+      open("");
+      line("const long long p = 4 * g + " + std::to_string(lane_) + ";");
+      split("p", 0, k_.outer.size());
+      for (const Store& s : k_.outer_stores) store(s);
+      close();
+    }
+    lane_ = -1;
+    for (int a : vectors)
+      if (k_.args[a].output) {
+        std::string name = "a" + std::to_string(a);
+        line("reinterpret_cast<" + vector_type(k_.args[a].dtype) + "*>(" + name + ")[g] = " + name + "_v;");
+      }
+    close();
+    close();
+    scalar_points("kiln_aligned ? kiln_points / 4 * 4 : 0LL");
+  }
+
+  // The points from `first` (an expression; empty for 0) on, one a thread.
+  void scalar_points(const std::string& first) {
+    std::string start = first.empty() ? "" : "(" + first + ") + ";
+    open("for (long long p = " + start + "(long long)blockIdx.x * blockDim.x + threadIdx.x; p < kiln_points; "
          "p += (long long)gridDim.x * blockDim.x)");
     split("p", 0, k_.outer.size());
     for (const Store& s : k_.outer_stores) store(s);
     close();
+  }
+
+  static constexpr int kLanes = 4;  // 128 bits of 4-byte elements
+  static std::string vector_type(ScalarType t) { return t == kFloat32 ? "float4" : "int4"; }
+
+  // The arguments of an elementwise kernel that are 4-byte values read or written only at the
+  // point itself (row-major over the outer space); they become vector loads and stores.
+  std::vector<int> vector_arguments() {
+    vector_args_.assign(k_.args.size(), false);
+    if (!k_.reductions.empty() || !k_.inner.empty() || k_.outer.empty() || k_.runtime_var > 0) return {};
+    std::vector<bool> candidate(k_.args.size()), accessed(k_.args.size(), false);
+    for (size_t a = 0; a < k_.args.size(); ++a)
+      candidate[a] = !k_.args[a].by_value && (k_.args[a].dtype == kFloat32 || k_.args[a].dtype == kInt32);
+    auto access = [&](int arg, int index) {
+      accessed[static_cast<size_t>(arg)] = true;
+      if (!at_the_point(index)) candidate[static_cast<size_t>(arg)] = false;
+    };
+    for (const ValueNode& v : k_.values)
+      if (v.kind == ValueNode::Load) access(v.arg, v.index);
+    for (const Store& st : k_.outer_stores) access(st.arg, st.index);
+    std::vector<int> out;
+    for (size_t a = 0; a < k_.args.size(); ++a)
+      if (candidate[a] && accessed[a]) out.push_back(static_cast<int>(a)), vector_args_[a] = true;
+    return out;
+  }
+
+  // Whether index `id` is the flat row-major position of the outer point.
+  bool at_the_point(int id) const {
+    if (range_[id].lo != 0) return false;  // an affine index's least value is its constant term
+    int64_t stride = 1;
+    for (size_t v = k_.outer.size(); v-- > 0;) {
+      std::optional<int64_t> c = affine_coefficient(k_, id, static_cast<int>(v));
+      if (!c || *c != stride) return false;
+      if (v > 0) stride *= k_.outer[v];
+    }
+    return true;
   }
 
   int block_threads() const {
@@ -309,6 +384,7 @@ class Renderer {
   // there, as on the CPU; the bound of a scaled argument grows with the runtime extent.
   std::string load(const ValueNode& v) {
     const Arg& arg = k_.args[v.arg];
+    if (lane_ >= 0 && vector_args_[v.arg]) return convert(vector_lane(v.arg), arg.dtype, v.dtype);
     std::string i = index(v.index), a = "a" + std::to_string(v.arg);
     std::string loaded = convert(a + "[" + i + "]", arg.dtype, v.dtype);
     const Interval& unit = arg.scaled ? residual_[v.index] : range_[v.index];
@@ -324,8 +400,12 @@ class Renderer {
     return convert("kiln_uniform" + call, kFloat64, v.dtype);
   }
 
+  std::string vector_lane(int arg) const { return "a" + std::to_string(arg) + "_v." + "xyzw"[lane_]; }
+
   void store(const Store& s) {
     ScalarType t = k_.args[s.arg].dtype;
+    if (lane_ >= 0 && vector_args_[s.arg])
+      return line(vector_lane(s.arg) + " = " + convert(value(s.value), k_.values[s.value].dtype, t) + ";");
     line("a" + std::to_string(s.arg) + "[" + index(s.index) + "] = " +
          convert(value(s.value), k_.values[s.value].dtype, t) + ";");
   }
@@ -335,6 +415,8 @@ class Renderer {
   int depth_ = 0;
   std::vector<std::unordered_set<std::string>> scopes_;
   std::vector<Interval> range_, residual_;
+  std::vector<bool> vector_args_;  // per argument: moved through vector_type (thread_per_point_body)
+  int lane_ = -1;                  // the point of the group being rendered, or -1
 };
 
 }  // namespace
