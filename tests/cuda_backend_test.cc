@@ -45,7 +45,7 @@ Fake& fake() {
 }
 
 struct FakeCounters {
-  int64_t allocations, frees, launches, copies_to_device, copies_to_host, modules_loaded;
+  int64_t allocations, frees, launches, copies_to_device, copies_to_host, modules_loaded, pinned_allocations;
 };
 FakeCounters counters() {
   FakeCounters c;
@@ -111,6 +111,22 @@ TEST(CudaBackend, TheFakeDeviceIsAvailableAndTheAllocatorCountsItsCalls) {
   EXPECT_EQ(counters().launches - driver_launches, stats().kernels_launched - launched);  // each to the driver
   EXPECT_EQ(stats().kernels_launched - launched, 2);
   EXPECT_GT(counters().modules_loaded, 0);
+}
+
+// Batches copied to the device every step go through pinned staging blocks, reused once their
+// copy has passed: no pinned allocation after the first copies of each size.
+TEST(CudaBackend, CopiesToTheDeviceReusePinnedBlocks) {
+  std::vector<float> batch(3000);
+  Tensor first = from_blob(batch.data(), {3000}).to(kGpu);
+  int64_t pinned = counters().pinned_allocations, copies = counters().copies_to_device;
+  for (int step = 0; step < 20; ++step) {
+    batch.assign(3000, static_cast<float>(step));
+    Tensor on_gpu = from_blob(batch.data(), {3000}).to(kGpu);
+    batch.assign(3000, -1.0f);  // after to() returns, the copy no longer reads it
+    EXPECT_EQ(on_gpu.sum().item<double>(), 3000.0 * step);
+  }
+  EXPECT_EQ(counters().pinned_allocations, pinned);
+  EXPECT_EQ(counters().copies_to_device - copies, 20);
 }
 
 TEST(CudaBackend, BadUseIsAnErrorAtTheCallThatLeavesTensorsAsTheyWere) {

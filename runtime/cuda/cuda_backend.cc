@@ -1,7 +1,7 @@
 // The CUDA backend (runtime/backend.h): kernels rendered as CUDA C and compiled by NVRTC to an image
 // for the device (through the persistent compile cache: kernel_image.h), loaded as a module and
 // launched on the device's one stream; memory from the caching allocator; matmul through cuBLAS;
-// transfers with the driver's copies. Everything is asynchronous on the stream except a copy to
+// transfers with the driver's copies, to the device through pinned staging buffers. Everything is asynchronous on the stream except a copy to
 // the host, which waits for it (the host reads the values next).
 #include <algorithm>
 #include <array>
@@ -16,6 +16,7 @@
 #include "runtime/cuda/allocator.h"
 #include "runtime/cuda/cublas.h"
 #include "runtime/cuda/kernel_image.h"
+#include "runtime/cuda/staging.h"
 #include "runtime/reference/kernels.h"
 
 namespace kiln::runtime::cuda {
@@ -38,7 +39,7 @@ struct DeviceProgram final : Program {
 class CudaBackend final : public Backend {
  public:
   explicit CudaBackend(int index)
-      : device_(cuda_device(index, "cuda")), memory_(device_allocator(index)) {}
+      : device_(cuda_device(index, "cuda")), memory_(device_allocator(index)), staging_(pinned_staging(index)) {}
 
   Device device() const override { return Device(kCUDA, device_.index()); }
 
@@ -103,12 +104,7 @@ class CudaBackend final : public Backend {
 
   void copy_from_host(void* dst, const void* host_src, size_t bytes) override {
     if (bytes == 0) return;
-    device_.make_current();
-    // From pageable memory the driver stages the bytes before returning, so the caller may free
-    // or change its memory at once.
-    check_cuda(driver_api("cuda").cuMemcpyHtoDAsync(reinterpret_cast<CUdeviceptr>(dst), host_src, bytes,
-                                                    device_.stream()),
-               "cuda", "copying " + std::to_string(bytes) + " bytes to the device");
+    staging_.copy_to_device(reinterpret_cast<CUdeviceptr>(dst), host_src, bytes);
   }
 
   void synchronize() override { device_.synchronize(); }
@@ -145,6 +141,7 @@ class CudaBackend final : public Backend {
 
   CudaDevice& device_;
   DeviceAllocator& memory_;
+  PinnedStaging& staging_;
 };
 
 Backend& cuda_backend(int index) {

@@ -64,6 +64,9 @@ LoadedApi load_api() {
   bind(a.cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2");
   bind(a.cuModuleLoadData, "cuModuleLoadData");
   bind(a.cuModuleGetFunction, "cuModuleGetFunction");
+  bind(a.cuEventCreate, "cuEventCreate");
+  bind(a.cuEventRecord, "cuEventRecord");
+  bind(a.cuEventQuery, "cuEventQuery");
   bind(a.cuLaunchKernel, "cuLaunchKernel");
   return loaded;
 }
