@@ -11,6 +11,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -24,6 +26,7 @@
 #include "kiln/nn.h"
 #include "kiln/optim/optimizer.h"
 #include "runtime/kernel_cache.h"
+#include "tests/child_process.h"
 #include "tests/cuda_device_cases.h"
 #include "tests/cuda_emulation.h"
 
@@ -129,6 +132,42 @@ TEST(CudaBackend, CopiesToTheDeviceReusePinnedBlocks) {
   EXPECT_EQ(counters().copies_to_device - copies, 20);
 }
 
+// This binary run as `cuda_backend_test dump-probe` (dump settings are read once a process):
+// a softmax on the device, then exit.
+int dump_probe() {
+  Tensor x = randn({8, 10}, device(kGpu));
+  std::printf("%f\n", softmax(x * 2, 1).sum().item<double>());
+  return launch_problems().empty() ? 0 : 1;
+}
+
+// KILN_DUMP=cuda,ptx writes each kernel that ran on the GPU as CUDA C and PTX, in the manifest.
+TEST(CudaBackend, DumpsWriteEachGpuKernelsCudaCAndPtx) {
+  std::string dir = std::string(std::getenv("TEST_TMPDIR")) + "/cuda_dump";
+  std::filesystem::create_directories(dir);
+  testing::ChildResult r = testing::run_env_probe(
+      "dump-probe", {{"KILN_DUMP", "kernels,cuda,ptx"}, {"KILN_DUMP_DIR", dir}}, "cuda_backend_test", true);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  int kernels = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::string path = entry.path().string();
+    if (!path.ends_with(".kernel.txt")) continue;
+    ++kernels;
+    std::string base = path.substr(0, path.size() - std::string(".kernel.txt").size());
+    std::string name = entry.path().filename().string();
+    name = name.substr(0, name.find('.'));
+    std::ifstream cu(base + ".cu"), ptx(base + ".ptx");
+    std::string cu_text((std::istreambuf_iterator<char>(cu)), {}), ptx_text((std::istreambuf_iterator<char>(ptx)), {});
+    EXPECT_NE(cu_text.find("extern \"C\" __global__ void __launch_bounds__"), std::string::npos) << base;
+    EXPECT_NE(cu_text.find(name + "("), std::string::npos) << base;
+    EXPECT_NE(ptx_text.find(".entry " + name), std::string::npos) << base;
+  }
+  EXPECT_GE(kernels, 1);
+  std::ifstream manifest(dir + "/manifest.jsonl");
+  std::string m((std::istreambuf_iterator<char>(manifest)), {});
+  EXPECT_NE(m.find("\"cu\":\"kiln_"), std::string::npos) << m;
+  EXPECT_NE(m.find("\"ptx\":\"kiln_"), std::string::npos) << m;
+}
+
 TEST(CudaBackend, BadUseIsAnErrorAtTheCallThatLeavesTensorsAsTheyWere) {
   Tensor g = ones({3}, device(kGpu)), c = ones({3});
   int line = __LINE__ + 1;
@@ -180,6 +219,7 @@ int main(int argc, char** argv) {
   f.counters = reinterpret_cast<void (*)(int64_t*)>(dlsym(f.handle, "fake_cuda_counters"));
   f.set_memory_limit = reinterpret_cast<void (*)(size_t)>(dlsym(f.handle, "fake_cuda_set_memory_limit"));
   hook(kiln::launch_hook);
+  if (argc > 1 && std::string(argv[1]) == "dump-probe") return kiln::dump_probe();
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
 }

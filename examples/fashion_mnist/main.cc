@@ -208,7 +208,7 @@ int main(int argc, char** argv) {
   app.add_flag("--augment", f.augment, "random crops (padding 2) and horizontal flips");
   app.add_flag("--no-fusion", f.no_fusion, "one kernel per primitive (the unfused baseline)");
   app.add_option("--device", f.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
-  app.add_option("--dump", f.dump, "IR stages to dump, as KILN_DUMP: graph,fused,kernels,llvm,asm,backward");
+  app.add_option("--dump", f.dump, "IR stages to dump, as KILN_DUMP: graph,fused,kernels,llvm,asm,cuda,ptx,backward");
   app.add_option("--dump-dir", f.dump_dir, "where --dump writes");
   app.add_option("--data", f.root, "the directory with the IDX files");
   app.add_option("--csv", f.csv, "the metrics per epoch");
