@@ -29,6 +29,7 @@
 #include "tests/child_process.h"
 #include "tests/cuda_device_cases.h"
 #include "tests/cuda_emulation.h"
+#include "tests/testing.h"
 
 namespace kiln {
 namespace {
@@ -169,6 +170,7 @@ TEST(CudaBackend, DumpsWriteEachGpuKernelsCudaCAndPtx) {
 }
 
 TEST(CudaBackend, BadUseIsAnErrorAtTheCallThatLeavesTensorsAsTheyWere) {
+  using testing::error_of;
   Tensor g = ones({3}, device(kGpu)), c = ones({3});
   int line = __LINE__ + 1;
   std::string e = error_of([&] { g + c; });

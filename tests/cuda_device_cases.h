@@ -31,18 +31,6 @@ using testing::launch_problems;
 
 const Device kGpu(kCUDA, 0);
 
-// The error `f` throws, as what(); fails the test if it throws none.
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no kiln::Error";
-  return "";
-}
-
 void expect_values(const Tensor& got, const Tensor& want, double tolerance, const std::string& what) {
   ASSERT_EQ(got.sizes(), want.sizes()) << what;
   ASSERT_EQ(got.dtype(), want.dtype()) << what;

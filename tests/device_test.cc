@@ -12,21 +12,12 @@
 #include "passes/simplify.h"
 #include "passes/vjp.h"
 #include "runtime/cuda/driver.h"
+#include "tests/testing.h"
 
 namespace kiln {
 namespace {
 
-// The error `f` throws, as what(); fails the test if it throws none.
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no kiln::Error";
-  return "";
-}
+using testing::error_of;
 
 std::string here(int line) { return std::string(__FILE__) + ":" + std::to_string(line); }
 

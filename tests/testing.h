@@ -100,6 +100,19 @@ void expect_tensor(const Tensor& t, const Shape& shape, const std::vector<T>& ex
   }
 }
 
+// The message of the kiln::Error `f` throws (for errors with no user line to check, or several
+// checks of one message); fails the test if it throws none.
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const kiln::Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no kiln::Error";
+  return "";
+}
+
 // Runs `stmt` and checks that it throws kiln::Error whose message names `op`, every string in
 // `mentions` (shapes, values) and the caller's file:line.
 #define EXPECT_KILN_ERROR(stmt, op, ...)                                                          \

@@ -1,7 +1,6 @@
 #include "runtime/cuda/allocator.h"
 
 #include <algorithm>
-#include <array>
 
 #include "ir/error.h"
 
@@ -86,15 +85,6 @@ void DeviceAllocator::free_cached_locked() {
   }
 }
 
-DeviceAllocator& device_allocator(int index) {
-  // Never destroyed: storages alive at exit return their blocks to it.
-  static auto* allocators = new std::array<std::unique_ptr<DeviceAllocator>, 64>();
-  static std::mutex mu;
-  CudaDevice& device = cuda_device(index, "cuda");
-  std::lock_guard<std::mutex> lock(mu);
-  auto& a = (*allocators)[static_cast<size_t>(index)];
-  if (!a) a = std::make_unique<DeviceAllocator>(device);
-  return *a;
-}
+DeviceAllocator& device_allocator(int index) { return per_device<DeviceAllocator>(index, "cuda"); }
 
 }  // namespace kiln::runtime::cuda

@@ -2,10 +2,8 @@
 
 #include <dlfcn.h>
 
-#include <array>
 #include <cstdlib>
-#include <memory>
-#include <mutex>
+#include <string>
 
 #include "ir/error.h"
 
@@ -53,19 +51,15 @@ const Cublas& cublas() {
   return c;
 }
 
-// One handle per device, bound to the device's stream.
-Handle handle_for(const CudaDevice& device) {
-  static auto* handles = new std::array<Handle, 64>();  // never destroyed: kernels may run at exit
-  static std::mutex mu;
-  std::lock_guard<std::mutex> lock(mu);
-  Handle& h = (*handles)[static_cast<size_t>(device.index())];
-  if (!h) {
+// A device's cuBLAS handle, bound to its stream.
+struct CublasHandle {
+  Handle h = nullptr;
+  explicit CublasHandle(CudaDevice& device) {
     const Cublas& c = cublas();
     check(c.create(&h) == 0, "matmul", {}, "cublasCreate failed on cuda:" + std::to_string(device.index()));
     check(c.set_stream(h, device.stream()) == 0, "matmul", {}, "cublasSetStream failed");
   }
-  return h;
-}
+};
 
 // Row-major [m, k] x [k, n] is column-major C^T = B^T A^T: cuBLAS multiplies the operands swapped,
 // each read as stored (a row-major matrix is its transpose in column-major order).
@@ -90,7 +84,7 @@ void gemm(GemmStridedBatched<T> f, Handle h, const ir::Node& n, const void* a, c
 void cublas_matmul(const CudaDevice& device, const ir::Node& n, const void* a, const void* b, void* out, bool trans_a,
                    bool trans_b) {
   device.make_current();
-  Handle h = handle_for(device);
+  Handle h = per_device<CublasHandle>(device.index(), "matmul").h;
   if (n.dtype == kFloat32) return gemm(cublas().sgemm, h, n, a, b, out, trans_a, trans_b);
   if (n.dtype == kFloat64) return gemm(cublas().dgemm, h, n, a, b, out, trans_a, trans_b);
   throw Error("matmul", "cuBLAS multiplies float32 and float64 here, not " + std::string(dtype_name(n.dtype)), n.loc);

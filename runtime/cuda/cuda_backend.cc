@@ -4,9 +4,7 @@
 // transfers with the driver's copies, to the device through pinned staging buffers. Everything is asynchronous on the stream except a copy to
 // the host, which waits for it (the host reads the values next).
 #include <algorithm>
-#include <array>
 #include <memory>
-#include <mutex>
 
 #include "codegen/cuda/nvrtc.h"
 #include "codegen/cuda/render.h"
@@ -38,8 +36,8 @@ struct DeviceProgram final : Program {
 
 class CudaBackend final : public Backend {
  public:
-  explicit CudaBackend(int index)
-      : device_(cuda_device(index, "cuda")), memory_(device_allocator(index)), staging_(pinned_staging(index)) {}
+  explicit CudaBackend(CudaDevice& device)
+      : device_(device), memory_(device_allocator(device.index())), staging_(pinned_staging(device.index())) {}
 
   Device device() const override { return Device(kCUDA, device_.index()); }
 
@@ -144,15 +142,7 @@ class CudaBackend final : public Backend {
   PinnedStaging& staging_;
 };
 
-Backend& cuda_backend(int index) {
-  static auto* backends = new std::array<std::unique_ptr<CudaBackend>, 64>();  // never destroyed
-  static std::mutex mu;
-  CudaDevice& device = cuda_device(std::max(index, 0), "cuda");
-  std::lock_guard<std::mutex> lock(mu);
-  auto& b = (*backends)[static_cast<size_t>(device.index())];
-  if (!b) b = std::make_unique<CudaBackend>(device.index());
-  return *b;
-}
+Backend& cuda_backend(int index) { return per_device<CudaBackend>(std::max(index, 0), "cuda"); }
 
 const bool registered = register_backend(kCUDA, cuda_backend);
 

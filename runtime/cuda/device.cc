@@ -17,8 +17,6 @@ constexpr int kComputeCapabilityMajor = 75;
 constexpr int kComputeCapabilityMinor = 76;
 constexpr unsigned kStreamNonBlocking = 1;  // no implicit synchronization with the legacy stream
 
-constexpr int kMaxDevices = 64;
-
 }  // namespace
 
 CudaDevice::CudaDevice(int index) : index_(index) {

@@ -3,6 +3,9 @@
 // the launch configuration need to know (compute capability, multiprocessor count).
 #pragma once
 
+#include <array>
+#include <memory>
+#include <mutex>
 #include <string>
 
 #include "runtime/cuda/driver.h"
@@ -33,5 +36,20 @@ class CudaDevice {
 
 // Device `index` (opened on first use); kiln::Error naming `op` if there is no such device.
 CudaDevice& cuda_device(int index, const char* op);
+
+inline constexpr int kMaxDevices = 64;
+
+// The one T (constructed from its CudaDevice&) of device `index`, made on first use and never
+// destroyed: tensors and kernels alive at exit still use their device's allocator and backend.
+template <typename T>
+T& per_device(int index, const char* op) {
+  CudaDevice& device = cuda_device(index, op);
+  static auto* slots = new std::array<std::unique_ptr<T>, kMaxDevices>();
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  std::unique_ptr<T>& slot = (*slots)[static_cast<size_t>(device.index())];
+  if (!slot) slot = std::make_unique<T>(device);
+  return *slot;
+}
 
 }  // namespace kiln::runtime::cuda

@@ -1,8 +1,6 @@
 #include "runtime/cuda/staging.h"
 
-#include <array>
 #include <cstring>
-#include <memory>
 
 namespace kiln::runtime::cuda {
 
@@ -55,15 +53,6 @@ size_t PinnedStaging::blocks() const {
   return count_;
 }
 
-PinnedStaging& pinned_staging(int index) {
-  // Never destroyed: copies may be queued at exit.
-  static auto* staging = new std::array<std::unique_ptr<PinnedStaging>, 64>();
-  static std::mutex mu;
-  CudaDevice& device = cuda_device(index, "cuda");
-  std::lock_guard<std::mutex> lock(mu);
-  auto& s = (*staging)[static_cast<size_t>(index)];
-  if (!s) s = std::make_unique<PinnedStaging>(device);
-  return *s;
-}
+PinnedStaging& pinned_staging(int index) { return per_device<PinnedStaging>(index, "cuda"); }
 
 }  // namespace kiln::runtime::cuda
