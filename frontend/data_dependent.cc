@@ -38,10 +38,11 @@ struct Lines {
   size_t at(int64_t o, int64_t j, int64_t i, int64_t length) const { return static_cast<size_t>((o * length + j) * inner + i); }
 };
 
-// A tensor of `shape` from host values (bool is stored as one byte).
+// A tensor of `shape` on `device` from host values (bool is stored as one byte): the result of
+// a data-dependent op lives where its input does, as in LibTorch.
 template <typename Stored>
-Tensor host_tensor(std::vector<Stored>& values, const Shape& shape, ScalarType t) {
-  return from_blob(values.data(), shape, dtype(t)).clone();
+Tensor host_tensor(std::vector<Stored>& values, const Shape& shape, ScalarType t, Device device) {
+  return from_blob(values.data(), shape, dtype(t)).clone().to(device);
 }
 
 struct Picked {
@@ -76,12 +77,14 @@ Picked sort_lines(const Tensor& x, int64_t axis, int64_t k, bool descending, boo
           if (with_values) values[l.at(o, j, i, k)] = static_cast<Stored>(at(order[j]));
         }
       }
-    if (with_values) picked.values = host_tensor(values, out_shape, x.dtype());
+    if (with_values) picked.values = host_tensor(values, out_shape, x.dtype(), x.device());
   });
   return picked;
 }
 
-Tensor int64_tensor(std::vector<int64_t> v, const Shape& shape) { return host_tensor(v, shape, kInt64); }
+Tensor int64_tensor(std::vector<int64_t> v, const Shape& shape, Device device) {
+  return host_tensor(v, shape, kInt64, device);
+}
 
 // The sorted values: picked lazily from the positions when a gradient must reach x (then
 // differentiable), else the ones the host pass read.
@@ -90,7 +93,7 @@ std::tuple<Tensor, Tensor> sorted(const Tensor& x, int64_t axis, int64_t k, bool
   Picked p = sort_lines(x, axis, k, descending, !differentiable);
   Shape shape = x.sizes().vec();
   shape[axis] = k;
-  Tensor positions = int64_tensor(std::move(p.positions), shape);
+  Tensor positions = int64_tensor(std::move(p.positions), shape, x.device());
   return {differentiable ? x.gather(axis, positions, loc) : p.values, positions};
 }
 
@@ -139,7 +142,7 @@ Tensor Tensor::nonzero(Loc call) const {
     int64_t rest = static_cast<int64_t>(flat);
     for (size_t d = 0; d < strides.size(); ++d) rows.push_back(rest / strides[d]), rest %= strides[d];
   }
-  return int64_tensor(rows, {count, static_cast<int64_t>(x->shape.size())});
+  return int64_tensor(rows, {count, static_cast<int64_t>(x->shape.size())}, x->device);
 }
 
 // The elements where `mask` (broadcast with self) is true, in row-major order, as a 1-D tensor.
@@ -154,7 +157,7 @@ Tensor Tensor::masked_select(const Tensor& mask, Loc call) const {
   std::vector<bool> keep = mask.expand(common, call).to_vector<bool>();
   for (size_t i = 0; i < keep.size(); ++i)
     if (keep[i]) where.push_back(static_cast<int64_t>(i));
-  Tensor positions = int64_tensor(where, {static_cast<int64_t>(where.size())});
+  Tensor positions = int64_tensor(where, {static_cast<int64_t>(where.size())}, device());
   // A gradient reaches self through a lazy pick; otherwise the host copies the values once.
   if (requires_grad() && ir::grad_mode_enabled()) return flat.gather(0, positions, call);
   return dispatch_dtype(dtype(), [&]<typename T>() {
@@ -162,7 +165,7 @@ Tensor Tensor::masked_select(const Tensor& mask, Loc call) const {
     std::vector<T> v = flat.to_vector<T>();
     std::vector<Stored> out;
     for (int64_t i : where) out.push_back(static_cast<Stored>(v[static_cast<size_t>(i)]));
-    return host_tensor(out, {static_cast<int64_t>(out.size())}, dtype());
+    return host_tensor(out, {static_cast<int64_t>(out.size())}, dtype(), device());
   });
 }
 

@@ -207,6 +207,24 @@ TEST(CudaDevice, MisalignedWindowsAndPartialGroupsGiveTheSameValues) {
   EXPECT_TRUE(launch_problems().empty());
 }
 
+// Ops whose output size depends on values (sort, topk, nonzero, masked_select) read the values on
+// the host and give their results on the input's device, as LibTorch; gathers by device indices.
+TEST(CudaDevice, DataDependentOpsAndIndexingStayOnTheDevice) {
+  Tensor x = randn({6, 7}), g = x.to(kGpu);
+  auto same = [&](const Tensor& got, const Tensor& want, const std::string& what) {
+    EXPECT_EQ(got.device(), kGpu) << what;
+    expect_values(got.cpu(), want, 0, what);
+  };
+  same(std::get<0>(g.sort(1)), std::get<0>(x.sort(1)), "sort values");
+  same(std::get<1>(g.sort(1)), std::get<1>(x.sort(1)), "sort positions");
+  same(std::get<0>(g.topk(3, 0)), std::get<0>(x.topk(3, 0)), "topk");
+  same((g > 0.5).nonzero(), (x > 0.5).nonzero(), "nonzero");
+  same(g.masked_select(g > 0), x.masked_select(x > 0), "masked_select");
+  Tensor i = tensor({4, 0, 2});
+  same(g.index_select(1, i.to(kGpu)), x.index_select(1, i), "index_select");
+  same(g.gather(1, std::get<1>(g.sort(1))), x.gather(1, std::get<1>(x.sort(1))), "gather by sorted positions");
+}
+
 // A checkpoint of a model and optimizer on the device: saved through the host, loaded back onto
 // the device (as LibTorch's load does), and training continues from it as from the original.
 TEST(CudaDevice, CheckpointsSaveFromAndLoadOntoTheDevice) {
