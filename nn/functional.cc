@@ -41,6 +41,12 @@ Tensor layer_norm(const Tensor& input, const LayerNormFuncOptions& o, Loc loc) {
            (input.defined() ? shape_str(input.sizes()) : std::string("undefined"));
   });
   ir::CompositeScope composite("layer_norm");
+  if (is_reduced_float(input.dtype())) {  // computed in float32, rounded once (ATen's CPU kernel)
+    auto widen = [&](const Tensor& t) { return t.defined() ? t.to(kFloat32, loc) : t; };
+    LayerNormFuncOptions wide = o;
+    wide.weight(widen(o.weight_)).bias(widen(o.bias_));
+    return layer_norm(widen(input), wide, loc).to(input.dtype(), loc);
+  }
   std::vector<int64_t> dims;
   for (int64_t i = input.dim() - k; i < input.dim(); ++i) dims.push_back(i);
   Tensor mean = input.mean(dims, true, loc);
