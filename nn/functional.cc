@@ -8,8 +8,9 @@ namespace kiln::nn::functional {
 
 Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias, Loc loc) {
   ir::CompositeScope composite("linear");
-  Tensor out = input.matmul(weight.t(loc), loc);
-  return bias.defined() ? out.add(bias, 1, loc) : out;
+  // Under autocast the bias joins the product in the autocast dtype too, as torch's linear.
+  Tensor out = autocast::cast(input, loc).matmul(autocast::cast(weight, loc).t(loc), loc);
+  return bias.defined() ? out.add(autocast::cast(bias, loc), 1, loc) : out;
 }
 
 Tensor relu(const Tensor& input, Loc loc) { return kiln::relu(input, loc); }
