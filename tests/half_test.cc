@@ -347,6 +347,8 @@ TEST(Autocast, MatmulLinearAndConvRunInTheAutocastDtype) {
   AutocastGuard guard(kCPU);
   EXPECT_EQ(x.matmul(w.t()).dtype(), kBFloat16);
   EXPECT_EQ(nn::functional::linear(x, w, bias).dtype(), kBFloat16);
+  EXPECT_EQ(bias.addmm(x, w.t()).dtype(), kBFloat16);
+  EXPECT_EQ(x.mm(w.t()).dtype(), kBFloat16);
   EXPECT_EQ(nn::functional::conv2d(img, filt, nn::functional::Conv2dFuncOptions().bias(fb)).dtype(), kBFloat16);
   EXPECT_EQ((x + 1).dtype(), kFloat32);  // other ops unchanged
   EXPECT_EQ(x.to(kFloat64).matmul(w.to(kFloat64).t()).dtype(), kFloat64);  // float64 is not cast

@@ -1,5 +1,5 @@
 // Automatic mixed precision, as at::autocast / torch.autocast: while autocast is enabled for a
-// device type, matmul (and mm, bmm, addmm's product), nn::functional::linear and conv2d cast
+// device type, matmul (and mm, bmm, addmm), nn::functional::linear and conv2d cast
 // their floating inputs (float32, float16, bfloat16; never float64) to the autocast dtype and
 // produce that dtype. Every other op is unchanged. The casts are ordinary graph nodes, so
 // gradients flow back through them to float32 parameters in float32 (a cast's gradient is a cast
