@@ -17,15 +17,22 @@ struct V {
   int64_t i = 0;
 };
 
+template <typename T> inline constexpr bool kInF = std::is_floating_point_v<T> || is_reduced_float_v<T>;
+
 template <typename T> T get(const V& v) {
-  if constexpr (std::is_floating_point_v<T>) return static_cast<T>(v.f);
+  if constexpr (kInF<T>) return static_cast<T>(v.f);
   else return static_cast<T>(v.i);
 }
 template <typename T> V put(T x) {
   V v;
-  if constexpr (std::is_floating_point_v<T>) v.f = x;
+  if constexpr (kInF<T>) v.f = static_cast<double>(x);
   else v.i = static_cast<int64_t>(x);
   return v;
+}
+
+// `v` rounded to `t` (a float32 accumulator read as float16, say).
+V round_to(ScalarType t, const V& v) {
+  return dispatch_dtype(t, [&]<typename T>() { return put<T>(get<T>(v)); });
 }
 
 class Interpreter {
@@ -50,7 +57,7 @@ class Interpreter {
           else if (replaces(red, v, best)) best = v, position = index(red.position);
           for (const Store& s : red.stores) store(s, acc);
         }
-        acc[r] = ir::is_arg_reduction(red.op) ? put<int64_t>(position) : best;
+        acc[r] = ir::is_arg_reduction(red.op) ? put<int64_t>(position) : round_to(red.dtype, best);
       }
       for (int64_t i = 0; i < inner_points && !k_.inner_stores.empty(); ++i) {
         set_vars(inner_, i, k_.outer.size());
@@ -88,12 +95,13 @@ class Interpreter {
     return 0;
   }
 
+  // Reductions fold in compute_dtype: the 16-bit floats accumulate in float32, rounded once.
   V identity(const Reduction& r) const {
-    return dispatch_dtype(r.dtype, [&]<typename T>() { return put<T>(ir::reduction_identity<T>(r.op)); });
+    return dispatch_dtype(compute_dtype(r.dtype), [&]<typename T>() { return put<T>(ir::reduction_identity<T>(r.op)); });
   }
 
   V combine(const Reduction& r, const V& a, const V& b) const {
-    return dispatch_dtype(r.dtype, [&]<typename T>() { return put<T>(ir::reduction_combine<T>(r.op, get<T>(a), get<T>(b))); });
+    return dispatch_dtype(compute_dtype(r.dtype), [&]<typename T>() { return put<T>(ir::reduction_combine<T>(r.op, get<T>(a), get<T>(b))); });
   }
 
   bool replaces(const Reduction& r, const V& v, const V& best) const {
@@ -128,9 +136,10 @@ class Interpreter {
         uint64_t seed = static_cast<uint64_t>(p[0]), offset = static_cast<uint64_t>(p[1]);
         uint64_t at = static_cast<uint64_t>(index(n.index));
         return dispatch_dtype(n.dtype, [&]<typename T>() {
-          if constexpr (std::is_floating_point_v<T>)
-            return put<T>(n.distribution == ir::Distribution::Normal ? ir::philox_normal<T>(seed, at, offset)
-                                                                     : ir::philox_uniform<T>(seed, at, offset));
+          using C = compute_t<T>;  // the 16-bit floats draw in float32, then round
+          if constexpr (std::is_floating_point_v<C>)
+            return put<T>(T(n.distribution == ir::Distribution::Normal ? ir::philox_normal<C>(seed, at, offset)
+                                                                       : ir::philox_uniform<C>(seed, at, offset)));
           else
             return V{};
         });

@@ -394,12 +394,14 @@ class Lowerer {
         return value(std::move(v));
       }
       case Op::Iota: {
-        ValueNode v = make_value(ValueNode::IndexValue, n->dtype);
+        // float16/bfloat16: computed in float32 and rounded once, as the reference does.
+        ScalarType t = compute_dtype(n->dtype);
+        ValueNode v = make_value(ValueNode::IndexValue, t);
         v.index = flatten(at, n->shape);
         int i = value(std::move(v));
-        if (!(a.delta == Scalar(1))) i = elementwise(Op::Mul, n->dtype, {i, constant_value(a.delta, n->dtype)});
-        if (!(a.value == Scalar(0))) i = elementwise(Op::Add, n->dtype, {i, constant_value(a.value, n->dtype)});
-        return i;
+        if (!(a.delta == Scalar(1))) i = elementwise(Op::Mul, t, {i, constant_value(a.delta, t)});
+        if (!(a.value == Scalar(0))) i = elementwise(Op::Add, t, {i, constant_value(a.value, t)});
+        return t == n->dtype ? i : elementwise(Op::Cast, n->dtype, {i});
       }
       case Op::Reshape: return input(0, reshape_coords(n, at));
       case Op::Permute: {

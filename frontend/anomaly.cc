@@ -47,10 +47,10 @@ std::vector<ir::NodePtr> built_nodes(const std::vector<ir::NodePtr>& grads,
 bool has_nonfinite(const ir::Node& n) {
   if (!is_floating(n.dtype) || !n.storage) return false;
   return dispatch_dtype(n.dtype, [&]<typename T>() {
-    if constexpr (std::is_floating_point_v<T>) {
+    if constexpr (std::is_floating_point_v<compute_t<T>>) {
       const T* v = n.data<T>();
       for (int64_t i = 0; i < n.numel(); ++i)
-        if (!std::isfinite(v[i])) return true;
+        if (!std::isfinite(static_cast<compute_t<T>>(v[i]))) return true;
     }
     return false;
   });

@@ -21,11 +21,15 @@ using detail::operand;
 // PyTorch's order: NaN is greater than every number (last ascending, first descending).
 template <typename T>
 bool less(T a, T b) {
-  if constexpr (std::is_floating_point_v<T>) {
-    if (std::isnan(a)) return false;
-    if (std::isnan(b)) return true;
+  if constexpr (is_reduced_float_v<T>) {
+    return less(static_cast<float>(a), static_cast<float>(b));
+  } else {
+    if constexpr (std::is_floating_point_v<T>) {
+      if (std::isnan(a)) return false;
+      if (std::isnan(b)) return true;
+    }
+    return a < b;
   }
-  return a < b;
 }
 
 // x viewed as [outer, n, inner] around `axis`: the lines along the axis.

@@ -7,10 +7,10 @@ namespace kiln {
 
 namespace {
 
-// torch.matmul, reporting errors as `op`.
+// torch.matmul, reporting errors as `op`. Under autocast, in the autocast dtype.
 Tensor contract(const Tensor& a, const Tensor& b, const char* op, SourceLoc loc) {
-  ir::NodePtr x = detail::operand(a, op, loc);
-  ir::NodePtr y = detail::operand(b, op, loc);
+  ir::NodePtr x = detail::autocast_to(detail::operand(a, op, loc), loc);
+  ir::NodePtr y = detail::autocast_to(detail::operand(b, op, loc), loc);
   check(!x->shape.empty() && !y->shape.empty(), op, loc, [&] {
     return "both arguments need to be at least 1D, got " + detail::describe(a) + " and " + detail::describe(b);
   });

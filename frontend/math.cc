@@ -7,6 +7,7 @@
 
 #include "frontend/recording.h"
 #include "ir/composite.h"
+#include "kiln/autocast.h"
 #include "kiln/functions.h"
 
 namespace kiln {
@@ -189,7 +190,8 @@ Tensor Tensor::addmm(const Tensor& mat1, const Tensor& mat2, const Scalar& beta,
   Tensor product = mat1.mm(mat2, call);
   Tensor scaled = alpha.to_double() == 1 ? product : product.mul(alpha, call);
   if (beta.to_double() == 0) return scaled;  // self is ignored, NaNs included, as PyTorch
-  return (beta.to_double() == 1 ? *this : mul(beta, call)).add(scaled, 1, call);
+  Tensor self = autocast::cast(*this, call);  // under autocast, all three in its dtype (as torch)
+  return (beta.to_double() == 1 ? self : self.mul(beta, call)).add(scaled, 1, call);
 }
 
 Tensor Tensor::bmm(const Tensor& other, Loc call) const {

@@ -19,6 +19,8 @@ const char* type_name(ScalarType t) {
     case kInt16: return "Short";
     case kInt32: return "Int";
     case kInt64: return "Long";
+    case kFloat16: return "Half";
+    case kBFloat16: return "BFloat16";
     case kFloat32: return "Float";
     case kFloat64: return "Double";
   }

@@ -19,6 +19,9 @@ std::string describe(const Tensor& t);  // "float32[2, 3]"
 // operands of one shape).
 ir::NodePtr broadcast_to(ir::NodePtr x, const Shape& shape, SourceLoc loc);
 ir::NodePtr cast_to(ir::NodePtr x, ScalarType t, SourceLoc loc);
+// x as an autocast op takes it (kiln/autocast.h): cast to the autocast dtype of its device when
+// autocast is enabled there and x is a non-float64 floating tensor; else x.
+ir::NodePtr autocast_to(ir::NodePtr x, SourceLoc loc);
 // A constant of `shape` on `device`, compiled into the kernels that read it.
 ir::NodePtr constant(const Scalar& value, const Shape& shape, ScalarType t, SourceLoc loc, Device device);
 // A scalar the user passed, broadcast to `shape`: a zero-dim buffer, so kernels read it as an input

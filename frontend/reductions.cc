@@ -128,6 +128,12 @@ Tensor arg_extreme(const Tensor& self, Op op, std::optional<int64_t> dim, bool k
   return detail::make_tensor(reduce(op, x, axes, keepdim, loc));
 }
 
+// The dtype softmax and log_softmax produce: `dtype`, else x's. float16 and bfloat16 results are
+// computed in float32 and rounded once, as ATen's CPU kernels do.
+ScalarType result_dtype(const Tensor& x, std::optional<ScalarType> dtype, const char* name, SourceLoc loc) {
+  return dtype.value_or(operand(x, name, loc)->dtype);
+}
+
 // Softmax's shared part: x - max(x) along `axis`, in the requested floating dtype. The shift
 // cancels in the result, so no gradient flows through the max (as JAX's stop_gradient there).
 ir::NodePtr shifted(const Tensor& self, int64_t dim, std::optional<ScalarType> dtype, const char* name,
@@ -174,6 +180,8 @@ Tensor Tensor::mean(IntArrayRef dims, bool keepdim, Loc call) const {
     return "could not infer output dtype: input dtype must be floating point, got " +
            std::string(dtype_name(x->dtype));
   });
+  // float16/bfloat16 as ATen: cast to float32, sum, divide, round once.
+  if (is_reduced_float(x->dtype)) return to(kFloat32, call).mean(dims, keepdim, call).to(x->dtype, call);
   std::vector<int64_t> axes = reduction_axes(dims, x->shape, "mean", loc);
   int64_t count = 1;
   for (int64_t a : axes) count *= x->shape[a];
@@ -252,6 +260,8 @@ Tensor mean(const Tensor& x, IntArrayRef dims, bool keepdim, Loc loc) { return x
 Tensor softmax(const Tensor& x, int64_t dim, std::optional<ScalarType> dtype, Loc call) {
   ir::CompositeScope composite("softmax");
   SourceLoc loc = SourceLoc::from(call);
+  if (ScalarType t = result_dtype(x, dtype, "softmax", loc); is_reduced_float(t))
+    return softmax(x, dim, kFloat32, call).to(t, call);
   int64_t axis = 0;
   ir::NodePtr e = ir::unary(Op::Exp, shifted(x, dim, dtype, "softmax", loc, axis), loc);
   ir::NodePtr total = reduce_keep(Op::ReduceSum, e, axis, loc);
@@ -263,6 +273,8 @@ Tensor softmax(const Tensor& x, int64_t dim, std::optional<ScalarType> dtype, Lo
 Tensor log_softmax(const Tensor& x, int64_t dim, std::optional<ScalarType> dtype, Loc call) {
   ir::CompositeScope composite("log_softmax");
   SourceLoc loc = SourceLoc::from(call);
+  if (ScalarType t = result_dtype(x, dtype, "log_softmax", loc); is_reduced_float(t))
+    return log_softmax(x, dim, kFloat32, call).to(t, call);
   int64_t axis = 0;
   ir::NodePtr s = shifted(x, dim, dtype, "log_softmax", loc, axis);
   ir::NodePtr total = reduce_keep(Op::ReduceSum, ir::unary(Op::Exp, s, loc), axis, loc);

@@ -8,7 +8,7 @@ namespace kiln {
 Scalar Scalar::cast(ScalarType t) const {
   return dispatch_dtype(t, [&]<typename T>() -> Scalar {
     if constexpr (std::same_as<T, bool>) return Scalar(to<bool>());
-    else if constexpr (std::floating_point<T>) return Scalar(static_cast<double>(to<T>()));
+    else if constexpr (std::floating_point<T> || is_reduced_float_v<T>) return Scalar(static_cast<double>(to<T>()));
     else return Scalar(static_cast<int64_t>(to<T>()));
   });
 }

@@ -32,6 +32,9 @@ class Scalar {
   Scalar(T v) : type_(kInt64), int_(static_cast<int64_t>(v)), float_(static_cast<double>(v)) {}
   template <std::floating_point T>
   Scalar(T v) : type_(kFloat64), int_(to_integer<int64_t>(v)), float_(static_cast<double>(v)) {}
+  template <typename T>
+    requires is_reduced_float_v<T>
+  Scalar(T v) : Scalar(static_cast<float>(v)) {}
 
   // kBool, kInt64 or kFloat64: the category the literal was written in.
   ScalarType type() const { return type_; }
@@ -40,7 +43,7 @@ class Scalar {
   int64_t to_long() const { return int_; }
   template <typename T> T to() const {
     if constexpr (std::same_as<T, bool>) return type_ == kFloat64 ? float_ != 0.0 : int_ != 0;
-    else if constexpr (std::floating_point<T>) return static_cast<T>(float_);
+    else if constexpr (std::floating_point<T> || is_reduced_float_v<T>) return static_cast<T>(float_);
     else return type_ == kFloat64 ? to_integer<T>(float_) : static_cast<T>(int_);
   }
   // LibTorch's spellings.

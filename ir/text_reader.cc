@@ -135,10 +135,10 @@ ScalarType TextReader::dtype() {
   size_t start = col_;
   std::string name;
   while (col_ < line_.size() && std::isalnum(static_cast<unsigned char>(line_[col_]))) name += line_[col_++];
-  for (ScalarType t : {kBool, kUInt8, kInt8, kInt16, kInt32, kInt64, kFloat32, kFloat64})
+  for (ScalarType t : kAllDtypes)
     if (dtype_short_name(t) == name) return t;
   col_ = start;
-  expected("a dtype (i1, u8, i8, i16, i32, i64, f32, f64)");
+  expected("a dtype (i1, u8, i8, i16, i32, i64, f16, bf16, f32, f64)");
 }
 
 SourceLoc TextReader::location() {

@@ -55,7 +55,7 @@ class TextReader {
   int64_t integer();
   std::vector<int64_t> integers(char open, char close);  // "[1, 2]"
   Scalar scalar();    // true, false, an integer, a number, nan, inf
-  ScalarType dtype(); // i1, u8, i8, i16, i32, i64, f32, f64
+  ScalarType dtype(); // i1, u8, i8, i16, i32, i64, f16, bf16, f32, f64
   SourceLoc location();  // "loc(file:line)", the file name interned
 
   std::string_view text_;

@@ -28,21 +28,23 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Conv2dFuncOptions
     return "expected bias of shape [" + std::to_string(out) + "], got " + shape_str(o.bias_.sizes());
   });
   ir::CompositeScope composite("conv2d");
-  int64_t oh = w.output_size(input.size(2), 0), ow = w.output_size(input.size(3), 1);
+  // Under autocast (kiln/autocast.h) the columns, the product and the bias are in its dtype.
+  Tensor x = autocast::cast(input, loc), bias = autocast::cast(o.bias_, loc);
+  int64_t oh = w.output_size(x.size(2), 0), ow = w.output_size(x.size(3), 1);
   int64_t taps = w.kernel[0] * w.kernel[1];
   // im2col per group, one column per output position: [g, C/g * kh * kw, N * OH * OW]. Columns
   // keep the input's row order (the output position is the fastest axis), so building them
   // and their gradient's col2im read and write whole rows of NCHW images.
-  Tensor columns = detail::windows(input, w, 0, loc)
+  Tensor columns = detail::windows(x, w, 0, loc)
                        .reshape({n, g, group_in, oh, ow, taps}, loc)
                        .permute({1, 2, 5, 0, 3, 4}, loc)
                        .reshape({g, group_in * taps, n * oh * ow}, loc);
-  Tensor filters = weight.reshape({g, out / g, group_in * taps}, loc);
+  Tensor filters = autocast::cast(weight, loc).reshape({g, out / g, group_in * taps}, loc);
   Tensor y = filters.matmul(columns, loc)  // [g, O/g, N * OH * OW]
                  .reshape({g, out / g, n, oh, ow}, loc)
                  .permute({2, 0, 1, 3, 4}, loc)
                  .reshape({n, out, oh, ow}, loc);
-  return o.bias_.defined() ? y.add(o.bias_.reshape({1, out, 1, 1}, loc), 1, loc) : y;
+  return bias.defined() ? y.add(bias.reshape({1, out, 1, 1}, loc), 1, loc) : y;
 }
 
 }  // namespace functional

@@ -8,8 +8,9 @@ namespace kiln::nn::functional {
 
 Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias, Loc loc) {
   ir::CompositeScope composite("linear");
-  Tensor out = input.matmul(weight.t(loc), loc);
-  return bias.defined() ? out.add(bias, 1, loc) : out;
+  // Under autocast the bias joins the product in the autocast dtype too, as torch's linear.
+  Tensor out = autocast::cast(input, loc).matmul(autocast::cast(weight, loc).t(loc), loc);
+  return bias.defined() ? out.add(autocast::cast(bias, loc), 1, loc) : out;
 }
 
 Tensor relu(const Tensor& input, Loc loc) { return kiln::relu(input, loc); }
@@ -41,6 +42,12 @@ Tensor layer_norm(const Tensor& input, const LayerNormFuncOptions& o, Loc loc) {
            (input.defined() ? shape_str(input.sizes()) : std::string("undefined"));
   });
   ir::CompositeScope composite("layer_norm");
+  if (is_reduced_float(input.dtype())) {  // computed in float32, rounded once (ATen's CPU kernel)
+    auto widen = [&](const Tensor& t) { return t.defined() ? t.to(kFloat32, loc) : t; };
+    LayerNormFuncOptions wide = o;
+    wide.weight(widen(o.weight_)).bias(widen(o.bias_));
+    return layer_norm(widen(input), wide, loc).to(input.dtype(), loc);
+  }
   std::vector<int64_t> dims;
   for (int64_t i = input.dim() - k; i < input.dim(); ++i) dims.push_back(i);
   Tensor mean = input.mean(dims, true, loc);

@@ -31,7 +31,7 @@ namespace {
 template <typename T>
 Scalar scalar_of(T v) {
   if constexpr (std::is_same_v<T, bool>) return Scalar(v);
-  else if constexpr (std::is_floating_point_v<T>) return Scalar(static_cast<double>(v));
+  else if constexpr (std::is_floating_point_v<T> || is_reduced_float_v<T>) return Scalar(static_cast<double>(v));
   else return Scalar(static_cast<int64_t>(v));
 }
 
@@ -78,7 +78,7 @@ Folded fold_compare(Op op, ScalarType t, const Scalar& a, const Scalar& b) {
 // A floating value converts to an integer type only when it lies in its range (else undefined).
 template <typename To, typename From>
 bool defined_conversion(From x) {
-  if constexpr (std::is_floating_point_v<From> && std::is_integral_v<To> && !std::is_same_v<To, bool>) {
+  if constexpr (std::is_floating_point_v<compute_t<From>> && std::is_integral_v<To> && !std::is_same_v<To, bool>) {
     // Both bounds are powers of two, exact in every floating type.
     constexpr double lo = static_cast<double>(std::numeric_limits<To>::min());
     constexpr double hi = -lo;

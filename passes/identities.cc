@@ -36,6 +36,19 @@ bool iota_may_be_negative_zero(const ir::Attrs& a) {
   return (start == 0 && std::signbit(start)) || std::trunc(start) != start || std::trunc(step) != step;
 }
 
+// Whether every value of `from` converts to `to` exactly (so a later cast sees the same value).
+bool converts_exactly(ScalarType from, ScalarType to) {
+  if (from == to || from == kBool) return true;
+  // Every wider integer type is signed, so it holds every narrower one's values.
+  if (is_integral(from, false) && is_integral(to, false)) return element_size(to) > element_size(from);
+  if (is_reduced_float(from)) return to == kFloat32 || to == kFloat64;
+  if (element_size(from) == 1) return is_floating(to);  // 8 bits fit every float's significand
+  if (from == kInt16) return to == kFloat32 || to == kFloat64;  // float16 has 11 bits, bfloat16 8
+  if (from == kInt32) return to == kFloat64;
+  if (from == kFloat32) return to == kFloat64;
+  return false;  // int64 fits no float exactly; float64 and narrowing casts round
+}
+
 // Whether `n` may hold -0.0. Conservative: true unless the op provably never yields it. A short
 // look through the graph covers the common cases (casts from integers, exp, sums, arange, rand).
 bool may_be_negative_zero(const Node& n, int depth = 4) {
@@ -47,10 +60,10 @@ bool may_be_negative_zero(const Node& n, int depth = 4) {
     case Op::Random: return n.attrs.distribution != ir::Distribution::Uniform;  // uniform: k * 2^-24 or 2^-53
     case Op::Exp: return false;
     case Op::Cast: {
-      // From an integer, zero is +0.0; narrowing float64 to float32 may round a tiny negative to -0.0.
+      // From an integer, zero is +0.0; a narrowing float cast may round a tiny negative to -0.0.
       const Node& x = *n.inputs[0];
       if (!is_floating(x.dtype)) return false;
-      if (x.dtype == kFloat64 && n.dtype == kFloat32) return true;
+      if (!converts_exactly(x.dtype, n.dtype)) return true;
       return may_be_negative_zero(x, depth - 1);
     }
     // In round-to-nearest a sum is -0.0 only when both terms are.
@@ -93,17 +106,6 @@ NodePtr binary_identity(const NodePtr& n) {
     case Op::Minimum: return a == b ? a : nullptr;
     default: return nullptr;
   }
-}
-
-// Whether every value of `from` converts to `to` exactly (so a later cast sees the same value).
-bool converts_exactly(ScalarType from, ScalarType to) {
-  if (from == to || from == kBool) return true;
-  // Every wider integer type is signed, so it holds every narrower one's values.
-  if (is_integral(from, false) && is_integral(to, false)) return element_size(to) > element_size(from);
-  if (element_size(from) <= 2) return is_floating(to);  // 8 and 16 bits fit a float's mantissa
-  if (from == kInt32) return to == kFloat64;
-  if (from == kFloat32) return to == kFloat64;
-  return false;  // int64 fits no float exactly; float64 and narrowing casts round
 }
 
 NodePtr cast_identity(const NodePtr& n) {

@@ -21,6 +21,8 @@ const char* npy_descr(ScalarType t) {
     case kInt16: return "<i2";
     case kInt32: return "<i4";
     case kInt64: return "<i8";
+    case kFloat16: return "<f2";
+    case kBFloat16: return "?";  // NumPy has no bfloat16
     case kFloat32: return "<f4";
     case kFloat64: return "<f8";
   }
@@ -34,6 +36,7 @@ constexpr char kMagic[] = "\x93NUMPY";
 void save_npy(const Tensor& tensor, const Destination& to, Loc call) {
   SourceLoc loc = SourceLoc::from(call);
   check(tensor.defined(), "save_npy", loc, "the tensor is undefined");
+  check(tensor.dtype() != kBFloat16, "save_npy", loc, "NumPy has no bfloat16; convert the tensor first (.to(kFloat32))");
   std::string shape = "(";  // a Python tuple: "()", "(5,)", "(2, 3)"
   for (int64_t i = 0; i < tensor.dim(); ++i)
     shape += std::to_string(tensor.size(i)) + (tensor.dim() == 1 ? "," : i + 1 < tensor.dim() ? ", " : "");
@@ -65,7 +68,7 @@ Tensor load_npy(const Source& from, Loc call) {
   std::smatch m;
   if (!std::regex_search(header, m, std::regex("'descr':\\s*'([^']*)'"))) bad("header has no descr: " + header);
   std::optional<ScalarType> type;
-  for (ScalarType t : {kBool, kUInt8, kInt8, kInt16, kInt32, kInt64, kFloat32, kFloat64})
+  for (ScalarType t : kAllDtypes)
     if (m[1] == npy_descr(t)) type = t;
   if (!type) bad("unsupported dtype " + m[1].str() + " (little-endian bool, integers and floats only)");
   if (std::regex_search(header, std::regex("'fortran_order':\\s*True"))) bad("Fortran-order arrays are not supported");

@@ -22,6 +22,8 @@ const char* dtype_code(ScalarType t) {
     case kInt16: return "I16";
     case kInt32: return "I32";
     case kInt64: return "I64";
+    case kFloat16: return "F16";
+    case kBFloat16: return "BF16";
     case kFloat32: return "F32";
     case kFloat64: return "F64";
   }
@@ -29,7 +31,7 @@ const char* dtype_code(ScalarType t) {
 }
 
 std::optional<ScalarType> dtype_from_code(const std::string& code) {
-  for (ScalarType t : {kBool, kUInt8, kInt8, kInt16, kInt32, kInt64, kFloat32, kFloat64})
+  for (ScalarType t : kAllDtypes)
     if (code == dtype_code(t)) return t;
   return std::nullopt;
 }

@@ -691,6 +691,16 @@ void workloads() {
     graph.build(x).sum().backward();
     x.grad().eval();
   }
+  for (uint32_t seed = 0; seed < 30; ++seed)  // with float16 and bfloat16 leaves
+    testing::RandomGraph(seed, false, /*reduced_floats=*/true).build().eval();
+  for (ScalarType t : {kFloat16, kBFloat16}) {  // reduced-precision storage, float32 arithmetic
+    Tensor h = randn({64, 1000}).to(t);
+    (gelu(h * 1.5 + 0.5, "tanh") * sigmoid(h)).eval();
+    (h.sum({1}) + h.amax({1})).eval();
+    h.argmax(1).eval();
+    softmax(h, 1).eval();
+    nn::functional::layer_norm(h, nn::functional::LayerNormFuncOptions({1000})).eval();
+  }
   Tensor w = randn({64, 1000});
   (gelu(w * 1.5 + 0.5, "tanh") * sigmoid(w)).eval();
   softmax(w, 1).eval();

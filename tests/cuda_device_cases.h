@@ -68,19 +68,23 @@ TEST(CudaDevice, HostMemoryThatDiesRightAfterToIsCopiedAtTheCall) {
   EXPECT_EQ(g.to_vector<float>(), (std::vector<float>{1, 2, 3, 4}));
 }
 
-// The differential suite on the device: random graphs of every dtype (leaves drawn on the device,
-// which Philox makes the CPU's values), fused by the CPU's plan, against the reference executor.
+// The differential suite on the device: random graphs of every dtype, float16 and bfloat16 in a
+// third of them (leaves drawn on the device, which Philox makes the CPU's values), fused by the
+// CPU's plan, against the reference executor.
 TEST(CudaDevice, RandomGraphsOnTheDeviceMatchTheReferenceExecutor) {
   int64_t launches = stats().kernels_launched;
   for (uint32_t seed = 1; seed <= 60; ++seed) {
+    bool reduced = seed % 3 == 0;  // float16 and bfloat16 leaves too
     Tensor want;
     {
       BackendGuard reference(Backend::Reference);
-      want = testing::RandomGraph(seed).build().eval();
+      want = testing::RandomGraph(seed, false, reduced).build().eval();
     }
-    Tensor got = testing::RandomGraph(seed, false, kGpu).build();
+    Tensor got = testing::RandomGraph(seed, false, reduced, kGpu).build();
     ASSERT_EQ(got.device(), kGpu) << "seed " << seed;
-    expect_values(got.cpu(), want, want.is_floating_point() ? 2e-5 : 0, "random graph " + std::to_string(seed));
+    // A float32 sum in another order may round a 16-bit result one unit apart.
+    double tolerance = !want.is_floating_point() ? 0 : reduced ? 0x1p-7 : 2e-5;
+    expect_values(got.cpu(), want, tolerance, "random graph " + std::to_string(seed));
   }
   EXPECT_GT(stats().kernels_launched - launches, 60);
   std::vector<std::string> problems = launch_problems();

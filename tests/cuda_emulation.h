@@ -34,6 +34,8 @@ static const KilnDim blockIdx{0}, threadIdx{0}, blockDim{1}, gridDim{1};
 #define __shared__ static
 inline void __syncthreads() {}
 inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; }
+inline float __uint_as_float(unsigned i) { float f; std::memcpy(&f, &i, 4); return f; }
+inline unsigned __float_as_uint(float f) { unsigned i; std::memcpy(&i, &f, 4); return i; }
 inline double __longlong_as_double(long long i) { double d; std::memcpy(&d, &i, 8); return d; }
 template <typename T> T __shfl_down_sync(unsigned, T v, int) { return v; }
 using std::isnan;

@@ -2,9 +2,11 @@
 // C++ (g++) with a header that emulates a grid of one block of one thread (the grid-stride and
 // block-stride loops then cover every point, shuffles find no partner, barriers are no-ops), and
 // graphs run by their fusion plan with these kernels must give the reference executor's values:
-// random graphs of every dtype fused and unfused, softmax, layer norm, argmax, a dropout mask and
-// a multi-output bias-gradient kernel. Indexing, guards, casts, Philox, reductions and the block
-// combine's logic are covered; what only a GPU shows (races, barrier placement, occupancy) is not.
+// random graphs of every dtype fused and unfused, softmax, layer norm, argmax, a dropout mask, a
+// multi-output bias-gradient kernel, and graphs on float16 and bfloat16 (stored as unsigned short,
+// converted by the preamble's integer routines). Indexing, guards, casts, Philox, reductions and
+// the block combine's logic are covered; what only a GPU shows (races, barrier placement,
+// occupancy) is not.
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 
@@ -28,12 +30,27 @@ namespace {
 struct Case {
   std::string what;
   std::function<Tensor()> build;  // records the same graph each call
+  // Relative tolerance for floating results. Graphs through float16/bfloat16: a sum whose float32
+  // accumulation order differs may round one unit (2^-10, 2^-7) apart, and later ops carry that.
+  double tol = 2e-5;
 };
 
 std::vector<Case> cases() {
   std::vector<Case> all;
   for (uint32_t seed = 1; seed <= 120; ++seed)
     all.push_back({"random graph " + std::to_string(seed), [seed] { return testing::RandomGraph(seed).build(); }});
+  for (uint32_t seed = 1; seed <= 40; ++seed)
+    all.push_back({"random graph with float16 and bfloat16 leaves " + std::to_string(seed),
+                   [seed] { return testing::RandomGraph(seed, false, /*reduced_floats=*/true).build(); }, 0x1p-7});
+  for (ScalarType t : {kFloat16, kBFloat16}) {
+    std::string name(dtype_name(t));
+    Tensor h = randn({12, 300}).to(t).eval(), g = randn({300}).to(t).eval();
+    all.push_back({name + " arithmetic", [=] { return ((h * g + 1.5) / (h - 0.25)).relu() - g.neg().exp(); }, 0x1p-7});
+    all.push_back({name + " sum and max", [=] { return h.sum({1}) + h.amax({1}) * 0.5; }, 0x1p-7});
+    all.push_back({name + " argmax", [=] { return h.argmax(1); }, 0x1p-7});
+    all.push_back({name + " softmax", [=] { return softmax(h, 1); }, 0x1p-7});
+    all.push_back({name + " casts", [=] { return (h.to(kInt32) + 1).to(t) + (h > g).to(t) + h.to(kFloat64).to(t); }, 0x1p-7});
+  }
   Tensor x = randn({12, 300}).eval(), w = randn({300}).eval(), b = randn({300}).eval();
   all.push_back({"softmax", [=] { return softmax(x, 1); }});
   all.push_back({"argmax of softmax", [=] { return softmax(x, 1).argmax(1); }});
@@ -87,9 +104,11 @@ TEST(CudaEmulation, GeneratedKernelsComputeWhatTheReferenceExecutorDoes) {
       testing::run_plan(p.t, p.plan, [&](const codegen::LoweredKernel& k, void** args) { emulated.run(k, args); }, got);
       ASSERT_EQ(got.size(), want.size()) << p.what;
       bool floating = p.t.is_floating_point();
+      double tol = c.tol;
       for (size_t e = 0; e < want.size(); ++e) {
         if (std::isnan(want[e])) ASSERT_TRUE(std::isnan(got[e])) << p.what << " at " << e;
-        else if (floating) ASSERT_NEAR(got[e], want[e], 2e-5 * (1 + std::fabs(want[e]))) << p.what << " at " << e;
+        else if (std::isinf(want[e])) ASSERT_EQ(got[e], want[e]) << p.what << " at " << e;
+        else if (floating) ASSERT_NEAR(got[e], want[e], tol * (1 + std::fabs(want[e]))) << p.what << " at " << e;
         else ASSERT_EQ(got[e], want[e]) << p.what << " at " << e;
       }
     }

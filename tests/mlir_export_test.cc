@@ -260,5 +260,20 @@ TEST(MlirExport, RandomOpsAreAnErrorNamingTheLine) {
   }
 }
 
+// float16/bfloat16 compute in float32 with a rounding per op (docs/IR.md); MLIR's arith would
+// compute in 16 bits, so the export refuses them instead of exporting other numbers.
+TEST(MlirExport, Float16AndBFloat16AreAnErrorNamingTheLine) {
+  for (ScalarType t : {kFloat16, kBFloat16}) {
+    Tensor x = ones({3}, dtype(t)) * 2;  int line = __LINE__;
+    try {
+      codegen::mlir::export_module({{"graph", {x.node()}}});
+      ADD_FAILURE() << "no error for " << dtype_name(t);
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("float16/bfloat16"), std::string::npos) << e.what();
+      EXPECT_EQ(e.loc().line, line);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace kiln

@@ -3,7 +3,9 @@
 // build() records the same graph each time it is called (evaluation consumes a graph, so each
 // executor under test gets its own copy). A differentiable generator keeps to float64 and small
 // shapes, and build(input) grows the graph from a given input of input_shape(), for gradient
-// checks against finite differences. A generator for a device makes its leaves there.
+// checks against finite differences. One made with `reduced_floats` also draws float16 and
+// bfloat16 leaves (a separate option, so the graphs of existing seeds stay as they were). A
+// generator for a device makes its leaves there.
 #pragma once
 
 #include <functional>
@@ -15,10 +17,12 @@ namespace kiln::testing {
 
 class RandomGraph {
  public:
-  explicit RandomGraph(uint32_t seed, bool differentiable = false, kiln::Device device = kiln::kCPU)
+  explicit RandomGraph(uint32_t seed, bool differentiable = false, bool reduced_floats = false,
+                       kiln::Device device = kiln::kCPU)
       : rng_(seed),
         seed_(seed),
         differentiable_(differentiable),
+        reduced_floats_(reduced_floats),
         real_(differentiable ? kFloat64 : kFloat32),
         device_(device) {}
 
@@ -67,7 +71,9 @@ class RandomGraph {
   kiln::Tensor leaf(kiln::Shape shape) {
     kiln::TensorOptions on = kiln::device(device_), f64 = on.dtype(kiln::kFloat64);
     if (differentiable_) return kiln::randn(shape, f64);
-    switch (pick(0, 4)) {
+    switch (pick(0, reduced_floats_ ? 6 : 4)) {
+      case 5: return kiln::randn(shape, on).to(kiln::kFloat16);
+      case 6: return kiln::randn(shape, on).to(kiln::kBFloat16);
       case 0: return kiln::randn(shape, f64);
       case 1: return (kiln::rand(shape, on) * 10).to(kiln::kInt32);
       case 2: return (kiln::rand(shape, on) * 100).to(kiln::kInt64) - 50;
@@ -123,6 +129,7 @@ class RandomGraph {
   std::mt19937 rng_;
   uint32_t seed_;
   bool differentiable_;
+  bool reduced_floats_;
   kiln::ScalarType real_;  // the floating dtype steps convert to
   kiln::Device device_;    // where the leaves are made
 };

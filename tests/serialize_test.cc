@@ -192,6 +192,27 @@ TEST(Checkpoint, StreamsTensorsAndLists) {
   testing::expect_tensor<float>(c, {2}, {3, 6});
 }
 
+TEST(Checkpoint, Float16AndBFloat16KeepTheirBits) {
+  // safetensors (F16, BF16): the same bits back, NaN and -0 included.
+  std::stringstream buffer;
+  Tensor h = tensor({0.1, -0.0, 65504.0, kiln::testing::kNaN}, dtype(kFloat16));
+  Tensor b = tensor({0.1, -3e38, 1e-40}, dtype(kBFloat16));
+  save(std::map<std::string, Tensor>{{"h", h}, {"b", b}}, buffer);
+  std::map<std::string, Tensor> back = load_tensors(buffer);
+  ASSERT_EQ(back.at("h").dtype(), kFloat16);
+  ASSERT_EQ(back.at("b").dtype(), kBFloat16);
+  for (int64_t i = 0; i < 4; ++i) EXPECT_EQ(back.at("h").data_ptr<Half>()[i].bits, h.data_ptr<Half>()[i].bits) << i;
+  for (int64_t i = 0; i < 3; ++i) EXPECT_EQ(back.at("b").data_ptr<BFloat16>()[i].bits, b.data_ptr<BFloat16>()[i].bits) << i;
+  // .npy holds float16 ('<f2') but NumPy has no bfloat16.
+  std::stringstream npy;
+  save_npy(h, npy);
+  Tensor h2 = load_npy(npy);
+  ASSERT_EQ(h2.dtype(), kFloat16);
+  EXPECT_EQ(h2.data_ptr<Half>()[2].bits, 0x7bff);
+  std::stringstream rejected;
+  EXPECT_KILN_ERROR(save_npy(b, rejected), "save_npy", "bfloat16");
+}
+
 // Trains a small model with Adam for `steps` steps on fixed data; returns each step's loss.
 struct Training {
   nn::Linear model{4, 3};

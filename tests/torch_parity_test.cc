@@ -1,10 +1,11 @@
 // The model layer against LibTorch itself (built only where the optional @torch repository found
 // libtorch-dev; CI does not install it): the same inputs through kiln::nn and torch::nn, forward
 // values and gradients, BatchNorm's running statistics, and each optimizer's parameters after
-// several steps.
+// several steps; float16 and bfloat16 elementwise ops and sums, bit for bit.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cstring>
 #include <functional>
 #include <vector>
 
@@ -146,6 +147,76 @@ void expect_same_steps(const std::function<KOpt(std::vector<kiln::Tensor>)>& kma
   }
   expect_same(w.k, w.t, 1e-10, what + " w");
   expect_same(v.k, v.t, 1e-10, what + " v");
+}
+
+// ---- float16 and bfloat16: LibTorch's CPU kernels compute in float32 and round each result --------
+
+// The 16-bit patterns of a float16/bfloat16 tensor of either framework.
+std::vector<uint16_t> bits(const kiln::Tensor& k) {
+  kiln::Tensor c = k.contiguous();
+  std::vector<uint16_t> out(static_cast<size_t>(c.numel()));
+  const void* p = c.dtype() == kiln::kFloat16 ? static_cast<const void*>(c.data_ptr<kiln::Half>())
+                                               : static_cast<const void*>(c.data_ptr<kiln::BFloat16>());
+  std::memcpy(out.data(), p, out.size() * 2);
+  return out;
+}
+std::vector<uint16_t> bits(const torch::Tensor& t) {
+  torch::Tensor c = t.contiguous();
+  std::vector<uint16_t> out(static_cast<size_t>(c.numel()));
+  std::memcpy(out.data(), c.data_ptr(), out.size() * 2);
+  return out;
+}
+void expect_same_bits(const kiln::Tensor& k, const torch::Tensor& t, const std::string& what) {
+  ASSERT_EQ(k.sizes(), t.sizes().vec()) << what;
+  std::vector<uint16_t> a = bits(k), b = bits(t);
+  int differ = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i] != b[i] && ++differ <= 3) ADD_FAILURE() << what << " at " << i << ": kiln " << a[i] << " torch " << b[i];
+  EXPECT_EQ(differ, 0) << what;
+}
+
+// The same float32 values in both frameworks.
+kiln::Tensor to_kiln(const torch::Tensor& t) {
+  torch::Tensor c = t.contiguous();
+  std::vector<float> v(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  return kiln::tensor(v).reshape(c.sizes().vec()).eval();
+}
+
+TEST(TorchParity, Float16AndBFloat16ElementwiseAndSumsAgreeBitForBit) {
+  for (auto [kt, tt] : {std::pair{kiln::kFloat16, torch::kHalf}, std::pair{kiln::kBFloat16, torch::kBFloat16}}) {
+    std::string name(kiln::dtype_name(kt));
+    torch::manual_seed(7);
+    torch::Tensor a32 = torch::randn({64, 33}) * 3, b32 = torch::randn({64, 33}) * 3;
+    torch::Tensor ta = a32.to(tt), tb = b32.to(tt);
+    kiln::Tensor ka = to_kiln(a32).to(kt), kb = to_kiln(b32).to(kt);
+    expect_same_bits(ka, ta, name + " cast from float32");
+    expect_same_bits(ka + kb, ta + tb, name + " add");
+    expect_same_bits(ka - kb, ta - tb, name + " sub");
+    expect_same_bits(ka * kb, ta * tb, name + " mul");
+    expect_same_bits(ka / kb, ta / tb, name + " div");
+    expect_same_bits(ka * 2.5 + 1, ta * 2.5 + 1, name + " with scalars");
+    // A scalar the 16-bit type cannot hold: LibTorch 1.13 rounds it to the tensor's type first,
+    // as Kiln's runtime scalar input does.
+    expect_same_bits(ka * 0.1 + 0.3, ta * 0.1 + 0.3, name + " with inexact scalars");
+    if (kt == kiln::kBFloat16)  // LibTorch 1.13 has no CPU float16 relu (clamp_min_cpu)
+      expect_same_bits(ka.relu(), ta.relu(), name + " relu");
+    expect_same_bits(kiln::where(ka > kb, ka, kb * 3), torch::where(ta > tb, ta, tb * 3), name + " where");
+    torch::Tensor lt = (ta < tb).to(torch::kInt64).contiguous();
+    EXPECT_EQ((ka < kb).to(kiln::kInt64).to_vector<int64_t>(),
+              std::vector<int64_t>(lt.data_ptr<int64_t>(), lt.data_ptr<int64_t>() + lt.numel()))
+        << name << " lt";
+    expect_same_bits(ka.to(kiln::kFloat64).mul(1.1).to(kt), ta.to(torch::kFloat64).mul(1.1).to(tt), name + " from float64");
+    expect_same_bits(ka.to(kiln::kFloat16 == kt ? kiln::kBFloat16 : kiln::kFloat16),
+                     ta.to(tt == torch::kHalf ? torch::kBFloat16 : torch::kHalf), name + " to the other 16-bit type");
+    torch::Tensor widened = ta.to(torch::kFloat32).contiguous();
+    EXPECT_EQ(ka.to(kiln::kFloat32).to_vector<float>(),
+              std::vector<float>(widened.data_ptr<float>(), widened.data_ptr<float>() + widened.numel()))
+        << name << " to float32";
+    // Sums of values on a 1/8 grid are exact in float32 whatever the order, so both round alike.
+    torch::Tensor grid32 = (torch::rand({16, 301}) * 64).floor() / 8;
+    expect_same_bits(to_kiln(grid32).to(kt).sum({1}), grid32.to(tt).sum({1}), name + " sum");
+    expect_same_bits(to_kiln(grid32).to(kt).sum(), grid32.to(tt).sum(), name + " sum of all");
+  }
 }
 
 TEST(TorchParity, Optimizers) {

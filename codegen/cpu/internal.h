@@ -31,12 +31,19 @@ struct TargetInfo {
 void lower_kernel(const Kernel& k, const std::string& symbol, llvm::Module& m, const TargetInfo& t);
 
 // ---------------------------------------------------------------------------------------------
-// Scalar operations (ops.cc), shared by the lowering. Bools are i1 in registers and i8 in memory.
+// Scalar operations (ops.cc), shared by the lowering. Bools are i1 in registers and i8 in memory;
+// float16 and bfloat16 are their i16 bits in both, and every op on them computes in float32 and
+// rounds its result back (ir/half.h), as the reference does.
 
 llvm::Type* register_type(llvm::LLVMContext& ctx, ScalarType t);
 llvm::Type* memory_type(llvm::LLVMContext& ctx, ScalarType t);
 llvm::Constant* constant_of(llvm::LLVMContext& ctx, const Scalar& s, ScalarType t);
-// `cast` semantics (ir/semantics.h convert): to bool tests for non-zero.
+// float16/bfloat16 bits (i16) <-> float32 (float16.cc): exact one way, round to nearest even the
+// other, in integer IR (no compiler-rt call).
+llvm::Value* emit_to_float32(llvm::IRBuilder<>& b, llvm::Value* bits, ScalarType from);
+llvm::Value* emit_from_float32(llvm::IRBuilder<>& b, llvm::Value* f, ScalarType to);
+// `cast` semantics (ir/semantics.h convert): to bool tests for non-zero. float16 and bfloat16
+// (i16 bits in registers, like in memory) convert through float32.
 llvm::Value* emit_convert(llvm::IRBuilder<>& b, llvm::Value* v, ScalarType from, ScalarType to);
 // An Elementwise node: `op` over operands of the given types, producing `result`.
 llvm::Value* emit_elementwise(llvm::IRBuilder<>& b, ir::Op op, ScalarType result, std::vector<llvm::Value*> operands,

@@ -237,21 +237,24 @@ llvm::Value* Lowering::slot(llvm::AllocaInst* storage) {
 
 void Lowering::start_reduction(size_t r) {
   const Reduction& red = k_.reductions[r];
-  b_.CreateStore(reduction_identity(ctx_, red.op, red.dtype), slot(running_[r]));
+  b_.CreateStore(reduction_identity(ctx_, red.op, compute_dtype(red.dtype)), slot(running_[r]));
   if (position_[r]) b_.CreateStore(b_.getInt64(0), slot(position_[r]));
 }
 
 void Lowering::fold_reduction(size_t r) {
   const Reduction& red = k_.reductions[r];
   for (const Store& s : red.stores) store(s);
+  // The running value is in compute_dtype: float16 and bfloat16 accumulate in float32.
+  ScalarType t = compute_dtype(red.dtype);
   Value* v = emit_convert(b_, value(red.value), k_.values[red.value].dtype, red.dtype);
+  v = emit_convert(b_, v, red.dtype, t);
   Value* at = slot(running_[r]);
-  Value* best = b_.CreateLoad(register_type(ctx_, red.dtype), at);
+  Value* best = b_.CreateLoad(register_type(ctx_, t), at);
   if (!position_[r]) {
-    b_.CreateStore(emit_combine(b_, red.op, red.dtype, best, v), at);
+    b_.CreateStore(emit_combine(b_, red.op, t, best, v), at);
     return;
   }
-  Value* replace = emit_arg_replaces(b_, red.op, red.dtype, v, best);
+  Value* replace = emit_arg_replaces(b_, red.op, t, v, best);
   b_.CreateStore(b_.CreateSelect(replace, v, best), at);
   Value* where = slot(position_[r]);
   b_.CreateStore(b_.CreateSelect(replace, index(red.position), b_.CreateLoad(i64_, where)), where);

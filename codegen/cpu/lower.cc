@@ -184,7 +184,7 @@ void Lowering::create_function(const std::string& symbol) {
     return b_.CreateAlloca(column_ ? llvm::ArrayType::get(ty, kChunk) : ty);
   };
   for (const Reduction& r : k_.reductions) {
-    running_.push_back(storage(r.dtype));
+    running_.push_back(storage(compute_dtype(r.dtype)));  // float16, bfloat16: accumulated in float32
     position_.push_back(ir::is_arg_reduction(r.op) ? storage(kInt64) : nullptr);
   }
   vars_.assign(k_.outer.size() + k_.inner.size(), nullptr);
@@ -353,9 +353,12 @@ llvm::Value* Lowering::value(int id) {
       v = emit_convert(b_, in, kBool, n.dtype);
       break;
     }
-    case ValueNode::Accumulator:
-      v = emit_convert(b_, accumulator(n.reduction), accumulator_dtype(k_.reductions[n.reduction]), n.dtype);
+    case ValueNode::Accumulator: {
+      // Rounded once from the running type to the reduction's (float32 -> float16, say).
+      ScalarType t = accumulator_dtype(k_.reductions[n.reduction]);
+      v = emit_convert(b_, emit_convert(b_, accumulator(n.reduction), compute_dtype(t), t), t, n.dtype);
       break;
+    }
     case ValueNode::Random: v = random(n); break;
     case ValueNode::Elementwise: {
       if (n.op == ir::Op::Where) {  // a condition known here (a switched variable's test) picks one side
@@ -385,7 +388,7 @@ llvm::Value* Lowering::value(int id) {
 llvm::Value* Lowering::accumulator(int r) {
   if (!done_[r]) bad_kernel("accumulator read before its reduction ran");
   llvm::AllocaInst* storage = position_[r] ? position_[r] : running_[r];
-  return b_.CreateLoad(register_type(ctx_, accumulator_dtype(k_.reductions[r])), slot(storage),
+  return b_.CreateLoad(register_type(ctx_, compute_dtype(accumulator_dtype(k_.reductions[r]))), slot(storage),
                        "acc" + std::to_string(r));
 }
 

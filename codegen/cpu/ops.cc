@@ -155,7 +155,9 @@ llvm::Type* register_type(llvm::LLVMContext& ctx, ScalarType t) {
     case kBool: return llvm::Type::getInt1Ty(ctx);
     case kUInt8:
     case kInt8: return llvm::Type::getInt8Ty(ctx);
-    case kInt16: return llvm::Type::getInt16Ty(ctx);
+    case kInt16:
+    case kFloat16:
+    case kBFloat16: return llvm::Type::getInt16Ty(ctx);
     case kInt32: return llvm::Type::getInt32Ty(ctx);
     case kInt64: return llvm::Type::getInt64Ty(ctx);
     case kFloat32: return llvm::Type::getFloatTy(ctx);
@@ -176,6 +178,8 @@ llvm::Constant* constant_of(llvm::LLVMContext& ctx, const Scalar& s, ScalarType 
     case kInt16: return llvm::ConstantInt::get(llvm::Type::getInt16Ty(ctx), s.to<int16_t>(), true);
     case kInt32: return llvm::ConstantInt::get(llvm::Type::getInt32Ty(ctx), s.to<int32_t>(), true);
     case kInt64: return llvm::ConstantInt::get(llvm::Type::getInt64Ty(ctx), s.to<int64_t>(), true);
+    case kFloat16: return llvm::ConstantInt::get(llvm::Type::getInt16Ty(ctx), s.to<Half>().bits);
+    case kBFloat16: return llvm::ConstantInt::get(llvm::Type::getInt16Ty(ctx), s.to<BFloat16>().bits);
     case kFloat32: return llvm::ConstantFP::get(ctx, llvm::APFloat(s.to<float>()));
     case kFloat64: break;
   }
@@ -184,6 +188,8 @@ llvm::Constant* constant_of(llvm::LLVMContext& ctx, const Scalar& s, ScalarType 
 
 Value* emit_convert(llvm::IRBuilder<>& b, Value* v, ScalarType from, ScalarType to) {
   if (from == to) return v;
+  if (is_reduced_float(from)) return emit_convert(b, emit_to_float32(b, v, from), kFloat32, to);
+  if (is_reduced_float(to)) return emit_from_float32(b, emit_convert(b, v, from, kFloat32), to);
   llvm::Type* ty = register_type(b.getContext(), to);
   if (to == kBool) {
     if (is_float(from)) return b.CreateFCmpUNE(v, llvm::ConstantFP::get(v->getType(), 0.0));
@@ -203,18 +209,23 @@ Value* emit_elementwise(llvm::IRBuilder<>& b, Op op, ScalarType result, std::vec
       throw std::invalid_argument("llvm backend: " + std::string(ir::op_name(op)) + " takes " + std::to_string(n) +
                                   " operands, got " + std::to_string(x.size()));
   };
+  // Arithmetic happens in compute_dtype (float32 for float16, bfloat16), rounded back to `result`.
+  // Operands convert to the op's type first (so a float16 operand is rounded as the reference's is).
+  auto operand = [&](size_t i, ScalarType t) {
+    return emit_convert(b, emit_convert(b, x[i], types[i], t), t, compute_dtype(t));
+  };
+  ScalarType ct = compute_dtype(result);
   switch (ir::op_kind(op)) {
     case ir::OpKind::Unary:
       expect(1);
-      return unary(b, op, result, emit_convert(b, x[0], types[0], result), target);
+      return emit_convert(b, unary(b, op, ct, operand(0, result), target), ct, result);
     case ir::OpKind::Binary:
       expect(2);
-      return binary(b, op, result, emit_convert(b, x[0], types[0], result), emit_convert(b, x[1], types[1], result),
-                    target);
+      return emit_convert(b, binary(b, op, ct, operand(0, result), operand(1, result), target), ct, result);
     case ir::OpKind::Compare: {
       expect(2);
       ScalarType t = promote_types(types[0], types[1]);
-      Value* c = compare(b, op, t, emit_convert(b, x[0], types[0], t), emit_convert(b, x[1], types[1], t));
+      Value* c = compare(b, op, compute_dtype(t), operand(0, t), operand(1, t));
       return emit_convert(b, c, kBool, result);
     }
     case ir::OpKind::Select:

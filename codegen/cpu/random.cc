@@ -47,9 +47,11 @@ llvm::Value* Lowering::random(const ValueNode& v) {
   // (r0 << 32 | r1) >> 11: 53 random bits.
   Value* bits53 = b_.CreateLShr(b_.CreateOr(b_.CreateShl(b_.CreateZExt(r[0], i64), 32), b_.CreateZExt(r[1], i64)), 11);
   if (v.distribution == ir::Distribution::Uniform) {
-    if (v.dtype == kFloat32)
-      return b_.CreateFMul(b_.CreateUIToFP(b_.CreateLShr(r[0], 8), b_.getFloatTy()),
-                           llvm::ConstantFP::get(b_.getFloatTy(), 0x1p-24));
+    if (compute_dtype(v.dtype) == kFloat32)  // float16 and bfloat16: the float32 draw, rounded
+      return emit_convert(b_,
+                          b_.CreateFMul(b_.CreateUIToFP(b_.CreateLShr(r[0], 8), b_.getFloatTy()),
+                                        llvm::ConstantFP::get(b_.getFloatTy(), 0x1p-24)),
+                          kFloat32, v.dtype);
     Value* u = b_.CreateFMul(b_.CreateUIToFP(bits53, f64), llvm::ConstantFP::get(f64, 0x1p-53));
     return emit_convert(b_, u, kFloat64, v.dtype);
   }

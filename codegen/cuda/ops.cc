@@ -131,6 +131,8 @@ std::string c_type(ScalarType t) {
     case kUInt8: return "unsigned char";
     case kInt8: return "signed char";
     case kInt16: return "short";
+    case kFloat16:
+    case kBFloat16: return "unsigned short";  // the bits; kiln_f16_to_f32 and friends convert
     case kInt32: return "int";
     case kInt64: return "long long";
     case kFloat32: return "float";
@@ -152,6 +154,12 @@ std::string literal(const Scalar& s, ScalarType t) {
       std::snprintf(buf, sizeof buf, "%a%s", v, t == kFloat32 ? "f" : "");  // exact
       return v < 0 ? "(" + std::string(buf) + ")" : buf;
     }
+    case kFloat16:
+    case kBFloat16: {
+      unsigned bits = t == kFloat16 ? s.to<Half>().bits : s.to<BFloat16>().bits;
+      std::snprintf(buf, sizeof buf, "((unsigned short)0x%04x)", bits);
+      return buf;
+    }
     case kInt64: {
       int64_t v = s.to<int64_t>();
       if (v == INT64_MIN) return "(-9223372036854775807LL - 1)";
@@ -167,8 +175,14 @@ std::string literal(const Scalar& s, ScalarType t) {
   }
 }
 
+// `cast` semantics (ir/semantics.h convert); float16 and bfloat16 go through float32 with the
+// preamble's bit-exact conversions.
 std::string convert(const std::string& x, ScalarType from, ScalarType to) {
   if (from == to) return x;
+  if (is_reduced_float(from))
+    return convert(std::string(from == kFloat16 ? "kiln_f16_to_f32(" : "kiln_bf16_to_f32(") + x + ")", kFloat32, to);
+  if (is_reduced_float(to))
+    return std::string(to == kFloat16 ? "kiln_f32_to_f16(" : "kiln_f32_to_bf16(") + convert(x, from, kFloat32) + ")";
   if (to == kBool) return "(" + x + " != 0)";
   return "((" + c_type(to) + ")" + x + ")";
 }
@@ -180,17 +194,21 @@ std::string elementwise(Op op, ScalarType result, const std::vector<std::string>
       throw std::invalid_argument("cuda backend: " + std::string(ir::op_name(op)) + " takes " + std::to_string(n) +
                                   " operands, got " + std::to_string(x.size()));
   };
+  // Operands convert to the op's type, arithmetic happens in its compute_dtype (float32 for
+  // float16 and bfloat16) and the result rounds back, as on the CPU.
+  auto operand = [&](size_t i, ScalarType t) { return convert(convert(x[i], types[i], t), t, compute_dtype(t)); };
+  ScalarType ct = compute_dtype(result);
   switch (ir::op_kind(op)) {
     case ir::OpKind::Unary:
       expect(1);
-      return unary(op, result, convert(x[0], types[0], result));
+      return convert(unary(op, ct, operand(0, result)), ct, result);
     case ir::OpKind::Binary:
       expect(2);
-      return binary(op, result, convert(x[0], types[0], result), convert(x[1], types[1], result));
+      return convert(binary(op, ct, operand(0, result), operand(1, result)), ct, result);
     case ir::OpKind::Compare: {
       expect(2);
       ScalarType t = promote_types(types[0], types[1]);
-      return convert(compare(op, convert(x[0], types[0], t), convert(x[1], types[1], t)), kBool, result);
+      return convert(compare(op, operand(0, t), operand(1, t)), kBool, result);
     }
     case ir::OpKind::Select:
       expect(3);

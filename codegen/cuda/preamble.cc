@@ -51,6 +51,30 @@ template <typename T> __device__ __forceinline__ T kiln_ipow(T base, T e) {
   return (T)result;
 }
 
+// float16 and bfloat16 <-> float32: the integer algorithms of ir/half.h, so results match the
+// CPU's bit for bit without cuda_fp16.h. float16: round to nearest even, overflow to inf, NaN kept
+// (quiet); bfloat16: round to nearest even on the top 16 bits, NaN made quiet.
+__device__ __forceinline__ float kiln_f16_to_f32(unsigned short h) {
+  unsigned sign = (unsigned)(h & 0x8000u) << 16, em = h & 0x7fffu;
+  if (em >= 0x7c00u) return __uint_as_float(sign | 0x7f800000u | ((em & 0x3ffu) << 13));
+  if (em >= 0x0400u) return __uint_as_float(sign | ((em << 13) + 0x38000000u));
+  return __uint_as_float(sign | __float_as_uint((float)em * 0x1p-24f));  // zero, subnormals: exact
+}
+__device__ __forceinline__ unsigned short kiln_f32_to_f16(float f) {
+  unsigned x = __float_as_uint(f), sign = (x >> 16) & 0x8000u, a = x & 0x7fffffffu;
+  if (a > 0x7f800000u) return (unsigned short)(sign | 0x7e00u | ((a >> 13) & 0x3ffu));
+  if (a >= 0x477ff000u) return (unsigned short)(sign | 0x7c00u);
+  // Below 2^-14, adding 0.5 aligns the value with the subnormals' unit; the add rounds to even.
+  if (a < 0x38800000u) return (unsigned short)(sign | (__float_as_uint(__uint_as_float(a) + 0.5f) - 0x3f000000u));
+  return (unsigned short)(sign | ((a - 0x38000000u + 0xfffu + ((a >> 13) & 1u)) >> 13));
+}
+__device__ __forceinline__ float kiln_bf16_to_f32(unsigned short b) { return __uint_as_float((unsigned)b << 16); }
+__device__ __forceinline__ unsigned short kiln_f32_to_bf16(float f) {
+  unsigned x = __float_as_uint(f);
+  if ((x & 0x7fffffffu) > 0x7f800000u) return (unsigned short)((x >> 16) | 0x40u);
+  return (unsigned short)((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
+}
+
 // Warp shuffles of every dtype (narrow ones travel as int).
 __device__ __forceinline__ float kiln_shfl_down(float v, int o) { return __shfl_down_sync(KILN_FULL_MASK, v, o); }
 __device__ __forceinline__ double kiln_shfl_down(double v, int o) { return __shfl_down_sync(KILN_FULL_MASK, v, o); }

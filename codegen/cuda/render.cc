@@ -220,7 +220,8 @@ class Renderer {
     size_t rank = k_.outer.size(), inner = k_.inner.size();
     for (size_t r = 0; r < k_.reductions.size(); ++r) {
       const Reduction& red = k_.reductions[r];
-      line("__shared__ " + c_type(red.dtype) + " kiln_partial" + std::to_string(r) + "[" + std::to_string(kWarp) + "];");
+      line("__shared__ " + c_type(compute_dtype(red.dtype)) + " kiln_partial" + std::to_string(r) + "[" +
+           std::to_string(kWarp) + "];");
       if (ir::is_arg_reduction(red.op))
         line("__shared__ long long kiln_position" + std::to_string(r) + "[" + std::to_string(kWarp) + "];");
     }
@@ -229,7 +230,9 @@ class Renderer {
     split("p", 0, rank);
     for (size_t r = 0; r < k_.reductions.size(); ++r) {
       const Reduction& red = k_.reductions[r];
-      line(c_type(red.dtype) + " acc" + std::to_string(r) + " = " + reduction_identity(red.op, red.dtype) + ";");
+      // Accumulators are in compute_dtype: float16 and bfloat16 sum in float32, rounded once.
+      ScalarType t = compute_dtype(red.dtype);
+      line(c_type(t) + " acc" + std::to_string(r) + " = " + reduction_identity(red.op, t) + ";");
       if (ir::is_arg_reduction(red.op)) line("long long position" + std::to_string(r) + " = 0;");
     }
     for (auto [start, stop] : codegen::reduction_groups(k_)) {
@@ -262,12 +265,13 @@ class Renderer {
     const Reduction& red = k_.reductions[r];
     for (const Store& s : red.stores) store(s);
     std::string acc = "acc" + std::to_string(r);
-    std::string v = convert(value(red.value), k_.values[red.value].dtype, red.dtype);
+    ScalarType t = compute_dtype(red.dtype);
+    std::string v = convert(convert(value(red.value), k_.values[red.value].dtype, red.dtype), red.dtype, t);
     if (!ir::is_arg_reduction(red.op)) {
-      line(acc + " = " + reduction_combine(red.op, red.dtype, acc, v) + ";");
+      line(acc + " = " + reduction_combine(red.op, t, acc, v) + ";");
       return;
     }
-    open("if (" + arg_replaces(red.op, red.dtype, v, acc) + ")");
+    open("if (" + arg_replaces(red.op, t, v, acc) + ")");
     line(acc + " = " + v + ";");
     line("position" + std::to_string(r) + " = " + index(red.position) + ";");
     close();
@@ -277,7 +281,8 @@ class Renderer {
   // results through shared memory, then every thread reads the block's result.
   void combine_block(size_t r) {
     const Reduction& red = k_.reductions[r];
-    std::string n = std::to_string(r), acc = "acc" + n, partial = "kiln_partial" + n, type = c_type(red.dtype);
+    ScalarType t = compute_dtype(red.dtype);
+    std::string n = std::to_string(r), acc = "acc" + n, partial = "kiln_partial" + n, type = c_type(t);
     bool arg = ir::is_arg_reduction(red.op);
     std::string position = "position" + n, positions = "kiln_position" + n;
     // Every lane shuffles; a lane combines when its partner is a thread of the block (always on a
@@ -288,13 +293,13 @@ class Renderer {
       if (arg) line("const long long other_position = kiln_shfl_down(" + position + ", o);");
       open("if ((threadIdx.x & " + std::to_string(kWarp - 1) + ") + o < blockDim.x)");
       if (!arg) {
-        line(acc + " = " + reduction_combine(red.op, red.dtype, acc, "other") + ";");
+        line(acc + " = " + reduction_combine(red.op, t, acc, "other") + ";");
       } else {
         // The other lane's extreme replaces ours if beyond it, or equal (both NaN) and earlier.
-        std::string equal = red.dtype == kFloat32 || red.dtype == kFloat64
+        std::string equal = is_floating(t)
                                 ? "(other == " + acc + " || (isnan(other) && isnan(" + acc + ")))"
                                 : "(other == " + acc + ")";
-        open("if (" + arg_replaces(red.op, red.dtype, "other", acc) + " || (" + equal + " && other_position < " +
+        open("if (" + arg_replaces(red.op, t, "other", acc) + " || (" + equal + " && other_position < " +
              position + "))");
         line(acc + " = other;");
         line(position + " = other_position;");
@@ -312,7 +317,7 @@ class Renderer {
     open("if (threadIdx.x < " + std::to_string(kWarp) + ")");
     line("const bool has = threadIdx.x < (blockDim.x + " + std::to_string(kWarp - 1) + ") / " + std::to_string(kWarp) +
          ";");
-    line(acc + " = has ? " + partial + "[threadIdx.x] : " + reduction_identity(red.op, red.dtype) + ";");
+    line(acc + " = has ? " + partial + "[threadIdx.x] : " + reduction_identity(red.op, t) + ";");
     if (arg) line(position + " = has ? " + positions + "[threadIdx.x] : 0;");
     warp_combine();
     open("if (threadIdx.x == 0)");
@@ -371,8 +376,10 @@ class Renderer {
       case ValueNode::Accumulator: {
         const Reduction& red = k_.reductions[v.reduction];
         std::string r = std::to_string(v.reduction);
-        expr = ir::is_arg_reduction(red.op) ? convert("position" + r, kInt64, v.dtype)
-                                            : convert("acc" + r, red.dtype, v.dtype);
+        // A float32 accumulator of a float16/bfloat16 reduction rounds once here.
+        expr = ir::is_arg_reduction(red.op)
+                   ? convert("position" + r, kInt64, v.dtype)
+                   : convert(convert("acc" + r, compute_dtype(red.dtype), red.dtype), red.dtype, v.dtype);
         break;
       }
       case ValueNode::Random: expr = random(v); break;
@@ -396,7 +403,7 @@ class Renderer {
   std::string random(const ValueNode& v) {
     std::string call = "(a" + std::to_string(v.arg) + ", " + index(v.index) + ")";
     if (v.distribution == ir::Distribution::Normal) return convert("kiln_normal" + call, kFloat64, v.dtype);
-    if (v.dtype == kFloat32) return "kiln_uniform_f" + call;
+    if (compute_dtype(v.dtype) == kFloat32) return convert("kiln_uniform_f" + call, kFloat32, v.dtype);
     return convert("kiln_uniform" + call, kFloat64, v.dtype);
   }
 

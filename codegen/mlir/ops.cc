@@ -3,6 +3,7 @@
 // are tensor.extract_slice/insert_slice; reshapes collapse and expand. The element semantics are
 // ir/semantics.h's: integers wrap, bool and uint8 compare, divide and widen as unsigned, max/min
 // propagate NaN, argmax keeps the first extreme and counts NaN as one.
+#include <algorithm>
 #include <string>
 
 #include "codegen/mlir/internal.h"
@@ -356,6 +357,8 @@ Value movement(OpBuilder& b, Location loc, const ir::Node& n, ::llvm::ArrayRef<V
 
 Type element_type(OpBuilder& b, ScalarType dtype) {
   switch (dtype) {
+    case kFloat16: return b.getF16Type();
+    case kBFloat16: return b.getBF16Type();
     case kFloat32: return b.getF32Type();
     case kFloat64: return b.getF64Type();
     default: return b.getIntegerType(bit_width(dtype));
@@ -374,7 +377,11 @@ Value buffer_constant(OpBuilder& b, Location loc, const ir::Node& buffer) {
   auto type = tensor_type(b, buffer.shape, buffer.dtype);
   ::mlir::DenseElementsAttr values = dispatch_dtype(buffer.dtype, [&]<typename T>() {
     const T* p = buffer.data<T>();
-    return ::mlir::DenseElementsAttr::get(type, ::llvm::ArrayRef<T>(p, p + buffer.numel()));
+    if constexpr (is_reduced_float_v<T>)  // the bits as they are
+      return ::mlir::DenseElementsAttr::getFromRawBuffer(
+          type, ::llvm::ArrayRef<char>(reinterpret_cast<const char*>(p), buffer.numel() * sizeof(T)));
+    else
+      return ::mlir::DenseElementsAttr::get(type, ::llvm::ArrayRef<T>(p, p + buffer.numel()));
   });
   return b.create<arith::ConstantOp>(loc, values);
 }
@@ -431,6 +438,12 @@ Location location(OpBuilder& b, const ir::Node& n) {
 }
 
 Value lower_node(OpBuilder& b, const ir::Node& n, const std::unordered_map<const ir::Node*, Value>& values) {
+  // MLIR's arith computes on f16/bf16 in 16 bits and its reductions accumulate there; Kiln computes
+  // in float32 and rounds each result (ir/half.h). The export would disagree with the graph, so it
+  // rejects them instead.
+  auto reduced = [](const ir::NodePtr& i) { return is_reduced_float(i->dtype); };
+  if (is_reduced_float(n.dtype) || std::any_of(n.inputs.begin(), n.inputs.end(), reduced))
+    unsupported(n, "float16/bfloat16 (computed in float32 and rounded per op)");
   Location loc = location(b, n);
   ::llvm::SmallVector<Value> in;
   for (const ir::NodePtr& i : n.inputs) in.push_back(values.at(i.get()));

@@ -19,9 +19,9 @@ void run(const ir::Node& n, const T* a, const T* b, T* y) {
     for (int64_t i = 0; i < m; ++i) {
       std::fill(row.begin(), row.end(), Accumulator<T>(0));
       for (int64_t q = 0; q < k; ++q) {
-        Accumulator<T> aiq = a[i * k + q];
+        auto aiq = static_cast<Accumulator<T>>(a[i * k + q]);
         for (int64_t j = 0; j < cols; ++j)
-          row[j] = wrapping_add(row[j], wrapping_mul<Accumulator<T>>(aiq, b[q * cols + j]));
+          row[j] = wrapping_add(row[j], wrapping_mul(aiq, static_cast<Accumulator<T>>(b[q * cols + j])));
       }
       for (int64_t j = 0; j < cols; ++j) y[i * cols + j] = static_cast<T>(row[j]);
     }

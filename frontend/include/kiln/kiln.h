@@ -1,6 +1,7 @@
 // Kiln's public API: #include "kiln/kiln.h".
 #pragma once
 
+#include "kiln/autocast.h"
 #include "kiln/autograd.h"
 #include "kiln/config.h"
 #include "kiln/cuda.h"
