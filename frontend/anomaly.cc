@@ -2,8 +2,10 @@
 
 #include <cmath>
 #include <unordered_set>
+#include <vector>
 
 #include "frontend/evaluate.h"
+#include "runtime/backend.h"
 #include "kiln/autograd.h"
 
 namespace kiln {
@@ -46,9 +48,16 @@ std::vector<ir::NodePtr> built_nodes(const std::vector<ir::NodePtr>& grads,
 
 bool has_nonfinite(const ir::Node& n) {
   if (!is_floating(n.dtype) || !n.storage) return false;
+  std::vector<char> host;  // a GPU's values, copied to the host to be read
+  const void* data = n.storage->data();
+  if (n.storage->device_memory()) {
+    host.resize(static_cast<size_t>(n.numel()) * element_size(n.dtype));
+    runtime::backend_for(n.device).copy_to_host(host.data(), data, host.size());
+    data = host.data();
+  }
   return dispatch_dtype(n.dtype, [&]<typename T>() {
     if constexpr (std::is_floating_point_v<compute_t<T>>) {
-      const T* v = n.data<T>();
+      const T* v = static_cast<const T*>(data);
       for (int64_t i = 0; i < n.numel(); ++i)
         if (!std::isfinite(static_cast<compute_t<T>>(v[i]))) return true;
     }

@@ -80,7 +80,13 @@ Tensor full(IntArrayRef size, const Scalar& value, TensorOptions o, Loc call) {
   ScalarType t = o.has_dtype() ? o.dtype() : value.type() == kFloat64 ? get_default_dtype() : value.type();
   detail::check_device(o.device(), "full", loc);
   // The user's value (a fill_, a schedule's constant) is a runtime input, as in scalar operands.
-  Tensor out = detail::make_tensor(detail::scalar_input(value, checked_size(size, "full", loc), t, loc, o.device()));
+  Shape shape = checked_size(size, "full", loc);
+  ir::NodePtr n = detail::scalar_input(value, shape, t, loc, o.device());
+  // A runtime scalar stays in host memory on every device (kernels take it by value); where it is
+  // the tensor itself (one element), the tensor's value is a copy on the device.
+  if (n->is_buffer() && !o.device().is_cpu())
+    n = ir::transfer(detail::scalar_input(value, shape, t, loc, Device(kCPU)), o.device(), loc);
+  Tensor out = detail::make_tensor(std::move(n));
   return with_grad_option(std::move(out), o, "full", loc);
 }
 

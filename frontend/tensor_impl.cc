@@ -172,7 +172,7 @@ void TensorImpl::write_exposed(ir::NodePtr value) {
   keep_readers_values();
   const std::shared_ptr<ir::Storage>& memory = node_->storage;
   memory->assign(*value->storage);
-  if (value.use_count() == 1 && value->storage->owned()) {
+  if (value.use_count() == 1 && value->storage->owned() && !value->runtime_scalar) {
     value->storage = memory;  // the value's own node (and gradient rule), now in the user's memory
     set_node(std::move(value));
   } else {

@@ -104,7 +104,9 @@ void execute(const std::vector<ir::NodePtr>& outputs, ScheduleOptions options) {
     if ((s < static_cast<int>(order.size()) && order[s]->is_buffer()) || !given.insert(v.get()).second) {
       Backend& backend = backend_for(roots[r]->device);
       auto copy = backend.allocate(v->bytes());
-      backend.copy(copy->data(), v->data(), v->bytes());
+      // A runtime scalar is in host memory on every device (kernels take it by value).
+      if (!roots[r]->device.is_cpu() && !v->device_memory()) backend.copy_from_host(copy->data(), v->data(), v->bytes());
+      else backend.copy(copy->data(), v->data(), v->bytes());
       v = std::move(copy);
     }
     results[r] = std::move(v);

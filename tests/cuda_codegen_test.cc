@@ -59,6 +59,16 @@ std::string only_kernel(const std::function<void()>& run) {
 
 // Elementwise: one thread per point of a grid-stride loop; the scalars 1.5 and 0.5 are runtime
 // scalars (a1, a2), the batch extent a launch argument.
+// A concat's first operand is read at the point but is shorter than the output (the scalar path
+// guards the read): only the output moves as float4, never a read past an operand's end.
+TEST(CudaSource, OperandsShorterThanTheOutputAreNotReadAsVectors) {
+  Tensor a = input({4}), b = input({100});
+  std::string got = only_kernel([&] { cat({a, b}, 0).eval(); });
+  EXPECT_EQ(got.find("float4*>(a0)"), std::string::npos) << got;
+  EXPECT_EQ(got.find("float4*>(a1)"), std::string::npos) << got;
+  EXPECT_NE(got.find("reinterpret_cast<float4*>(a2)[g] = a2_v;"), std::string::npos) << got;
+}
+
 TEST(CudaSource, W1IsAGridStrideLoop) {
   Tensor x = input({64});
   std::string got = only_kernel([&] { (gelu(x * 1.5 + 0.5, "tanh") * sigmoid(x)).eval(); });

@@ -229,6 +229,22 @@ TEST(CudaDevice, DataDependentOpsAndIndexingStayOnTheDevice) {
   same(g.gather(1, std::get<1>(g.sort(1))), x.gather(1, std::get<1>(x.sort(1))), "gather by sorted positions");
 }
 
+// Runtime scalars live in host memory on every device (kernels take them by value); where one is
+// a tensor itself (a one-element full), its value is copied to the device.
+TEST(CudaDevice, ValuesThatSimplifyToARuntimeScalarAreDeviceMemory) {
+  Tensor t = full({1}, 2.5, device(kGpu));
+  EXPECT_EQ(t.device(), kGpu);
+  EXPECT_EQ(t.item<double>(), 2.5);
+  EXPECT_TRUE(is_device_memory(t.data_ptr<float>(), sizeof(float)));
+  EXPECT_EQ((zeros({1}, device(kGpu)) + 2.5).item<double>(), 2.5);
+  Tensor m = full({1, 1}, 2.0, device(kGpu)).matmul(ones({1, 3}, device(kGpu)));
+  EXPECT_EQ(m.to_vector<float>(), (std::vector<float>{2, 2, 2}));
+  // An empty inner dimension: zeros, as PyTorch (cuBLAS is called with leading dimensions >= 1).
+  Tensor e = randn({3, 0}, device(kGpu)).matmul(randn({0, 4}, device(kGpu)));
+  EXPECT_EQ(e.to_vector<float>(), std::vector<float>(12, 0.0f));
+  EXPECT_TRUE(launch_problems().empty());
+}
+
 // A checkpoint of a model and optimizer on the device: saved through the host, loaded back onto
 // the device (as LibTorch's load does), and training continues from it as from the original.
 TEST(CudaDevice, CheckpointsSaveFromAndLoadOntoTheDevice) {

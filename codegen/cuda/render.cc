@@ -187,7 +187,12 @@ class Renderer {
       if (!at_the_point(index)) candidate[static_cast<size_t>(arg)] = false;
     };
     for (const ValueNode& v : k_.values)
-      if (v.kind == ValueNode::Load) access(v.arg, v.index);
+      if (v.kind == ValueNode::Load) {
+        access(v.arg, v.index);
+        // A load the scalar path guards (the first operand of a concat, read at the point but
+        // shorter than the output) must not become a vector read past its argument's end.
+        if (!inside(v)) candidate[static_cast<size_t>(v.arg)] = false;
+      }
     for (const Store& st : k_.outer_stores) access(st.arg, st.index);
     std::vector<int> out;
     for (size_t a = 0; a < k_.args.size(); ++a)
@@ -389,13 +394,19 @@ class Renderer {
 
   // A load whose index may leave its argument (a pad or concat reading past its operand) reads 0
   // there, as on the CPU; the bound of a scaled argument grows with the runtime extent.
+  // Whether load `v`'s index stays inside its argument (else it reads 0 outside, behind a guard).
+  bool inside(const ValueNode& v) const {
+    const Arg& arg = k_.args[v.arg];
+    const Interval& unit = arg.scaled ? residual_[v.index] : range_[v.index];
+    return unit.lo >= 0 && unit.hi < arg.numel;
+  }
+
   std::string load(const ValueNode& v) {
     const Arg& arg = k_.args[v.arg];
     if (lane_ >= 0 && vector_args_[v.arg]) return convert(vector_lane(v.arg), arg.dtype, v.dtype);
     std::string i = index(v.index), a = "a" + std::to_string(v.arg);
     std::string loaded = convert(a + "[" + i + "]", arg.dtype, v.dtype);
-    const Interval& unit = arg.scaled ? residual_[v.index] : range_[v.index];
-    if (unit.lo >= 0 && unit.hi < arg.numel) return loaded;
+    if (inside(v)) return loaded;
     std::string bound = arg.scaled ? int_literal(arg.numel) + " * kiln_extent" : int_literal(arg.numel);
     return "((" + i + " >= 0 && " + i + " < " + bound + ") ? " + loaded + " : " + literal(Scalar(0), v.dtype) + ")";
   }

@@ -374,6 +374,9 @@ Value scalar_constant(OpBuilder& b, Location loc, const Scalar& value, ScalarTyp
 }
 
 Value buffer_constant(OpBuilder& b, Location loc, const ir::Node& buffer) {
+  check(!buffer.storage || !buffer.storage->device_memory(), "export", buffer.loc, [&] {
+    return "a buffer in " + buffer.device.str() + " memory cannot be exported; move it to the CPU first";
+  });
   auto type = tensor_type(b, buffer.shape, buffer.dtype);
   ::mlir::DenseElementsAttr values = dispatch_dtype(buffer.dtype, [&]<typename T>() {
     const T* p = buffer.data<T>();

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 
@@ -31,7 +32,8 @@ Cublas load() {
   Cublas c;
   const char* chosen = std::getenv("KILN_CUBLAS");
   void* handle = nullptr;
-  for (const char* library : {chosen && *chosen ? chosen : "libcublas.so.13", "/usr/local/cuda/lib64/libcublas.so.13"})
+  for (const char* library : {chosen && *chosen ? chosen : "libcublas.so.13", "/usr/local/cuda/lib64/libcublas.so.13",
+                              "libcublas.so.12", "libcublas.so"})
     if ((handle = dlopen(library, RTLD_NOW | RTLD_LOCAL))) break;
   if (!handle) {
     c.problem = std::string("cuBLAS is not available: ") + dlerror();
@@ -71,11 +73,14 @@ void gemm(GemmStridedBatched<T> f, Handle h, const ir::Node& n, const void* a, c
   int64_t m = sa[r - 2], k = sa[r - 1], cols = n.shape[r - 1];
   int64_t batch = m * cols == 0 ? 0 : n.numel() / (m * cols);
   if (batch == 0) return;
+  // cuBLAS wants leading dimensions of at least 1, also where an operand is empty (k == 0: the
+  // product is zeros, which beta = 0 writes).
+  auto ld = [](int64_t d) { return static_cast<int>(std::max<int64_t>(d, 1)); };
   const T one = 1, zero = 0;
   Status s = f(h, trans_b ? kOpT : kOpN, trans_a ? kOpT : kOpN, static_cast<int>(cols), static_cast<int>(m),
-               static_cast<int>(k), &one, static_cast<const T*>(b), static_cast<int>(trans_b ? k : cols), k * cols,
-               static_cast<const T*>(a), static_cast<int>(trans_a ? m : k), m * k, &zero, static_cast<T*>(out),
-               static_cast<int>(cols), m * cols, static_cast<int>(batch));
+               static_cast<int>(k), &one, static_cast<const T*>(b), ld(trans_b ? k : cols), k * cols,
+               static_cast<const T*>(a), ld(trans_a ? m : k), m * k, &zero, static_cast<T*>(out), ld(cols), m * cols,
+               static_cast<int>(batch));
   check(s == 0, "matmul", n.loc, [&] { return "cuBLAS gemm failed with status " + std::to_string(s); });
 }
 

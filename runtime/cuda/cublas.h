@@ -1,6 +1,6 @@
 // Matmul on the GPU through cuBLAS, loaded with dlopen (libcublas.so.13 on the loader's path, else
-// the toolkit's /usr/local/cuda/lib64; KILN_CUBLAS names another library), so that machines without
-// the toolkit still build and run the CPU backend.
+// the toolkit's /usr/local/cuda/lib64, else CUDA 12's; KILN_CUBLAS names another library), so that
+// machines without the toolkit still build and run the CPU backend.
 #pragma once
 
 #include "ir/node.h"

@@ -81,7 +81,12 @@ class CudaBackend final : public Backend {
     if (n.op == ir::Op::Transfer) {
       if (n.device.is_cpu()) return copy_to_host(out, inputs[0], bytes);
       if (n.inputs[0]->device.is_cpu()) return copy_from_host(out, inputs[0], bytes);
-      return copy(out, inputs[0], bytes);  // between devices: the driver copies peer to peer (UVA)
+      // Between devices (the driver copies peer to peer under unified addressing): after the
+      // source's stream has made the input, and before the source may reuse its block.
+      CudaDevice& source = cuda_device(std::max(n.inputs[0]->device.index(), 0), "to");
+      source.synchronize();
+      copy(out, inputs[0], bytes);
+      return device_.synchronize();
     }
     bool trans_a = !transposed.empty() && transposed[0], trans_b = transposed.size() > 1 && transposed[1];
     if (n.op == ir::Op::MatMul && (n.dtype == kFloat32 || n.dtype == kFloat64))

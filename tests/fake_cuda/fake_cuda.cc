@@ -208,6 +208,9 @@ namespace {
 template <typename T>
 int gemm(int ta, int tb, int m, int n, int k, const T* alpha, const T* a, int lda, long long sa, const T* b, int ldb,
          long long sb, const T* beta, T* c, int ldc, long long sc, int batch) {
+  // cuBLAS's own argument checks: leading dimensions at least the rows stored, and at least 1.
+  auto rows = [](int r) { return r > 1 ? r : 1; };
+  if (lda < rows(ta ? k : m) || ldb < rows(tb ? n : k) || ldc < rows(m)) return 7;  // CUBLAS_STATUS_INVALID_VALUE
   for (int p = 0; p < batch; ++p) {
     const T *A = a + p * sa, *B = b + p * sb;
     if (!on_device(reinterpret_cast<uintptr_t>(A), sizeof(T)) || !on_device(reinterpret_cast<uintptr_t>(B), sizeof(T)))
