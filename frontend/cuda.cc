@@ -11,7 +11,7 @@ int device_count() { return runtime::cuda::driver().device_count; }
 
 void synchronize(int index) {
   if (index >= 0) return runtime::cuda::cuda_device(index, "cuda::synchronize").synchronize();
-  for (int i = 0; i < device_count(); ++i) runtime::cuda::cuda_device(i, "cuda::synchronize").synchronize();
+  for (runtime::cuda::CudaDevice* d : runtime::cuda::opened_devices()) d->synchronize();
 }
 
 MemoryStats memory_stats(int index) {

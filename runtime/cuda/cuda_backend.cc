@@ -26,12 +26,16 @@ constexpr int64_t kMaxGrid = (int64_t{1} << 31) - 1;
 // thread then handles several points, which amortizes its index setup.
 constexpr int64_t kBlocksPerMultiprocessor = 16;
 
-// A kernel loaded on one device: its module (kept loaded while the program lives) and function.
+// A kernel loaded on one device: its module (unloaded when the kernel cache lets the program go)
+// and function.
 struct DeviceProgram final : Program {
   CUmodule module = nullptr;
   CUfunction function = nullptr;
   int block_threads = 0;
   bool block_per_point = false;
+  ~DeviceProgram() override {
+    if (module) driver_api("cuda").cuModuleUnload(module);  // at exit the driver may be gone: no check
+  }
 };
 
 class CudaBackend final : public Backend {

@@ -37,16 +37,38 @@ CudaDevice::CudaDevice(int index) : index_(index) {
   check_cuda(api.cuStreamCreate(&stream_, kStreamNonBlocking), "cuda", "cuStreamCreate");
 }
 
+// Asks the driver each time (a cheap, thread-local query): other code on the thread (the CUDA
+// runtime's cudaSetDevice) may have made another context current.
 void CudaDevice::make_current() const {
-  thread_local CUcontext current = nullptr;
-  if (current == context_) return;
-  check_cuda(driver_api("cuda").cuCtxSetCurrent(context_), "cuda", "cuCtxSetCurrent");
-  current = context_;
+  const DriverApi& api = driver_api("cuda");
+  CUcontext current = nullptr;
+  check_cuda(api.cuCtxGetCurrent(&current), "cuda", "cuCtxGetCurrent");
+  if (current != context_) check_cuda(api.cuCtxSetCurrent(context_), "cuda", "cuCtxSetCurrent");
 }
 
 void CudaDevice::synchronize() const {
   make_current();
   check_cuda(driver_api("cuda").cuStreamSynchronize(stream_), "cuda", "cuStreamSynchronize");
+}
+
+namespace {
+// The devices opened so far; never destroyed: tensors and kernels alive at exit still use them.
+std::array<std::unique_ptr<CudaDevice>, kMaxDevices>& open_devices() {
+  static auto* devices = new std::array<std::unique_ptr<CudaDevice>, kMaxDevices>();
+  return *devices;
+}
+std::mutex& open_devices_mutex() {
+  static std::mutex mu;
+  return mu;
+}
+}  // namespace
+
+std::vector<CudaDevice*> opened_devices() {
+  std::lock_guard<std::mutex> lock(open_devices_mutex());
+  std::vector<CudaDevice*> out;
+  for (auto& d : open_devices())
+    if (d) out.push_back(d.get());
+  return out;
 }
 
 CudaDevice& cuda_device(int index, const char* op) {
@@ -56,11 +78,8 @@ CudaDevice& cuda_device(int index, const char* op) {
     return "device cuda:" + std::to_string(index) + " requested, but this machine has " + std::to_string(count) +
            " CUDA device(s)";
   });
-  // Never destroyed: tensors and kernels alive at exit still refer to their device.
-  static auto* devices = new std::array<std::unique_ptr<CudaDevice>, kMaxDevices>();
-  static std::mutex mu;
-  std::lock_guard<std::mutex> lock(mu);
-  auto& d = (*devices)[static_cast<size_t>(index)];
+  std::lock_guard<std::mutex> lock(open_devices_mutex());
+  auto& d = open_devices()[static_cast<size_t>(index)];
   if (!d) d = std::make_unique<CudaDevice>(index);
   return *d;
 }

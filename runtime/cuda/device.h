@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "runtime/cuda/driver.h"
 
@@ -38,6 +39,9 @@ class CudaDevice {
 CudaDevice& cuda_device(int index, const char* op);
 
 inline constexpr int kMaxDevices = 64;
+
+// The devices Kiln has used so far in this process.
+std::vector<CudaDevice*> opened_devices();
 
 // The one T (constructed from its CudaDevice&) of device `index`, made on first use and never
 // destroyed: tensors and kernels alive at exit still use their device's allocator and backend.

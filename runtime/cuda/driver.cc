@@ -52,6 +52,7 @@ LoadedApi load_api() {
   bind(a.cuDeviceGetAttribute, "cuDeviceGetAttribute");
   bind(a.cuDeviceGetName, "cuDeviceGetName");
   bind(a.cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain");
+  bind(a.cuCtxGetCurrent, "cuCtxGetCurrent");
   bind(a.cuCtxSetCurrent, "cuCtxSetCurrent");
   bind(a.cuStreamCreate, "cuStreamCreate");
   bind(a.cuStreamSynchronize, "cuStreamSynchronize");
@@ -64,6 +65,7 @@ LoadedApi load_api() {
   bind(a.cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2");
   bind(a.cuModuleLoadData, "cuModuleLoadData");
   bind(a.cuModuleGetFunction, "cuModuleGetFunction");
+  bind(a.cuModuleUnload, "cuModuleUnload");
   bind(a.cuEventCreate, "cuEventCreate");
   bind(a.cuEventRecord, "cuEventRecord");
   bind(a.cuEventQuery, "cuEventQuery");
@@ -107,9 +109,9 @@ const DriverStatus& driver() {
 }
 
 const DriverApi& driver_api(const char* op) {
-  static const LoadedApi loaded = load_api();
-  check(loaded.problem.empty(), op, {}, loaded.problem);
-  return loaded.api;
+  static const LoadedApi* loaded = new LoadedApi(load_api());  // never destroyed: programs unload at exit
+  check(loaded->problem.empty(), op, {}, loaded->problem);
+  return loaded->api;
 }
 
 void check_cuda(CUresult result, const char* op, const std::string& what) {

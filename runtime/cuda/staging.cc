@@ -42,10 +42,11 @@ void PinnedStaging::copy_to_device(CUdeviceptr dst, const void* src, size_t byte
   std::lock_guard<std::mutex> lock(mu_);
   Block b = take(size);
   std::memcpy(b.host, src, bytes);
-  check_cuda(api.cuMemcpyHtoDAsync(dst, b.host, bytes, device_.stream()), "cuda",
-             "copying " + std::to_string(bytes) + " bytes to the device");
-  check_cuda(api.cuEventRecord(b.done, device_.stream()), "cuda", "cuEventRecord");
-  blocks_[size].push_back(b);
+  CUresult copied = api.cuMemcpyHtoDAsync(dst, b.host, bytes, device_.stream());
+  CUresult recorded = copied == 0 ? api.cuEventRecord(b.done, device_.stream()) : 0;
+  blocks_[size].push_back(b);  // back to its class whatever happened, not leaked
+  check_cuda(copied, "cuda", "copying " + std::to_string(bytes) + " bytes to the device");
+  check_cuda(recorded, "cuda", "cuEventRecord");
 }
 
 size_t PinnedStaging::blocks() const {

@@ -91,7 +91,15 @@ CUresult cuDevicePrimaryCtxRetain(void** context, int) {
   *context = &context_object;
   return kSuccess;
 }
-CUresult cuCtxSetCurrent(void*) { return kSuccess; }
+thread_local void* g_current = nullptr;
+CUresult cuCtxGetCurrent(void** context) {
+  *context = g_current;
+  return kSuccess;
+}
+CUresult cuCtxSetCurrent(void* context) {
+  g_current = context;
+  return kSuccess;
+}
 CUresult cuStreamCreate(void** stream, unsigned) {
   static int stream_object;
   *stream = &stream_object;
@@ -175,6 +183,10 @@ CUresult cuModuleLoadData(void** module, const void* image) {
   }
   *module = new std::string(bytes, size);
   ++g_counters.modules_loaded;
+  return kSuccess;
+}
+CUresult cuModuleUnload(void* module) {
+  delete static_cast<std::string*>(module);
   return kSuccess;
 }
 CUresult cuModuleGetFunction(void** function, void* module, const char* name) {
