@@ -1,6 +1,6 @@
 // The GPU columns: W1-W3 fused and unfused on cuda:0 beside the device's own copy bandwidth (a
-// device-to-device cuMemcpy of the bytes the workload must move), and W4's matmul beside cuBLAS
-// called alone, all measured in the same run. On a machine without a GPU it says so and measures
+// device-to-device cuMemcpy of the bytes the workload must move), W4's matmul beside cuBLAS
+// called alone, and W5's training step fused and unfused, all measured in the same run. On a machine without a GPU it says so and measures
 // nothing. Run it with benchmarks/run_cuda.sh (tools/gpu_check.sh does, on a machine with a GPU).
 //
 // Each timed iteration records the graph, evaluates it and waits for the device (launches are
@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <memory>
@@ -19,6 +20,7 @@
 #include "ir/ops.h"
 #include "kiln/cuda.h"
 #include "kiln/kiln.h"
+#include "kiln/nn.h"
 #include "runtime/cuda/allocator.h"
 #include "runtime/cuda/cublas.h"
 #include "runtime/cuda/device.h"
@@ -97,6 +99,35 @@ void Copy(benchmark::State& state, Work w) {
   state.counters["GB/s"] = WorkBytes(w) / (s / static_cast<double>(state.iterations())) / 1e9;
 }
 
+// W5 on the device: one SGD step of the 784-256-128-10 MLP (forward, backward, update) with the
+// parameters kept between iterations, fused or unfused; its matmuls go to cuBLAS.
+void MlpStep(benchmark::State& state, bool fused) {
+  kiln::FusionGuard fusion(fused);
+  kiln::TensorOptions on = kiln::device(kGpu);
+  int64_t dims[] = {kMlpIn, kMlpHidden1, kMlpHidden2, kMlpClasses};
+  kiln::Tensor x = kiln::randn({kMlpBatch, kMlpIn}, on).eval();
+  kiln::Tensor target = kiln::nn::functional::one_hot(kiln::randint(0, kMlpClasses, {kMlpBatch}, on), kMlpClasses).to(kiln::kFloat32).eval();
+  std::vector<kiln::Tensor> p;
+  for (int l = 0; l < 3; ++l) {
+    p.push_back((kiln::randn({dims[l], dims[l + 1]}, on) * (1.0 / std::sqrt(double(dims[l])))).eval().requires_grad_());
+    p.push_back((kiln::randn({dims[l + 1]}, on) * 0.1).eval().requires_grad_());
+  }
+  auto step = [&] {
+    kiln::Tensor h1 = kiln::relu(x.matmul(p[0]) + p[1]), h2 = kiln::relu(h1.matmul(p[2]) + p[3]);
+    kiln::Tensor loss = -(kiln::log_softmax(h2.matmul(p[4]) + p[5], 1) * target).sum() / double(kMlpBatch);
+    loss.backward();
+    kiln::NoGradGuard no_grad;
+    for (kiln::Tensor& q : p) {
+      q.sub_(q.grad() * kMlpLr);
+      q.mutable_grad() = kiln::Tensor();
+    }
+    kiln::eval(p);
+    kiln::cuda::synchronize();
+  };
+  double s = Seconds(step, state);
+  state.counters["GFLOP/s"] = WorkFlops(Work::Mlp) / (s / static_cast<double>(state.iterations())) / 1e9;
+}
+
 // A buffer node over device memory the caller keeps alive (it only describes the operand).
 kiln::ir::NodePtr DeviceOperand(const kiln::Tensor& t) {
   auto& memory = kiln::runtime::cuda::device_allocator(0);
@@ -140,6 +171,8 @@ int main(int argc, char** argv) {
     if (IsMemoryBound(w)) benchmark::RegisterBenchmark((name + "/cuda_copy").c_str(), Copy, w)->UseRealTime();
   }
   benchmark::RegisterBenchmark("W4_matmul/cublas", Cublas)->UseRealTime();
+  benchmark::RegisterBenchmark("W5_mlp_train/cuda_fused", MlpStep, true)->UseRealTime();
+  benchmark::RegisterBenchmark("W5_mlp_train/cuda_unfused", MlpStep, false)->UseRealTime();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   return 0;

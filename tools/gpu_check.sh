@@ -24,7 +24,7 @@ for device in cpu cuda; do
     --checkpoint-dir "$PWD/$out/checkpoint_$device" 2>&1 | tail -25 | tee "$out/fashion_mnist_$device.txt" || status=1
 done
 
-echo "== GPU benchmarks (W1-W3 fused/unfused vs the device's copy, W4 vs cuBLAS alone)"
+echo "== GPU benchmarks (W1-W3 fused/unfused vs the device's copy, W4 vs cuBLAS alone, W5)"
 env -u OPENBLAS_CORETYPE bazel run -c opt //benchmarks:cuda_bench -- --benchmark_min_time=0.2 2>&1 |
   tee "$out/cuda_bench.txt" || status=1
 echo "figures in $out/"
