@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "codegen/cuda/nvrtc.h"
 #include "codegen/runtime_extent.h"
 #include "kiln/cuda.h"
 #include "kiln/kiln.h"
@@ -193,6 +194,14 @@ TEST(CudaBackend, BadUseIsAnErrorAtTheCallThatLeavesTensorsAsTheyWere) {
   EXPECT_EQ(kept.to_vector<float>(), (std::vector<float>{3, 3, 3}));
 }
 
+// The backend compiles every kernel with NVRTC: without the toolkit there is nothing to run.
+class NeedsNvrtc : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    if (!codegen::cuda::nvrtc_available()) GTEST_SKIP() << "NVRTC is not available: " << codegen::cuda::nvrtc_problem();
+  }
+};
+
 }  // namespace
 
 namespace testing {
@@ -223,5 +232,6 @@ int main(int argc, char** argv) {
   hook(kiln::launch_hook);
   if (argc > 1 && std::string(argv[1]) == "dump-probe") return kiln::dump_probe();
   ::testing::InitGoogleTest(&argc, argv);
+  ::testing::AddGlobalTestEnvironment(new kiln::NeedsNvrtc);
   return RUN_ALL_TESTS();
 }
