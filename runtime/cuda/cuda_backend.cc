@@ -49,7 +49,7 @@ class CudaBackend final : public Backend {
 
   std::shared_ptr<const Program> compile(const codegen::Kernel& k, bool with_artifacts) override {
     KernelImage image = compile_kernel_image(k, device_.compute_capability());
-    codegen::cuda::KernelSource source = codegen::cuda::render(k);
+    const codegen::cuda::KernelSource& source = image.source;
     auto program = std::make_shared<DeviceProgram>();
     program->from_compile_cache = image.loaded;
     program->block_threads = source.block_threads;

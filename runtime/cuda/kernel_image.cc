@@ -29,9 +29,9 @@ KernelImage compile_kernel_image(const codegen::Kernel& k, int arch) {
   if (!codegen::cuda::nvrtc_available())
     throw Error("cuda", "cannot compile " + k.name + ": " + codegen::cuda::nvrtc_problem(), {});
   static const CompileCache cache("cuda");
-  codegen::cuda::KernelSource source = codegen::cuda::render(k);
   auto [target, cubin] = target_for(arch);
-  KernelImage image{source.name, "", cubin, target, false};
+  KernelImage image{codegen::cuda::render(k), "", cubin, target, false};
+  const codegen::cuda::KernelSource& source = image.source;
   std::string key = "kiln cuda image\nNVRTC " + codegen::cuda::nvrtc_version() + "\n" + (cubin ? "sm_" : "compute_") +
                     std::to_string(target) + "\n" + source.code;
   if (std::optional<std::string> stored = cache.load(key)) {

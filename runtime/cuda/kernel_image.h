@@ -9,12 +9,13 @@
 
 #include <string>
 
+#include "codegen/cuda/render.h"
 #include "codegen/kernel.h"
 
 namespace kiln::runtime::cuda {
 
 struct KernelImage {
-  std::string name;   // the kernel's symbol
+  codegen::cuda::KernelSource source;  // the CUDA C compiled (its symbol, how to launch it)
   std::string image;  // a CUBIN (ELF) or PTX text
   bool cubin = false;
   int arch = 0;       // the architecture compiled for (sm_ for a CUBIN, compute_ for PTX)
